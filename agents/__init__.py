@@ -1,0 +1,1 @@
+"""HRM-DQN agent, baselines and tooling for the hrm_mazes environments."""

@@ -1,0 +1,336 @@
+"""The common machinery of the dynamic-door mazes: one Gymnasium env class, configured by a layout."""
+
+from __future__ import annotations
+
+from typing import Any, SupportsFloat
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from hrm_mazes import core
+from hrm_mazes.core import Layout
+
+OBS_MODES = ("tokens", "onehot", "rgb")
+RENDER_MODES = ("human", "rgb_array", "ansi")
+RESET_OPTION_KEYS = ("start", "goal", "layout_seed")
+
+
+def check_probability(name: str, value: Any) -> float:
+    """``value`` as a float in [0, 1], or a ValueError naming ``name``."""
+    try:
+        prob = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a probability in [0, 1], got {value!r}") from None
+    if not 0.0 <= prob <= 1.0:  # also rejects NaN
+        raise ValueError(f"{name} must be a probability in [0, 1], got {value!r}")
+    return prob
+
+
+def check_count(name: str, value: Any, low: int, high: int) -> int:
+    """``value`` as an int in [low, high], or a ValueError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
+    if not low <= int(value) <= high:
+        raise ValueError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
+    return int(value)
+
+
+def check_choice(name: str, value: Any, allowed: tuple) -> Any:
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {list(allowed)}, got {value!r}")
+    return value
+
+
+def check_action(action: Any) -> int:
+    """The action as a Python int in {0, 1, 2, 3}, or a ValueError that names the allowed values."""
+    if isinstance(action, (int, np.integer)) and not isinstance(action, (bool, np.bool_)):
+        value = int(action)
+    elif isinstance(action, np.ndarray) and action.shape == () and np.issubdtype(action.dtype, np.integer):
+        value = int(action)
+    else:
+        raise ValueError(
+            f"action must be an integer in {{0, 1, 2, 3}} (0=north, 1=east, 2=south, 3=west), "
+            f"got {action!r} of type {type(action).__name__}"
+        )
+    if not 0 <= value < core.NUM_ACTIONS:
+        raise ValueError(
+            f"action must be an integer in {{0, 1, 2, 3}} (0=north, 1=east, 2=south, 3=west), got {value}"
+        )
+    return value
+
+
+class DynamicDoorsEnv(gym.Env[np.ndarray, np.int64]):
+    """A grid maze whose doors close and re-open while the agent moves (see the concrete envs' docstrings).
+
+    :param layout: the static map (walls and door cells).
+    :param n_closed: closed temporary doors drawn at each redraw.
+    :param n_fixed_walls: door cells turned into permanent walls at reset (with the path check).
+    :param p_change: per-step probability that the closed doors are redrawn.
+    :param obs_mode: ``"tokens"`` (H, W) uint8, ``"onehot"`` (C, H, W) uint8, or ``"rgb"`` (H*t, W*t, 3) uint8.
+    :param distinct_doors: give closed doors and fixed walls their own tokens instead of ``WALL``.
+    :param render_mode: ``"human"``, ``"rgb_array"``, ``"ansi"`` or None.
+    :param tile_size: pixels per cell for ``rgb`` observations and rendered frames.
+    """
+
+    metadata = {"render_modes": list(RENDER_MODES), "render_fps": 8}
+
+    def __init__(
+        self,
+        layout: Layout,
+        *,
+        n_closed: int,
+        n_fixed_walls: int = 0,
+        p_change: float = core.DEFAULT_P_CHANGE,
+        obs_mode: str = "tokens",
+        distinct_doors: bool = False,
+        render_mode: str | None = None,
+        tile_size: int = 32,
+    ) -> None:
+        self.layout = layout
+        self.p_change = check_probability("p_change", p_change)
+        self.n_closed = n_closed
+        self.n_fixed_walls = n_fixed_walls
+        self.obs_mode = check_choice("obs_mode", obs_mode, OBS_MODES)
+        if not isinstance(distinct_doors, (bool, np.bool_)):
+            raise ValueError(f"distinct_doors must be True or False, got {distinct_doors!r}")
+        self.distinct_doors = bool(distinct_doors)
+        if render_mode is not None:
+            check_choice("render_mode", render_mode, RENDER_MODES)
+        self.render_mode = render_mode
+        self.tile_size = check_count("tile_size", tile_size, 4, 256)
+
+        self.action_space = spaces.Discrete(core.NUM_ACTIONS)
+        rows, cols = layout.obs_shape
+        if obs_mode == "tokens":
+            self.observation_space = spaces.Box(0, core.NUM_TOKENS - 1, (rows, cols), np.uint8)
+        elif obs_mode == "onehot":
+            self.observation_space = spaces.Box(0, 1, (core.NUM_TOKENS, rows, cols), np.uint8)
+        h, w = layout.shape
+        if obs_mode == "rgb":  # the rendered frame: the whole map, outer wall included
+            self.observation_space = spaces.Box(0, 255, (h * self.tile_size, w * self.tile_size, 3), np.uint8)
+
+        self._width = w
+        self._window = None  # pygame window, opened lazily by render() in human mode
+        # Episode state (map coordinates); set by reset().
+        self.start_pos: tuple[int, int] = (0, 0)
+        self.goal_pos: tuple[int, int] = (0, 0)
+        self.agent_pos: tuple[int, int] = (0, 0)
+        self.fixed_walls = np.zeros(layout.num_doors, dtype=bool)
+        self.closed_doors = np.zeros(layout.num_doors, dtype=bool)
+        self.changed_doors = np.zeros(layout.num_doors, dtype=bool)
+        self._blocked: list[bool] = []
+        self._distance_to_goal: list[int] = []
+        self._static_tokens = np.zeros((h, w), dtype=np.uint8)
+        self._has_reset = False
+
+    # --- Gymnasium API ------------------------------------------------------------------------------------
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        """Start an episode. ``options`` may pin ``start`` and ``goal`` (map ``(row, col)``) and a ``layout_seed``.
+
+        ``layout_seed`` draws start, goal and fixed walls from its own generator, so the same seed gives the
+        same maze; door dynamics still follow the env's generator.
+        """
+        super().reset(seed=seed)
+        start, goal, layout_rng = self._parse_options(options)
+        if start is None or goal is None:
+            drawn_start, drawn_goal = self._draw_other_cell(layout_rng, start if start is not None else goal)
+            start = start if start is not None else drawn_start
+            goal = goal if goal is not None else drawn_goal
+        if start == goal:
+            raise ValueError(f"options['start'] and options['goal'] must differ, both are {start}")
+        self.start_pos, self.goal_pos, self.agent_pos = start, goal, start
+        self.fixed_walls = core.place_fixed_walls(layout_rng, self.layout, start, goal, self.n_fixed_walls)
+        self.closed_doors = self._draw_doors()
+        self.changed_doors = np.zeros(self.layout.num_doors, dtype=bool)
+        self._doors_updated()
+        self._has_reset = True
+        if self.render_mode == "human":
+            self.render()
+        return self._observation(), self._info(doors_changed=False)
+
+    def step(self, action: Any) -> tuple[np.ndarray, SupportsFloat, bool, bool, dict[str, Any]]:
+        """Move one cell (blocked moves stay put), then maybe redraw the closed doors."""
+        if not self._has_reset:
+            raise gym.error.ResetNeeded("Cannot call step() before reset()")
+        a = check_action(action)
+        r, c = self.agent_pos
+        nr, nc = r + int(core.ACTION_DELTAS[a, 0]), c + int(core.ACTION_DELTAS[a, 1])
+        if self._blocked[nr * self._width + nc]:
+            reward = core.REWARD_BLOCKED
+        else:
+            self.agent_pos = (nr, nc)
+            reward = core.REWARD_STEP
+        terminated = self.agent_pos == self.goal_pos
+        if terminated:
+            reward = core.REWARD_GOAL
+
+        doors_changed = False
+        if self.p_change > 0.0 and self.np_random.random() < self.p_change:
+            new_doors = self._draw_doors()
+            self.changed_doors = new_doors != self.closed_doors
+            doors_changed = bool(self.changed_doors.any())
+            self.closed_doors = new_doors
+            if doors_changed:
+                self._doors_updated()
+        elif self.changed_doors.any():
+            self.changed_doors = np.zeros_like(self.changed_doors)
+
+        if self.render_mode == "human":
+            self.render()
+        return self._observation(), reward, terminated, False, self._info(doors_changed)
+
+    def render(self) -> np.ndarray | str | None:
+        from hrm_mazes import rendering
+
+        if self.render_mode is None:
+            gym.logger.warn(
+                "You are calling render method without specifying any render mode. "
+                'Set render_mode at initialisation, e.g. gym.make("FourRooms-Dynamic-v0", render_mode="rgb_array")'
+            )
+            return None
+        if not self._has_reset:
+            raise gym.error.ResetNeeded("Cannot call render() before reset()")
+        if self.render_mode == "ansi":
+            return rendering.render_ansi(self.layout, self._tokens(agent=True))
+        frame = self._frame()
+        if self.render_mode == "rgb_array":
+            return frame
+        if self._window is None:
+            self._window = rendering.Window(f"hrm_mazes: {self.spec.id if self.spec else type(self).__name__}")
+        self._window.show(frame, fps=self.metadata["render_fps"])
+        return None
+
+    def close(self) -> None:
+        if self._window is not None:
+            self._window.close()
+            self._window = None
+
+    def get_keys_to_action(self) -> dict[tuple[int, ...], int]:
+        """Key bindings for :func:`gymnasium.utils.play.play`: arrow keys and WASD."""
+        from hrm_mazes.rendering import keys_to_action
+
+        return keys_to_action()
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_window"] = None  # a pygame window cannot be pickled
+        return state
+
+    # --- state helpers ------------------------------------------------------------------------------------
+
+    @property
+    def blocked(self) -> np.ndarray:
+        """``(H, W)`` bool, map cells the agent cannot enter now."""
+        return np.array(self._blocked, dtype=bool).reshape(self.layout.shape)
+
+    @property
+    def shortest_path_length(self) -> int:
+        """BFS steps from the agent to the goal with the doors as they are now, -1 when cut off."""
+        r, c = self.agent_pos
+        return self._distance_to_goal[r * self._width + c]
+
+    def distance_to_goal(self) -> np.ndarray:
+        """``(H, W)`` int, BFS steps from each map cell to the goal with the doors as they are now (-1: cut off)."""
+        return np.array(self._distance_to_goal, dtype=np.int64).reshape(self.layout.shape)
+
+    def _parse_options(self, options: dict[str, Any] | None):
+        options = {} if options is None else options
+        if not isinstance(options, dict):
+            raise ValueError(f"options must be a dict with keys in {list(RESET_OPTION_KEYS)}, got {options!r}")
+        unknown = set(options) - set(RESET_OPTION_KEYS)
+        if unknown:
+            raise ValueError(f"unknown reset option(s) {sorted(unknown)}; allowed keys are {list(RESET_OPTION_KEYS)}")
+        layout_rng = self.np_random
+        if options.get("layout_seed") is not None:
+            seed = options["layout_seed"]
+            if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+                raise ValueError(f"options['layout_seed'] must be a non-negative integer, got {seed!r}")
+            layout_rng = np.random.default_rng(int(seed))
+        return self._check_cell("start", options.get("start")), self._check_cell("goal", options.get("goal")), layout_rng
+
+    def _check_cell(self, name: str, pos: Any) -> tuple[int, int] | None:
+        if pos is None:
+            return None
+        try:
+            row, col = (int(v) for v in pos)
+            if any(float(v) != int(v) for v in pos):
+                raise ValueError
+        except (TypeError, ValueError):
+            raise ValueError(f"options['{name}'] must be a (row, col) pair of integers, got {pos!r}") from None
+        if not self.layout.in_bounds((row, col)) or self.layout.walls[row, col]:
+            raise ValueError(
+                f"options['{name}'] = {(row, col)} is not a walkable cell of the {self.layout.shape[0]}x"
+                f"{self.layout.shape[1]} map (map coordinates, outer wall included; walls are not allowed)"
+            )
+        return row, col
+
+    def _draw_other_cell(self, rng: np.random.Generator, pinned: tuple[int, int] | None):
+        """Random start and goal; when one of them is pinned, the other is drawn among the remaining cells."""
+        if pinned is None:
+            start, goal = core.sample_start_goal(rng, self.layout, 1)
+            return tuple(int(v) for v in start[0]), tuple(int(v) for v in goal[0])
+        cells = self.layout.walkable_positions
+        others = cells[(cells != np.array(pinned)).any(axis=1)]
+        other = tuple(int(v) for v in others[rng.integers(len(others))])
+        return other, other
+
+    def _draw_doors(self) -> np.ndarray:
+        protected = np.array([[self.agent_pos, self.start_pos, self.goal_pos]])
+        return core.draw_closed_doors(self.np_random, self.layout, self.fixed_walls[None], protected, self.n_closed)[0]
+
+    def _doors_updated(self) -> None:
+        """Recompute everything derived from the doors: blocked cells, distances, the static tokens."""
+        blocked = core.blocked_grid(self.layout, self.fixed_walls[None], self.closed_doors[None])[0]
+        self._blocked = blocked.ravel().tolist()
+        goal = self.goal_pos[0] * self._width + self.goal_pos[1]
+        self._distance_to_goal = core.bfs_distances(self.layout, self._blocked, goal)
+        self._static_tokens = self._tokens(agent=False)
+
+    def _tokens(self, agent: bool) -> np.ndarray:
+        return core.token_grid(
+            self.layout,
+            self.fixed_walls[None],
+            self.closed_doors[None],
+            np.array([self.start_pos]),
+            np.array([self.goal_pos]),
+            np.array([self.agent_pos]) if agent else None,
+            self.distinct_doors,
+        )[0]
+
+    def _frame(self) -> np.ndarray:
+        from hrm_mazes import rendering
+
+        return rendering.render_rgb(
+            self.layout,
+            self.fixed_walls,
+            self.closed_doors,
+            self.start_pos,
+            self.goal_pos,
+            self.agent_pos,
+            self.changed_doors,
+            self.tile_size,
+        )
+
+    def _observation(self) -> np.ndarray:
+        if self.obs_mode == "rgb":
+            return self._frame()
+        rows, cols = self.layout.obs_window
+        obs = self._static_tokens[rows, cols].copy()
+        r0, c0 = self.layout.obs_offset
+        obs[self.agent_pos[0] - r0, self.agent_pos[1] - c0] = core.AGENT
+        if self.obs_mode == "onehot":
+            return core.tokens_to_onehot(obs)
+        return obs
+
+    def _info(self, doors_changed: bool) -> dict[str, Any]:
+        return {
+            "agent_pos": self.agent_pos,
+            "goal_pos": self.goal_pos,
+            "is_success": self.agent_pos == self.goal_pos,
+            "doors_changed": doors_changed,
+            "shortest_path": self.shortest_path_length,
+        }
