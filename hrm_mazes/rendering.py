@@ -1,8 +1,19 @@
-"""Drawing the mazes: RGB frames (numpy tiles, no window), ANSI text, and a pygame window for ``human`` mode."""
+"""Drawing the mazes: RGB frames (numpy tiles, no window), ANSI text, and a pygame window for ``human`` mode.
+
+The renderer always draws the true state, whatever ``distinct_doors`` says about the observation: walls,
+door cells turned into fixed walls (slate bricks), open doorways (pale mint), closed doors (a red panel with
+a white no-entry bar), the start (blue ring), the goal (green star) and the agent (orange disc). A door whose
+state changed on the last step (closing or opening) gets a gold frame for that one frame.
+
+A frame is assembled from pre-drawn ``(t, t, 3)`` tiles (anti-aliased once per tile size), so drawing needs
+neither pygame nor a display. The picture without the agent only changes when the doors change, so it is
+cached and a frame costs one copy plus one tile.
+"""
 
 from __future__ import annotations
 
 import os
+from collections import OrderedDict
 from functools import lru_cache
 
 import numpy as np
@@ -10,30 +21,33 @@ import numpy as np
 from hrm_mazes import core
 from hrm_mazes.core import Layout
 
-# Cell kinds drawn by the renderer (a superset of the tokens: the renderer also knows open doorways).
-(
-    CELL_FLOOR,
-    CELL_WALL,
-    CELL_OPEN_DOOR,
-    CELL_CLOSED_DOOR,
-    CELL_FIXED_WALL,
-    CELL_START,
-    CELL_GOAL,
-    CELL_AGENT,
-    CELL_CHANGED,
-) = range(9)
+# --- what a cell can look like ------------------------------------------------------------------------
+# A tile is a background (what the cell is) and a marker (what stands on it): atlas index = bg + NUM_BG * marker.
+
+BG_FLOOR, BG_WALL, BG_OPEN_DOOR, BG_CLOSED_DOOR, BG_FIXED_WALL, BG_DOOR_OPENED, BG_DOOR_CLOSED = range(7)
+NUM_BG = 7
+BG_NAMES = ("floor", "wall", "open_door", "closed_door", "fixed_wall", "door_opened", "door_closed")
+
+MARK_NONE, MARK_START, MARK_GOAL, MARK_AGENT, MARK_AGENT_ON_START, MARK_AGENT_ON_GOAL = range(6)
+NUM_MARKS = 6
 
 COLOURS = {
-    CELL_FLOOR: (236, 233, 224),
-    CELL_WALL: (52, 58, 74),
-    CELL_OPEN_DOOR: (198, 222, 196),
-    CELL_CLOSED_DOOR: (196, 78, 60),
-    CELL_FIXED_WALL: (96, 104, 124),
-    CELL_START: (118, 160, 214),
-    CELL_GOAL: (76, 168, 96),
-    CELL_AGENT: (238, 178, 42),
-    CELL_CHANGED: (255, 240, 120),
+    "floor": (240, 237, 228),
+    "grid": (224, 219, 206),
+    "wall": (43, 49, 64),
+    "fixed_wall": (106, 115, 138),
+    "mortar": (62, 69, 88),
+    "open_door": (203, 233, 211),
+    "closed_door": (214, 69, 65),
+    "closed_door_bar": (252, 246, 242),
+    "start": (66, 133, 244),
+    "goal": (34, 163, 90),
+    "agent": (247, 137, 29),
+    "agent_outline": (176, 84, 10),
+    "agent_glint": (252, 196, 132),
+    "changed": (255, 208, 0),
 }
+"""RGB colours of the tiles (the cell-centre colour of the agent, goal and closed door is the named one)."""
 
 ANSI_CHARS = {
     core.FLOOR: " ",
@@ -44,60 +58,246 @@ ANSI_CHARS = {
     core.CLOSED_DOOR: "D",
     core.FIXED_WALL: "X",
 }
+ANSI_OPEN_DOOR = "."
+"""Text characters: ``#`` wall, ``X`` fixed wall, ``D`` closed door, ``.`` open doorway, ``S`` start, ``G`` goal,
+``A`` agent, space floor."""
+
+_SUPERSAMPLE = 4  # sub-pixels per pixel side when drawing shapes, for anti-aliased edges
+
+
+# --- tiles --------------------------------------------------------------------------------------------
+
+
+def _coverage(t: int, inside) -> np.ndarray:
+    """``(t, t)`` fraction of each pixel covered by the shape ``inside(u, v)`` (u = x / t, v = y / t in [0, 1])."""
+    n = t * _SUPERSAMPLE
+    c = (np.arange(n) + 0.5) / n
+    v, u = np.meshgrid(c, c, indexing="ij")
+    return inside(u, v).astype(np.float32).reshape(t, _SUPERSAMPLE, t, _SUPERSAMPLE).mean(axis=(1, 3))
+
+
+def _paint(tile: np.ndarray, coverage: np.ndarray, colour: tuple[int, int, int]) -> None:
+    alpha = coverage[..., None]
+    tile *= 1.0 - alpha
+    tile += alpha * np.asarray(colour, dtype=np.float32)
+
+
+def _disc(cx: float, cy: float, r: float):
+    return lambda u, v: (u - cx) ** 2 + (v - cy) ** 2 < r * r
+
+
+def _rounded_box(x0: float, y0: float, x1: float, y1: float, radius: float):
+    def inside(u, v):
+        dx = np.maximum(np.maximum(x0 + radius - u, u - (x1 - radius)), 0.0)
+        dy = np.maximum(np.maximum(y0 + radius - v, v - (y1 - radius)), 0.0)
+        return (u >= x0) & (u <= x1) & (v >= y0) & (v <= y1) & (dx * dx + dy * dy <= radius * radius)
+
+    return inside
+
+
+def _star(cx: float, cy: float, outer: float, inner: float, points: int = 5):
+    angles = -np.pi / 2 + np.arange(2 * points) * np.pi / points
+    radii = np.where(np.arange(2 * points) % 2 == 0, outer, inner)
+    xs, ys = cx + radii * np.cos(angles), cy + radii * np.sin(angles)
+
+    def inside(u, v):  # even-odd rule over the polygon's edges
+        result = np.zeros(u.shape, dtype=bool)
+        for i in range(len(xs)):
+            x0, y0, x1, y1 = xs[i - 1], ys[i - 1], xs[i], ys[i]
+            crosses = (y0 > v) != (y1 > v)
+            x_at = x0 + (v - y0) * (x1 - x0) / (y1 - y0 if y1 != y0 else 1e-12)
+            result ^= crosses & (u < x_at)
+        return result
+
+    return inside
+
+
+def _bricks(u, v):
+    """Mortar lines of a running-bond brick wall, three courses per cell."""
+    course = np.minimum((v * 3).astype(int), 2)
+    in_course = v * 3 - course
+    shift = np.where(course % 2 == 1, 0.25, 0.0)
+    joint = ((u + shift) * 2) % 1.0
+    return (in_course < 0.12) | (joint < 0.07)
+
+
+def _grid_lines(tile: np.ndarray, colour: tuple[int, int, int]) -> None:
+    """A crisp 1-px line on the top and left edges, so floor cells can be counted (skipped on tiny tiles)."""
+    t = tile.shape[0]
+    if t >= 12:
+        width = max(1, t // 40)
+        tile[:width] = colour
+        tile[:, :width] = colour
 
 
 @lru_cache(maxsize=16)
-def _tiles(tile_size: int) -> dict[int, np.ndarray]:
-    """One ``(t, t, 3)`` uint8 tile per cell kind, drawn once per tile size."""
-    t = tile_size
-    yy, xx = np.mgrid[0:t, 0:t] + 0.5
-    centre = t / 2
-    radius = np.hypot(yy - centre, xx - centre)
-    border = max(1, t // 16)
-    edge = (yy < border) | (yy >= t - border) | (xx < border) | (xx >= t - border)
+def tile_atlas(tile_size: int) -> np.ndarray:
+    """``(NUM_BG * NUM_MARKS, t, t, 3)`` uint8: every background with every marker, drawn once per tile size.
 
-    def solid(colour, outline=None):
-        tile = np.empty((t, t, 3), dtype=np.uint8)
-        tile[:] = colour
-        if outline is not None:
-            tile[edge] = outline
-        return tile
+    Index a tile with ``bg + NUM_BG * marker`` (``BG_*`` and ``MARK_*`` constants). Read-only.
+    """
+    t = int(tile_size)
+    if t < 4:
+        raise ValueError(f"tile_size must be at least 4 pixels, got {tile_size}")
+    backgrounds = np.empty((NUM_BG, t, t, 3), dtype=np.float32)
 
-    floor = solid(COLOURS[CELL_FLOOR], (214, 210, 198))
-    tiles = {
-        CELL_FLOOR: floor,
-        CELL_WALL: solid(COLOURS[CELL_WALL]),
-        CELL_OPEN_DOOR: solid(COLOURS[CELL_OPEN_DOOR], (214, 210, 198)),
-        CELL_FIXED_WALL: solid(COLOURS[CELL_FIXED_WALL], (70, 76, 92)),
-    }
-    closed = solid(COLOURS[CELL_CLOSED_DOOR], (120, 40, 30))
-    bars = (np.abs(xx - yy) < t / 10) | (np.abs(xx - (t - yy)) < t / 10)  # a cross: 'no entry'
-    closed[bars] = (250, 230, 220)
-    tiles[CELL_CLOSED_DOOR] = closed
-    start = floor.copy()
-    start[(radius < t * 0.36) & (radius > t * 0.24)] = COLOURS[CELL_START]
-    tiles[CELL_START] = start
-    goal = floor.copy()
-    goal[(np.abs(yy - centre) < t * 0.32) & (np.abs(xx - centre) < t * 0.32)] = COLOURS[CELL_GOAL]
-    tiles[CELL_GOAL] = goal
-    tiles[CELL_AGENT] = np.where((radius < t * 0.34)[..., None], np.array(COLOURS[CELL_AGENT], np.uint8), floor)
-    return tiles
+    floor = np.empty((t, t, 3), np.float32)
+    floor[:] = COLOURS["floor"]
+    _grid_lines(floor, COLOURS["grid"])
+    backgrounds[BG_FLOOR] = floor
+
+    backgrounds[BG_WALL] = COLOURS["wall"]
+
+    open_door = np.empty((t, t, 3), np.float32)
+    open_door[:] = COLOURS["open_door"]
+    _grid_lines(open_door, COLOURS["grid"])
+    backgrounds[BG_OPEN_DOOR] = open_door
+
+    fixed = np.empty((t, t, 3), np.float32)
+    fixed[:] = COLOURS["fixed_wall"]
+    _paint(fixed, _coverage(t, _bricks), COLOURS["mortar"])
+    backgrounds[BG_FIXED_WALL] = fixed
+
+    closed = np.empty((t, t, 3), np.float32)
+    closed[:] = COLOURS["wall"]  # the door sits in a dark frame, like a wall it can turn back into
+    _paint(closed, _coverage(t, _rounded_box(0.09, 0.09, 0.91, 0.91, 0.12)), COLOURS["closed_door"])
+    _paint(closed, _coverage(t, _rounded_box(0.24, 0.41, 0.76, 0.59, 0.05)), COLOURS["closed_door_bar"])
+    backgrounds[BG_CLOSED_DOOR] = closed
+
+    band = max(2, round(t * 0.13)) if t >= 8 else 1  # the 'just changed' frame, whole pixels so it stays crisp
+    for changed, base in ((BG_DOOR_OPENED, BG_OPEN_DOOR), (BG_DOOR_CLOSED, BG_CLOSED_DOOR)):
+        tile = backgrounds[base].copy()
+        tile[:band], tile[-band:], tile[:, :band], tile[:, -band:] = (COLOURS["changed"],) * 4
+        backgrounds[changed] = tile
+
+    start = _coverage(t, lambda u, v: _disc(0.5, 0.5, 0.46)(u, v) & ~_disc(0.5, 0.5, 0.36)(u, v))
+    goal = _coverage(t, _star(0.5, 0.53, 0.45, 0.2))
+    agent_outline = _coverage(t, _disc(0.5, 0.5, 0.34))
+    agent_body = _coverage(t, _disc(0.5, 0.5, 0.285))
+    agent_glint = _coverage(t, _disc(0.4, 0.4, 0.07))
+
+    atlas = np.empty((NUM_MARKS, NUM_BG, t, t, 3), dtype=np.float32)
+    for mark in range(NUM_MARKS):
+        tiles = backgrounds.copy()
+        for tile in tiles:
+            if mark in (MARK_START, MARK_AGENT_ON_START):
+                _paint(tile, start, COLOURS["start"])
+            if mark in (MARK_GOAL, MARK_AGENT_ON_GOAL):
+                _paint(tile, goal, COLOURS["goal"])
+            if mark >= MARK_AGENT:  # on the goal the rim turns green: the success frame reads at a glance
+                _paint(tile, agent_outline, COLOURS["goal" if mark == MARK_AGENT_ON_GOAL else "agent_outline"])
+                _paint(tile, agent_body, COLOURS["agent"])
+                _paint(tile, agent_glint, COLOURS["agent_glint"])
+        atlas[mark] = tiles
+    atlas = np.clip(np.rint(atlas), 0, 255).astype(np.uint8).reshape(NUM_MARKS * NUM_BG, t, t, 3)
+    atlas.flags.writeable = False
+    return atlas
 
 
-def cell_kinds(
+def tile(background: int, marker: int = MARK_NONE, tile_size: int = 32) -> np.ndarray:
+    """One ``(t, t, 3)`` uint8 tile, e.g. ``tile(BG_FLOOR, MARK_AGENT)`` (read-only view into the atlas)."""
+    return tile_atlas(tile_size)[background + NUM_BG * marker]
+
+
+# --- frames ---------------------------------------------------------------------------------------------
+
+
+def background_grid(
     layout: Layout,
     fixed_walls: np.ndarray,
     closed_doors: np.ndarray,
-    start: tuple[int, int],
-    goal: tuple[int, int],
+    changed_doors: np.ndarray | None = None,
 ) -> np.ndarray:
-    """``(H, W)`` cell kinds of the static picture (no agent): walls, doors open/closed, fixed walls, start, goal."""
-    kinds = np.where(layout.walls, CELL_WALL, CELL_FLOOR)
-    pos = layout.door_positions
-    kinds[pos[:, 0], pos[:, 1]] = np.where(fixed_walls, CELL_FIXED_WALL, np.where(closed_doors, CELL_CLOSED_DOOR, CELL_OPEN_DOOR))
-    kinds[start] = CELL_START
-    kinds[goal] = CELL_GOAL
-    return kinds
+    """``(N, H, W)`` int background kinds (``BG_*``) for ``(N, K)`` door states (``changed_doors`` may be None)."""
+    fixed_walls = np.asarray(fixed_walls, dtype=bool)
+    closed_doors = np.asarray(closed_doors, dtype=bool)
+    changed = np.zeros_like(closed_doors) if changed_doors is None else np.asarray(changed_doors, dtype=bool)
+    door_bg = np.where(
+        fixed_walls,
+        BG_FIXED_WALL,
+        np.where(
+            closed_doors,
+            np.where(changed, BG_DOOR_CLOSED, BG_CLOSED_DOOR),
+            np.where(changed, BG_DOOR_OPENED, BG_OPEN_DOOR),
+        ),
+    )
+    n = len(closed_doors)
+    bg = np.broadcast_to(np.where(layout.walls, BG_WALL, BG_FLOOR).astype(np.intp), (n, *layout.shape)).copy()
+    bg.reshape(n, -1)[:, layout.door_flat_index] = door_bg
+    return bg
+
+
+def marker_grid(layout: Layout, start: np.ndarray, goal: np.ndarray, agent: np.ndarray | None) -> np.ndarray:
+    """``(N, H, W)`` int markers (``MARK_*``) for ``(N, 2)`` start, goal and agent positions (agent may be None)."""
+    start, goal = np.asarray(start).reshape(-1, 2), np.asarray(goal).reshape(-1, 2)
+    n = len(start)
+    rows = np.arange(n)
+    marks = np.zeros((n, *layout.shape), dtype=np.intp)
+    marks[rows, start[:, 0], start[:, 1]] = MARK_START
+    marks[rows, goal[:, 0], goal[:, 1]] = MARK_GOAL
+    if agent is not None:
+        agent = np.asarray(agent).reshape(-1, 2)
+        under = marks[rows, agent[:, 0], agent[:, 1]]
+        marks[rows, agent[:, 0], agent[:, 1]] = np.choose(under, [MARK_AGENT, MARK_AGENT_ON_START, MARK_AGENT_ON_GOAL])
+    return marks
+
+
+def _assemble(atlas: np.ndarray, kinds: np.ndarray) -> np.ndarray:
+    """Gather tiles: ``(N, H, W)`` atlas indices to ``(N, H * t, W * t, 3)`` uint8 frames."""
+    n, h, w = kinds.shape
+    t = atlas.shape[1]
+    return atlas[kinds].transpose(0, 1, 3, 2, 4, 5).reshape(n, h * t, w * t, 3)
+
+
+def render_rgb_batch(
+    layout: Layout,
+    fixed_walls: np.ndarray,
+    closed_doors: np.ndarray,
+    start: np.ndarray,
+    goal: np.ndarray,
+    agent: np.ndarray,
+    changed_doors: np.ndarray | None = None,
+    tile_size: int = 32,
+) -> np.ndarray:
+    """``N`` frames at once: ``(N, H * t, W * t, 3)`` uint8 (for batched envs; arrays as in :mod:`hrm_mazes.core`).
+
+    :param fixed_walls, closed_doors, changed_doors: ``(N, K)`` bool per door cell.
+    :param start, goal, agent: ``(N, 2)`` map positions.
+    """
+    kinds = background_grid(layout, fixed_walls, closed_doors, changed_doors)
+    kinds += NUM_BG * marker_grid(layout, start, goal, agent)
+    return _assemble(tile_atlas(tile_size), kinds)
+
+
+_STATIC_CACHE: OrderedDict[tuple, tuple[np.ndarray, np.ndarray, Layout]] = OrderedDict()
+_STATIC_CACHE_SIZE = 32  # a handful of envs in one process (e.g. a SyncVectorEnv) each keep their picture
+
+
+def _static_frame(layout, fixed_walls, closed_doors, changed_doors, start, goal, tile_size):
+    """The frame without the agent and its background kinds, cached on the door state (it rarely changes)."""
+    key = (
+        id(layout),
+        layout.shape,
+        fixed_walls.tobytes(),
+        closed_doors.tobytes(),
+        changed_doors.tobytes(),
+        start,
+        goal,
+        tile_size,
+    )
+    hit = _STATIC_CACHE.get(key)
+    if hit is not None:
+        _STATIC_CACHE.move_to_end(key)
+        return hit
+    bg = background_grid(layout, fixed_walls[None], closed_doors[None], changed_doors[None])
+    kinds = bg + NUM_BG * marker_grid(layout, np.array(start), np.array(goal), None)
+    frame = _assemble(tile_atlas(tile_size), kinds)[0]
+    frame.flags.writeable = False
+    entry = (frame, bg[0], layout)  # holding the layout keeps its id() from being reused while cached
+    _STATIC_CACHE[key] = entry
+    if len(_STATIC_CACHE) > _STATIC_CACHE_SIZE:
+        _STATIC_CACHE.popitem(last=False)
+    return entry
 
 
 def render_rgb(
@@ -110,25 +310,55 @@ def render_rgb(
     changed_doors: np.ndarray,
     tile_size: int = 32,
 ) -> np.ndarray:
-    """The whole map as an ``(H * tile_size, W * tile_size, 3)`` uint8 frame; doors that just changed glow."""
-    tiles = _tiles(tile_size)
-    kinds = cell_kinds(layout, fixed_walls, closed_doors, start, goal)
-    kinds[agent] = CELL_AGENT
-    atlas = np.stack([tiles[k] for k in range(CELL_CHANGED)])  # (kinds, t, t, 3)
-    h, w = layout.shape
-    frame = atlas[kinds].transpose(0, 2, 1, 3, 4).reshape(h * tile_size, w * tile_size, 3)
-    if changed_doors.any():
-        band = max(2, tile_size // 8)
-        for r, c in layout.door_positions[changed_doors]:
-            y, x = r * tile_size, c * tile_size
-            cell = frame[y : y + tile_size, x : x + tile_size]
-            cell[:band], cell[-band:], cell[:, :band], cell[:, -band:] = (COLOURS[CELL_CHANGED],) * 4
+    """The whole map (outer wall included) as a fresh ``(H * tile_size, W * tile_size, 3)`` uint8 frame.
+
+    :param fixed_walls, closed_doors: ``(K,)`` bool per door cell of ``layout``.
+    :param start, goal, agent: map ``(row, col)``.
+    :param changed_doors: ``(K,)`` bool, doors whose state changed on the last step: drawn with a gold frame.
+    """
+    start, goal, agent = tuple(map(int, start)), tuple(map(int, goal)), tuple(map(int, agent))
+    fixed_walls = np.asarray(fixed_walls, dtype=bool)
+    closed_doors = np.asarray(closed_doors, dtype=bool)
+    changed_doors = np.asarray(changed_doors, dtype=bool)
+    static, bg, _ = _static_frame(layout, fixed_walls, closed_doors, changed_doors, start, goal, tile_size)
+    frame = static.copy()
+    mark = MARK_AGENT_ON_START if agent == start else MARK_AGENT_ON_GOAL if agent == goal else MARK_AGENT
+    t = tile_size
+    r, c = agent
+    frame[r * t : (r + 1) * t, c * t : (c + 1) * t] = tile_atlas(t)[bg[r, c] + NUM_BG * mark]
     return frame
 
 
-def render_ansi(layout: Layout, tokens: np.ndarray) -> str:
-    """The whole-map token grid as text: ``#`` wall, ``A`` agent, ``G`` goal, ``S`` start, ``D`` door, ``X`` fixed wall."""
-    return "\n".join("".join(ANSI_CHARS[int(t)] for t in row) for row in tokens) + "\n"
+# --- text -----------------------------------------------------------------------------------------------
+
+
+def render_ansi(
+    layout: Layout,
+    tokens: np.ndarray,
+    fixed_walls: np.ndarray | None = None,
+    closed_doors: np.ndarray | None = None,
+) -> str:
+    """The whole map as text, one line per row (see :data:`ANSI_CHARS`), ending with a newline.
+
+    With only ``tokens`` the text is the token grid as given. With the door state as well (``(K,)`` bool, as
+    :meth:`DynamicDoorsEnv.render` passes it), door cells show the true state even when the tokens hide it
+    (``distinct_doors=False``): ``X`` fixed wall, ``D`` closed door, ``.`` open doorway.
+    """
+    chars = np.array([ANSI_CHARS[k] for k in range(core.NUM_TOKENS)])[np.asarray(tokens)]
+    if fixed_walls is not None and closed_doors is not None:
+        rows, cols = layout.door_positions[:, 0], layout.door_positions[:, 1]
+        door_chars = chars[rows, cols]
+        uncovered = np.isin(door_chars, (ANSI_CHARS[core.FLOOR], ANSI_CHARS[core.WALL]))
+        truth = np.where(
+            fixed_walls,
+            ANSI_CHARS[core.FIXED_WALL],
+            np.where(closed_doors, ANSI_CHARS[core.CLOSED_DOOR], ANSI_OPEN_DOOR),
+        )
+        chars[rows, cols] = np.where(uncovered, truth, door_chars)  # the agent, start and goal stay on top
+    return "\n".join("".join(row) for row in chars) + "\n"
+
+
+# --- keyboard and window ----------------------------------------------------------------------------------
 
 
 def keys_to_action() -> dict[tuple[int, ...], int]:
@@ -148,29 +378,63 @@ def keys_to_action() -> dict[tuple[int, ...], int]:
 
 
 class Window:
-    """A pygame window that shows frames at a fixed rate (``clock.tick``: sleeps, never busy-waits)."""
+    """A pygame window that shows frames at a fixed rate, for ``render_mode="human"``.
 
-    def __init__(self, title: str) -> None:
+    ``show`` pumps the event queue so the window stays responsive and waits with ``Clock.tick`` (it sleeps,
+    never busy-waits). Frames smaller than ``min_size`` pixels are scaled up by a whole factor. If the user
+    closes the window, later frames are dropped until :meth:`close` (``env.close()``); after ``close`` the
+    next ``show`` opens a new window.
+
+    :param title: the window caption.
+    :param min_size: smallest side of the window in pixels.
+    """
+
+    def __init__(self, title: str, min_size: int = 320) -> None:
         os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
         import pygame
 
         self._pygame = pygame
-        pygame.display.init()
-        pygame.display.set_caption(title)
-        self._surface = None
-        self._clock = pygame.time.Clock()
+        self.title = title
+        self.min_size = min_size
+        self._screen = None
+        self._clock = None
+        self.closed_by_user = False
+
+    @property
+    def is_open(self) -> bool:
+        return self._screen is not None
 
     def show(self, frame: np.ndarray, fps: float) -> None:
+        """Draw ``frame`` (``(H, W, 3)`` uint8), handle window events, and wait until the next frame is due."""
+        if self.closed_by_user:
+            return
         pygame = self._pygame
         h, w = frame.shape[:2]
-        if self._surface is None or self._surface.get_size() != (w, h):
-            self._surface = pygame.display.set_mode((w, h))
+        scale = max(1, -(-self.min_size // max(1, min(h, w))))
+        size = (w * scale, h * scale)
+        if self._screen is None or self._screen.get_size() != size:
+            pygame.display.init()
+            pygame.display.set_caption(self.title)
+            self._screen = pygame.display.set_mode(size)
+            self._clock = pygame.time.Clock()
+        if pygame.event.get((pygame.QUIT, pygame.WINDOWCLOSE)):
+            self.closed_by_user = True
+            self._quit()
+            return
         pygame.event.pump()  # keep the window responsive
-        pygame.surfarray.blit_array(self._surface, frame.transpose(1, 0, 2))
+        image = pygame.image.frombuffer(np.ascontiguousarray(frame), (w, h), "RGB")
+        if scale > 1:
+            image = pygame.transform.scale(image, size)
+        self._screen.blit(image, (0, 0))
         pygame.display.flip()
         self._clock.tick(fps)
 
-    def close(self) -> None:
-        if self._surface is not None:
+    def _quit(self) -> None:
+        if self._screen is not None:
             self._pygame.display.quit()
-            self._surface = None
+            self._screen = None
+
+    def close(self) -> None:
+        """Close the window (quits the pygame display); a later :meth:`show` opens a new one."""
+        self._quit()
+        self.closed_by_user = False

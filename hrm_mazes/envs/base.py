@@ -18,6 +18,8 @@ RESET_OPTION_KEYS = ("start", "goal", "layout_seed")
 
 def check_probability(name: str, value: Any) -> float:
     """``value`` as a float in [0, 1], or a ValueError naming ``name``."""
+    if isinstance(value, (bool, np.bool_, str)):
+        raise ValueError(f"{name} must be a probability in [0, 1], got {value!r}")
     try:
         prob = float(value)
     except (TypeError, ValueError):
@@ -184,6 +186,13 @@ class DynamicDoorsEnv(gym.Env[np.ndarray, np.int64]):
         return self._observation(), reward, terminated, False, self._info(doors_changed)
 
     def render(self) -> np.ndarray | str | None:
+        """Draw the true state (whatever ``distinct_doors`` hides from the observation), per ``render_mode``.
+
+        ``"rgb_array"``: a fresh ``(H * tile_size, W * tile_size, 3)`` uint8 frame of the whole map, no window.
+        ``"ansi"``: the map as text, ``#`` wall, ``X`` fixed wall, ``D`` closed door, ``.`` open doorway,
+        ``S`` start, ``G`` goal, ``A`` agent. ``"human"``: shows the frame in a pygame window at
+        ``metadata["render_fps"]`` and returns None; ``close()`` closes the window.
+        """
         from hrm_mazes import rendering
 
         if self.render_mode is None:
@@ -195,7 +204,7 @@ class DynamicDoorsEnv(gym.Env[np.ndarray, np.int64]):
         if not self._has_reset:
             raise gym.error.ResetNeeded("Cannot call render() before reset()")
         if self.render_mode == "ansi":
-            return rendering.render_ansi(self.layout, self._tokens(agent=True))
+            return rendering.render_ansi(self.layout, self._tokens(agent=True), self.fixed_walls, self.closed_doors)
         frame = self._frame()
         if self.render_mode == "rgb_array":
             return frame
@@ -257,7 +266,7 @@ class DynamicDoorsEnv(gym.Env[np.ndarray, np.int64]):
             return None
         try:
             row, col = (int(v) for v in pos)
-            if any(float(v) != int(v) for v in pos):
+            if any(isinstance(v, (bool, np.bool_, str)) or float(v) != int(v) for v in pos):
                 raise ValueError
         except (TypeError, ValueError):
             raise ValueError(f"options['{name}'] must be a (row, col) pair of integers, got {pos!r}") from None
