@@ -1,0 +1,305 @@
+"""The Hierarchical Reasoning Model (HRM) as a Q-network, in one file.
+
+A token grid becomes a sequence ``[prefix ; row-major cells]`` of ``S = 1 + H * W`` tokens. Two recurrent
+transformer modules refine per-token states ``z_H`` (slow, "high level") and ``z_L`` (fast, "low level"):
+
+    L step: z_L <- L(z_L + (z_H + x))        H step: z_H <- H(z_H + z_L)
+
+One *segment* with ``H_cycles = L_cycles = 2`` runs L, L, H, L without gradient, then L, H with gradient
+(the 1-step gradient approximation of Wang et al. 2025). Segments are chained with a detached carry. The
+Q-values are a linear read-out of ``z_H`` at one token. Sizes default to the HRM-Agent paper (Dang &
+Rawlinson 2025): d = 64, 2 heads, 4 blocks per module, 525,056 parameters.
+
+Pure PyTorch; the Stable-Baselines3 glue lives in :mod:`agents.policies` and :mod:`agents.hrm_dqn`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+READOUTS = ("last", "prefix", "agent")
+AGENT_TOKEN = 2  # hrm_mazes.core.AGENT; duplicated so that this file needs torch only
+
+
+@dataclass(frozen=True)
+class HRMConfig:
+    """Every size of the model.
+
+    :param grid_shape: ``(rows, cols)`` of the token grid.
+    :param vocab_size: number of distinct cell tokens.
+    :param num_actions: Q-values produced.
+    :param d_model: hidden width ``d``.
+    :param num_heads: attention heads (``d_model`` must be divisible by it).
+    :param H_layers, L_layers: transformer blocks in the H and L modules.
+    :param H_cycles, L_cycles: H steps per segment, and L steps per H step.
+    :param segments: segments run when acting (and deep-supervision steps per minibatch when training).
+    :param expansion: SwiGLU expansion; inner width = ``round(expansion * d * 2 / 3)`` rounded up to a
+        multiple of ``mlp_multiple`` (256 in HRM: width 256 at d = 64; lower it for tiny models).
+    :param rope_theta: rotary embedding base.
+    :param rms_norm_eps: RMSNorm epsilon.
+    :param readout: token whose ``z_H`` feeds the Q head: ``"last"`` grid cell (paper), ``"prefix"`` token,
+        or ``"agent"`` (the cell holding ``agent_token``; the last cell if there is none).
+    :param agent_token: token id of the agent cell (for ``readout="agent"``).
+    """
+
+    grid_shape: tuple[int, int]
+    vocab_size: int = 7
+    num_actions: int = 4
+    d_model: int = 64
+    num_heads: int = 2
+    H_layers: int = 4
+    L_layers: int = 4
+    H_cycles: int = 2
+    L_cycles: int = 2
+    segments: int = 8
+    expansion: float = 4.0
+    mlp_multiple: int = 256
+    rope_theta: float = 10000.0
+    rms_norm_eps: float = 1e-5
+    readout: str = "last"
+    agent_token: int = AGENT_TOKEN
+
+    def __post_init__(self) -> None:
+        def positive_int(name: str, value: object) -> None:
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+        if len(self.grid_shape) != 2:
+            raise ValueError(f"grid_shape must be (rows, cols), got {self.grid_shape!r}")
+        for name in ("vocab_size", "num_actions", "d_model", "num_heads", "H_layers", "L_layers", "H_cycles",
+                     "L_cycles", "segments", "mlp_multiple"):
+            positive_int(name, getattr(self, name))
+        for i, n in enumerate(self.grid_shape):
+            positive_int(f"grid_shape[{i}]", n)
+        if self.d_model % self.num_heads:
+            raise ValueError(f"d_model ({self.d_model}) must be divisible by num_heads ({self.num_heads})")
+        if (self.d_model // self.num_heads) % 2:
+            raise ValueError(f"head dim d_model / num_heads = {self.d_model // self.num_heads} must be even (RoPE)")
+        if not self.expansion > 0:
+            raise ValueError(f"expansion must be > 0, got {self.expansion!r}")
+        if self.readout not in READOUTS:
+            raise ValueError(f"readout must be one of {list(READOUTS)}, got {self.readout!r}")
+
+    @property
+    def seq_len(self) -> int:
+        """Prefix token + one token per grid cell."""
+        return 1 + self.grid_shape[0] * self.grid_shape[1]
+
+    @property
+    def mlp_width(self) -> int:
+        inner = round(self.expansion * self.d_model * 2 / 3)
+        return -(-inner // self.mlp_multiple) * self.mlp_multiple
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+# --- building blocks --------------------------------------------------------------------------------------
+
+
+def trunc_normal_(tensor: torch.Tensor, std: float) -> torch.Tensor:
+    """Normal truncated at +-2 standard deviations, rescaled so that the *result* has standard deviation ``std``."""
+    # Std of a unit normal truncated to [-2, 2] (the JAX-style LeCun init corrects for it).
+    z = math.erf(2 / math.sqrt(2))
+    pdf2 = math.exp(-2) / math.sqrt(2 * math.pi)
+    truncated_std = math.sqrt(1 - 2 * 2 * pdf2 / z)
+    with torch.no_grad():
+        nn.init.trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0)
+        return tensor.mul_(std / truncated_std)
+
+
+def rms_norm(x: torch.Tensor, eps: float) -> torch.Tensor:
+    """RMSNorm without a weight, computed in float32."""
+    dtype = x.dtype
+    x = x.float()
+    return (x * torch.rsqrt(x.square().mean(-1, keepdim=True) + eps)).to(dtype)
+
+
+def rotary_tables(seq_len: int, head_dim: int, theta: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(seq_len, head_dim)`` cos and sin of 1-D RoPE, frequencies repeated over both halves."""
+    inv_freq = 1.0 / theta ** (torch.arange(0, head_dim, 2, dtype=torch.float32) / head_dim)
+    angles = torch.outer(torch.arange(seq_len, dtype=torch.float32), inv_freq)
+    angles = torch.cat((angles, angles), dim=-1)
+    return angles.cos(), angles.sin()
+
+
+def apply_rotary(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """Rotate ``(B, heads, S, head_dim)`` queries or keys (rotate-half convention)."""
+    half = x.shape[-1] // 2
+    rotated = torch.cat((-x[..., half:], x[..., :half]), dim=-1)
+    return (x.float() * cos + rotated.float() * sin).to(x.dtype)
+
+
+class Linear(nn.Linear):
+    """Bias-free linear layer with truncated LeCun-normal init (std = 1 / sqrt(fan_in))."""
+
+    def __init__(self, in_features: int, out_features: int) -> None:
+        super().__init__(in_features, out_features, bias=False)
+
+    def reset_parameters(self) -> None:
+        trunc_normal_(self.weight, std=1.0 / math.sqrt(self.in_features))
+
+
+class Attention(nn.Module):
+    """Non-causal multi-head self-attention with RoPE on queries and keys."""
+
+    def __init__(self, d_model: int, num_heads: int) -> None:
+        super().__init__()
+        self.num_heads = num_heads
+        self.qkv = Linear(d_model, 3 * d_model)
+        self.out = Linear(d_model, d_model)
+
+    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+        b, s, d = x.shape
+        q, k, v = self.qkv(x).view(b, s, 3, self.num_heads, d // self.num_heads).permute(2, 0, 3, 1, 4)
+        q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
+        y = F.scaled_dot_product_attention(q, k, v)
+        return self.out(y.transpose(1, 2).reshape(b, s, d))
+
+
+class SwiGLU(nn.Module):
+    def __init__(self, d_model: int, inner: int) -> None:
+        super().__init__()
+        self.gate_up = Linear(d_model, 2 * inner)
+        self.down = Linear(inner, d_model)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        gate, up = self.gate_up(x).chunk(2, dim=-1)
+        return self.down(F.silu(gate) * up)
+
+
+class Block(nn.Module):
+    """Post-norm transformer block: ``x = norm(x + attn(x)); x = norm(x + mlp(x))``."""
+
+    def __init__(self, cfg: HRMConfig) -> None:
+        super().__init__()
+        self.eps = cfg.rms_norm_eps
+        self.attn = Attention(cfg.d_model, cfg.num_heads)
+        self.mlp = SwiGLU(cfg.d_model, cfg.mlp_width)
+
+    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+        x = rms_norm(x + self.attn(x, cos, sin), self.eps)
+        return rms_norm(x + self.mlp(x), self.eps)
+
+
+class ReasoningModule(nn.Module):
+    """A stack of blocks applied to ``z + injection`` (the H or the L module)."""
+
+    def __init__(self, cfg: HRMConfig, num_layers: int) -> None:
+        super().__init__()
+        self.blocks = nn.ModuleList(Block(cfg) for _ in range(num_layers))
+
+    def forward(self, z: torch.Tensor, injection: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+        z = z + injection
+        for block in self.blocks:
+            z = block(z, cos, sin)
+        return z
+
+
+# --- the model --------------------------------------------------------------------------------------------
+
+
+class HRM(nn.Module):
+    """HRM Q-network over token grids.
+
+    The recurrent state between environment steps is a *seed* ``(B, 2, d)``: the ``z_H`` and ``z_L`` vectors
+    broadcast to every position at the start of a step. :meth:`initial_seed` gives the fixed random init.
+    """
+
+    def __init__(self, cfg: HRMConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        d = cfg.d_model
+        self.embed_scale = math.sqrt(d)
+        self.embed = nn.Embedding(cfg.vocab_size, d)
+        trunc_normal_(self.embed.weight, std=1.0 / self.embed_scale)
+        self.prefix = nn.Parameter(torch.zeros(d))
+        self.L = ReasoningModule(cfg, cfg.L_layers)
+        self.H = ReasoningModule(cfg, cfg.H_layers)
+        self.q_head = Linear(d, cfg.num_actions)
+        # Fixed, untrained initial states (persistent: a loaded model gets the same init).
+        self.register_buffer("z_H_init", trunc_normal_(torch.empty(d), std=1.0))
+        self.register_buffer("z_L_init", trunc_normal_(torch.empty(d), std=1.0))
+        cos, sin = rotary_tables(cfg.seq_len, d // cfg.num_heads, cfg.rope_theta)
+        self.register_buffer("rope_cos", cos, persistent=False)
+        self.register_buffer("rope_sin", sin, persistent=False)
+
+    # -- pieces ------------------------------------------------------------------------------------------
+
+    def embed_tokens(self, tokens: torch.Tensor) -> torch.Tensor:
+        """``(B, rows, cols)`` integer tokens to ``(B, S, d)`` input embeddings (prefix first, scaled by sqrt(d))."""
+        x = self.embed(tokens.reshape(len(tokens), -1).long())
+        prefix = self.prefix.to(x.dtype).expand(len(x), 1, -1)
+        return self.embed_scale * torch.cat((prefix, x), dim=1)
+
+    def initial_seed(self, batch_size: int) -> torch.Tensor:
+        """``(B, 2, d)`` fixed initial seed: ``[:, 0]`` seeds z_H, ``[:, 1]`` seeds z_L."""
+        return torch.stack((self.z_H_init, self.z_L_init)).expand(batch_size, 2, -1).clone()
+
+    def broadcast(self, seed: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Seed ``(B, 2, d)`` to full states ``z_H, z_L`` of shape ``(B, S, d)``."""
+        shape = (len(seed), self.cfg.seq_len, self.cfg.d_model)
+        return seed[:, 0, None, :].expand(shape), seed[:, 1, None, :].expand(shape)
+
+    def segment(self, z_H: torch.Tensor, z_L: torch.Tensor, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """One segment: all H/L updates but the last L and H step without gradient, those two with it."""
+        cfg, cos, sin = self.cfg, self.rope_cos, self.rope_sin
+        with torch.no_grad():
+            for h in range(cfg.H_cycles):
+                for l_step in range(cfg.L_cycles):
+                    if h < cfg.H_cycles - 1 or l_step < cfg.L_cycles - 1:
+                        z_L = self.L(z_L, z_H + x, cos, sin)
+                if h < cfg.H_cycles - 1:
+                    z_H = self.H(z_H, z_L, cos, sin)
+        z_L = self.L(z_L, z_H + x, cos, sin)
+        z_H = self.H(z_H, z_L, cos, sin)
+        return z_H, z_L
+
+    def readout_index(self, tokens: torch.Tensor) -> torch.Tensor | int:
+        """Sequence index of the readout token: an int, or ``(B,)`` for ``readout="agent"``."""
+        if self.cfg.readout == "prefix":
+            return 0
+        if self.cfg.readout == "last":
+            return self.cfg.seq_len - 1
+        is_agent = tokens.reshape(len(tokens), -1) == self.cfg.agent_token
+        last = torch.full((len(tokens),), self.cfg.seq_len - 2, device=tokens.device)
+        return 1 + torch.where(is_agent.any(dim=1), is_agent.int().argmax(dim=1), last)
+
+    def q_values(self, z_H: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+        """``(B, num_actions)`` float32 Q-values read from ``z_H`` at the readout token."""
+        index = self.readout_index(tokens)
+        h = z_H[:, index] if isinstance(index, int) else z_H[torch.arange(len(z_H), device=z_H.device), index]
+        return self.q_head(h).float()
+
+    @staticmethod
+    def carry_seed(z_H: torch.Tensor, z_L: torch.Tensor) -> torch.Tensor:
+        """The seed handed to the next environment step: the last token's ``z_H`` and ``z_L``, ``(B, 2, d)``."""
+        return torch.stack((z_H[:, -1], z_L[:, -1]), dim=1).float()
+
+    # -- whole step --------------------------------------------------------------------------------------
+
+    def forward(
+        self, tokens: torch.Tensor, seed: torch.Tensor, segments: int | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Run ``segments`` segments (default ``cfg.segments``) from ``seed``, detaching between segments.
+
+        :param tokens: ``(B, rows, cols)`` integer token grid.
+        :param seed: ``(B, 2, d)`` initial z_H / z_L vectors.
+        :return: Q-values of the last segment ``(B, num_actions)`` and the carry seed ``(B, 2, d)``.
+        """
+        z_H, z_L = self.broadcast(seed.to(self.z_H_init.dtype))
+        x = self.embed_tokens(tokens)
+        for k in range(segments or self.cfg.segments):
+            if k:
+                z_H, z_L = z_H.detach(), z_L.detach()
+            z_H, z_L = self.segment(z_H, z_L, x)
+        return self.q_values(z_H, tokens), self.carry_seed(z_H, z_L)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

@@ -1,0 +1,372 @@
+"""``HRMDQN``: DQN with an HRM Q-network, deep supervision and carried latent seeds (HRM-Agent).
+
+What differs from Stable-Baselines3's ``DQN`` (and why):
+
+* The network runs on **every** environment step, even when the action is random, so that the carried seed
+  of each environment stays current; the seed used and the seed produced are stored with the transition.
+* Per collection step, one minibatch is sampled and trained with ``segments`` optimizer steps (deep
+  supervision), each continuing from the previous segment's detached state. The TD target is computed once
+  per minibatch with the target network, run for ``segments`` segments from the stored next seed.
+* MSE loss, EMA target after every optimizer step (``tau=0.001``), Adam-atan2 with a linear learning-rate
+  warm-up, and an epsilon schedule counted in **optimizer steps**.
+* ``predict`` keeps the recurrent state on random actions (sb3-contrib ``RecurrentPPO``'s contract), so
+  ``evaluate_policy`` works unchanged.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, TypeVar
+
+import numpy as np
+import torch as th
+import torch.nn.functional as F
+from stable_baselines3 import DQN
+from stable_baselines3.common.buffers import ReplayBuffer
+from stable_baselines3.common.policies import BasePolicy
+from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
+from stable_baselines3.common.utils import obs_as_tensor, update_learning_rate
+
+import hrm_mazes  # noqa: F401  (registers the env ids, so HRMDQN("HRMQPolicy", "FourRooms-Dynamic-v0") works)
+from agents.buffers import HRMReplayBuffer, HRMReplayBufferSamples
+from agents.policies import HRMQPolicy
+
+SelfHRMDQN = TypeVar("SelfHRMDQN", bound="HRMDQN")
+
+
+class HRMDQN(DQN):
+    """Deep Q-learning with a Hierarchical Reasoning Model Q-network (Dang & Rawlinson 2025).
+
+    Defaults are the paper's configuration (use 256 parallel envs to match it). Architecture knobs
+    (``d_model``, ``segments``, ``carry``, ``readout``, ...) go through ``policy_kwargs``, see :class:`HRMQPolicy`.
+
+    :param policy: ``"HRMQPolicy"`` or the class.
+    :param env: a token-grid environment (``gym.Env``, env id or ``VecEnv``; any ``n_envs``).
+    :param learning_rate: peak learning rate after warm-up (float or SB3 schedule), paper 1e-4.
+    :param buffer_size: replay capacity in transitions, paper 1,048,576.
+    :param learning_starts: env transitions collected (with random actions) before training starts.
+    :param batch_size: minibatch size, paper 256.
+    :param tau: EMA coefficient of the target update after every optimizer step, paper 0.001.
+    :param gamma: discount, paper 0.95.
+    :param train_freq: train every ``train_freq`` collection steps (one step of every env), paper 1.
+    :param gradient_steps: minibatches per training call; each gives ``segments`` optimizer steps. Paper 1.
+    :param replay_buffer_class: :class:`HRMReplayBuffer` or a subclass.
+    :param replay_buffer_kwargs: e.g. ``{"seed_dtype": "float32"}``.
+    :param optimize_memory_usage: store each observation and seed once (see :class:`HRMReplayBuffer`).
+    :param lr_warmup_steps: optimizer steps of linear learning-rate warm-up, paper 10,000.
+    :param exploration_initial_eps: epsilon at optimizer step 0, paper 1.0.
+    :param exploration_final_eps: epsilon after ``exploration_steps``, paper 0.33.
+    :param exploration_steps: optimizer steps over which epsilon decays linearly, paper 300,000.
+    :param max_grad_norm: gradient-norm clip, None (paper: no clipping).
+    :param stats_window_size, tensorboard_log, policy_kwargs, verbose, seed, device: as in SB3.
+    """
+
+    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {"HRMQPolicy": HRMQPolicy}
+    policy: HRMQPolicy
+    replay_buffer: HRMReplayBuffer
+
+    def __init__(
+        self,
+        policy: str | type[HRMQPolicy],
+        env: GymEnv | str,
+        learning_rate: float | Schedule = 1e-4,
+        buffer_size: int = 1_048_576,
+        learning_starts: int = 2_560,
+        batch_size: int = 256,
+        tau: float = 0.001,
+        gamma: float = 0.95,
+        train_freq: int | tuple[int, str] = 1,
+        gradient_steps: int = 1,
+        replay_buffer_class: type[HRMReplayBuffer] | None = None,
+        replay_buffer_kwargs: dict[str, Any] | None = None,
+        optimize_memory_usage: bool = False,
+        lr_warmup_steps: int = 10_000,
+        exploration_initial_eps: float = 1.0,
+        exploration_final_eps: float = 0.33,
+        exploration_steps: int = 300_000,
+        max_grad_norm: float | None = None,
+        stats_window_size: int = 100,
+        tensorboard_log: str | None = None,
+        policy_kwargs: dict[str, Any] | None = None,
+        verbose: int = 0,
+        seed: int | None = None,
+        device: th.device | str = "auto",
+        _init_setup_model: bool = True,
+    ) -> None:
+        super().__init__(
+            policy,
+            env,
+            learning_rate=learning_rate,
+            buffer_size=buffer_size,
+            learning_starts=learning_starts,
+            batch_size=batch_size,
+            tau=tau,
+            gamma=gamma,
+            train_freq=train_freq,
+            gradient_steps=gradient_steps,
+            replay_buffer_class=replay_buffer_class,
+            replay_buffer_kwargs=replay_buffer_kwargs,
+            optimize_memory_usage=optimize_memory_usage,
+            exploration_initial_eps=exploration_initial_eps,
+            exploration_final_eps=exploration_final_eps,
+            stats_window_size=stats_window_size,
+            tensorboard_log=tensorboard_log,
+            policy_kwargs=policy_kwargs,
+            verbose=verbose,
+            seed=seed,
+            device=device,
+            _init_setup_model=False,
+        )
+        for name, value in (("batch_size", batch_size), ("lr_warmup_steps", lr_warmup_steps),
+                            ("exploration_steps", exploration_steps), ("learning_starts", learning_starts)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < (1 if name == "batch_size" else 0):
+                raise ValueError(f"{name} must be a {'positive' if name == 'batch_size' else 'non-negative'} "
+                                 f"integer, got {value!r}")
+        if not 0.0 <= tau <= 1.0:
+            raise ValueError(f"tau must be in [0, 1], got {tau!r}")
+        self.lr_warmup_steps = lr_warmup_steps
+        self.exploration_steps = exploration_steps
+        self.max_grad_norm = max_grad_norm  # type: ignore[assignment]
+        # Per-env seeds of the next step, and (seed used, seed produced) of the step being collected.
+        self._last_seeds: np.ndarray | None = None
+        self._step_seeds: tuple[np.ndarray, np.ndarray] | None = None
+        self._ema_params: tuple[list[th.Tensor], list[th.Tensor]] | None = None
+        if _init_setup_model:
+            self._setup_model()
+
+    # --- setup ----------------------------------------------------------------------------------------------
+
+    def _setup_model(self) -> None:
+        self._setup_lr_schedule()
+        self.set_random_seed(self.seed)
+        # The policy first: it validates the spaces and sizes before a large buffer is allocated.
+        self.policy = self.policy_class(  # type: ignore[assignment]
+            self.observation_space, self.action_space, self.lr_schedule, **self.policy_kwargs
+        )
+        self.policy = self.policy.to(self.device)
+        if not isinstance(self.policy, HRMQPolicy):
+            raise ValueError(f"HRMDQN needs an HRMQPolicy, got {type(self.policy).__name__}")
+        if self.replay_buffer_class is None:
+            self.replay_buffer_class = HRMReplayBuffer
+        if not issubclass(self.replay_buffer_class, HRMReplayBuffer):
+            raise ValueError(f"replay_buffer_class must subclass HRMReplayBuffer, got {self.replay_buffer_class!r}")
+        if self.replay_buffer is None:
+            kwargs = dict(self.replay_buffer_kwargs)
+            kwargs.setdefault("seed_shape", (2, self.policy.config.d_model) if self.stores_seeds else None)
+            self.replay_buffer = self.replay_buffer_class(
+                self.buffer_size,
+                self.observation_space,
+                self.action_space,
+                device=self.device,
+                n_envs=self.n_envs,
+                optimize_memory_usage=self.optimize_memory_usage,
+                **kwargs,
+            )
+        self._convert_train_freq()
+        self._create_aliases()
+        self.exploration_rate = self.epsilon()
+
+    @property
+    def stores_seeds(self) -> bool:
+        """Carry Z needs the seeds in the replay buffer; Reset Z always starts from the fixed init."""
+        return self.policy.carry != "reset"
+
+    def _setup_learn(
+        self,
+        total_timesteps: int,
+        callback: MaybeCallback = None,
+        reset_num_timesteps: bool = True,
+        tb_log_name: str = "run",
+        progress_bar: bool = False,
+    ):
+        env_will_reset = reset_num_timesteps or self._last_obs is None
+        result = super()._setup_learn(total_timesteps, callback, reset_num_timesteps, tb_log_name, progress_bar)
+        assert self.env is not None
+        if env_will_reset or self._last_seeds is None or len(self._last_seeds) != self.env.num_envs:
+            self._last_seeds = self._initial_seeds(self.env.num_envs)
+        return result
+
+    def _initial_seeds(self, n: int) -> np.ndarray:
+        return self.policy.initial_seed(n).cpu().numpy()
+
+    def _excluded_save_params(self) -> list[str]:
+        return [*super()._excluded_save_params(), "_step_seeds", "_ema_params"]
+
+    # --- schedules ------------------------------------------------------------------------------------------
+
+    def epsilon(self, optimizer_steps: int | None = None) -> float:
+        """Exploration rate after ``optimizer_steps`` (default: the current count), linear then constant."""
+        steps = self._n_updates if optimizer_steps is None else optimizer_steps
+        frac = 1.0 if self.exploration_steps == 0 else min(1.0, steps / self.exploration_steps)
+        return self.exploration_initial_eps + frac * (self.exploration_final_eps - self.exploration_initial_eps)
+
+    def current_learning_rate(self) -> float:
+        """Learning rate of the next optimizer step: the schedule times the linear warm-up factor."""
+        warmup = 1.0 if self.lr_warmup_steps == 0 else min(1.0, (self._n_updates + 1) / self.lr_warmup_steps)
+        return float(self.lr_schedule(self._current_progress_remaining)) * warmup
+
+    def _on_step(self) -> None:
+        self._n_calls += 1
+        self.exploration_rate = self.epsilon()
+        self.logger.record("rollout/exploration_rate", self.exploration_rate)
+
+    # --- acting ---------------------------------------------------------------------------------------------
+
+    def _sample_action(
+        self, learning_starts: int, action_noise: Any = None, n_envs: int = 1
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Run the online net on every env (even for random actions) and pick epsilon-greedy actions."""
+        assert self._last_obs is not None and self._last_seeds is not None
+        obs = obs_as_tensor(self._last_obs, self.device)
+        seeds = th.as_tensor(self._last_seeds, device=self.device)
+        q, next_seeds = self.policy.act(obs, seeds)  # type: ignore[arg-type]
+        greedy = q.argmax(dim=1).cpu().numpy()
+        eps = 1.0 if self.num_timesteps < learning_starts else self.exploration_rate
+        explore = np.random.random_sample(n_envs) < eps
+        actions = np.where(explore, np.random.randint(self.action_space.n, size=n_envs), greedy)  # type: ignore[attr-defined]
+        self._step_seeds = (self._last_seeds, next_seeds.cpu().numpy())
+        self.logger.record_mean("rollout/q_max_mean", float(q.max(dim=1).values.mean()))
+        return actions, actions
+
+    def _store_transition(
+        self,
+        replay_buffer: ReplayBuffer,
+        buffer_action: np.ndarray,
+        new_obs: np.ndarray,  # type: ignore[override]
+        reward: np.ndarray,
+        dones: np.ndarray,
+        infos: list[dict[str, Any]],
+    ) -> None:
+        """Store the transition with its seeds; the next seed of a finished env is the fixed init."""
+        assert self._step_seeds is not None
+        if self._vec_normalize_env is not None:
+            new_obs_, reward_ = self._vec_normalize_env.get_original_obs(), self._vec_normalize_env.get_original_reward()
+        else:
+            self._last_original_obs, new_obs_, reward_ = self._last_obs, new_obs, reward
+        next_obs = np.array(new_obs_, copy=True)
+        for i, done in enumerate(dones):
+            if done and infos[i].get("terminal_observation") is not None:
+                next_obs[i] = infos[i]["terminal_observation"]  # VecEnvs auto-reset: new_obs starts a new episode
+        seed, next_seed = self._step_seeds
+        store = self.stores_seeds
+        replay_buffer.add(  # type: ignore[call-arg]
+            self._last_original_obs,  # type: ignore[arg-type]
+            next_obs,
+            buffer_action,
+            reward_,
+            dones,
+            infos,
+            seed=seed if store else None,
+            next_seed=next_seed if store else None,
+        )
+        self._last_obs = new_obs  # type: ignore[assignment]
+        if self._vec_normalize_env is not None:
+            self._last_original_obs = new_obs_
+        init = self._initial_seeds(len(dones))
+        self._last_seeds = np.where(np.asarray(dones, dtype=bool)[:, None, None], init, next_seed)
+
+    def predict(  # type: ignore[override]
+        self,
+        observation: np.ndarray,
+        state: np.ndarray | None = None,
+        episode_start: np.ndarray | None = None,
+        deterministic: bool = False,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Epsilon-greedy (or greedy when ``deterministic``) actions and the next state.
+
+        The network always runs, so the returned state is the one produced at this step even where the action
+        is random. Same contract as ``RecurrentPPO.predict``: pass back ``state`` and the ``episode_start`` flags.
+
+        :return: actions ``(n_envs,)`` (a scalar array for one unbatched observation) and state ``(n_envs, 2, d)``.
+        """
+        actions, state = self.policy.predict(observation, state, episode_start, deterministic=True)
+        if not deterministic and self.exploration_rate > 0:
+            actions = np.asarray(actions)
+            explore = np.random.random_sample(actions.shape) < self.exploration_rate
+            random_actions = np.random.randint(self.action_space.n, size=actions.shape)  # type: ignore[attr-defined]
+            actions = np.where(explore, random_actions, actions)
+        return actions, state
+
+    def q_values(
+        self, observation: np.ndarray, state: np.ndarray | None = None, episode_start: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Q-values ``(n_envs, n_actions)`` of the online net and the next state (see :meth:`predict`)."""
+        return self.policy.q_values(observation, state, episode_start)
+
+    # --- training -------------------------------------------------------------------------------------------
+
+    def td_target(self, data: HRMReplayBufferSamples) -> th.Tensor:
+        """``r + gamma * (1 - terminated) * max_a Q_target(s', a)``, target net run from the stored next seed."""
+        target = self.q_net_target
+        next_seeds = data.next_seeds if data.next_seeds is not None else target.initial_seed(len(data.rewards))
+        with th.no_grad(), self.policy.autocast():
+            next_q, _ = target(data.next_observations, next_seeds)
+        return data.rewards + (1.0 - data.dones) * self.gamma * next_q.float().max(dim=1, keepdim=True).values
+
+    def _ema_update(self) -> None:
+        if self._ema_params is None:
+            self._ema_params = (list(self.q_net_target.parameters()), list(self.q_net.parameters()))
+        with th.no_grad():
+            th._foreach_lerp_(self._ema_params[0], self._ema_params[1], self.tau)
+
+    def train(self, gradient_steps: int, batch_size: int = 256) -> None:
+        """For each of ``gradient_steps`` minibatches: one TD target, then ``segments`` optimizer steps."""
+        self.policy.set_training_mode(True)
+        net, optimizer = self.q_net, self.policy.optimizer
+        segments = self.policy.config.segments
+        losses, q_taken = [], []
+        last_losses = []
+        for _ in range(gradient_steps):
+            data = self.replay_buffer.sample(batch_size, env=self._vec_normalize_env)
+            target_q = self.td_target(data)
+            seeds = data.seeds if data.seeds is not None else net.initial_seed(batch_size)
+            z_H, z_L = net.broadcast(seeds)
+            actions = data.actions.long().reshape(-1, 1)
+            for _segment in range(segments):
+                update_learning_rate(optimizer, self.current_learning_rate())
+                with self.policy.autocast():
+                    z_H, z_L = net.segment(z_H, z_L, net.embed_tokens(data.observations))
+                    q = net.q_values(z_H, data.observations)
+                q_a = q.float().gather(1, actions)
+                loss = F.mse_loss(q_a, target_q)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if self.max_grad_norm is not None:
+                    th.nn.utils.clip_grad_norm_(net.parameters(), self.max_grad_norm)
+                optimizer.step()
+                self._ema_update()
+                z_H, z_L = z_H.detach(), z_L.detach()
+                self._n_updates += 1
+                losses.append(loss.detach())
+            last_losses.append(losses[-1])
+            q_taken.append(q_a.detach())
+
+        q_all = th.cat(q_taken)
+        self.exploration_rate = self.epsilon()
+        self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
+        self.logger.record("train/learning_rate", self.current_learning_rate())
+        self.logger.record("train/loss", float(th.stack(losses).mean()))
+        self.logger.record("train/loss_last_segment", float(th.stack(last_losses).mean()))
+        self.logger.record("train/q_mean", float(q_all.mean()))
+        self.logger.record("train/q_max", float(q_all.max()))
+        self.logger.record("train/target_q_mean", float(target_q.mean()))
+
+    def learn(
+        self: SelfHRMDQN,
+        total_timesteps: int,
+        callback: MaybeCallback = None,
+        log_interval: int = 4,
+        tb_log_name: str = "HRMDQN",
+        reset_num_timesteps: bool = True,
+        progress_bar: bool = False,
+    ) -> SelfHRMDQN:
+        return super().learn(
+            total_timesteps=total_timesteps,
+            callback=callback,
+            log_interval=log_interval,
+            tb_log_name=tb_log_name,
+            reset_num_timesteps=reset_num_timesteps,
+            progress_bar=progress_bar,
+        )
+
+
+__all__ = ["HRMDQN", "HRMQPolicy", "HRMReplayBuffer"]

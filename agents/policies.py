@@ -1,0 +1,263 @@
+"""``HRMQPolicy``: the HRM Q-network as a Stable-Baselines3 recurrent policy.
+
+The recurrent state handed around by :meth:`HRMQPolicy.predict` is a float32 array ``(n_envs, 2, d)``: per
+environment, the z_H and z_L *seed* vectors the next step starts from (broadcast to every token). It follows
+sb3-contrib's ``RecurrentPPO`` contract: ``state=None`` means "fresh", and ``episode_start[i]`` restores the
+fixed initial seed of environment ``i`` before acting.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import numpy as np
+import torch as th
+from gymnasium import spaces
+from stable_baselines3.common.policies import BasePolicy
+from stable_baselines3.common.type_aliases import Schedule
+
+from agents.hrm import HRM, READOUTS, HRMConfig
+
+CARRY_MODES = ("last_token", "reset")
+
+
+def _adam_atan2() -> type[th.optim.Optimizer]:
+    from adam_atan2_pytorch import AdamAtan2
+
+    return AdamAtan2
+
+
+def check_token_space(observation_space: spaces.Space) -> tuple[tuple[int, int], int]:
+    """``(grid_shape, vocab_size)`` of a token-grid space, or a ValueError saying what is expected."""
+    ok = (
+        isinstance(observation_space, spaces.Box)
+        and len(observation_space.shape) == 2
+        and np.issubdtype(observation_space.dtype, np.integer)
+        and np.all(observation_space.low == 0)
+        and np.all(observation_space.high == observation_space.high.flat[0])
+    )
+    if not ok:
+        raise ValueError(
+            "HRMQPolicy needs a token-grid observation space Box(0, V - 1, (rows, cols), integer dtype), as given "
+            f"by the hrm_mazes envs with obs_mode='tokens' (the default); got {observation_space!r}"
+        )
+    return tuple(int(n) for n in observation_space.shape), int(observation_space.high.flat[0]) + 1  # type: ignore[return-value]
+
+
+class HRMQPolicy(BasePolicy):
+    """Online and target HRM Q-networks plus their optimizer, with a stateful ``predict``.
+
+    :param observation_space: token grid ``Box(0, V - 1, (rows, cols), uint8)``.
+    :param action_space: ``Discrete(n)``.
+    :param lr_schedule: learning-rate schedule (the optimizer is built with ``lr_schedule(1)``).
+    :param d_model: hidden width (paper: 64).
+    :param num_heads: attention heads (paper: 2).
+    :param H_layers, L_layers: blocks per module (paper: 4 each).
+    :param H_cycles, L_cycles: recurrence per segment (paper: 2 each).
+    :param segments: segments per acting step and deep-supervision steps per minibatch (paper: 8).
+    :param expansion: SwiGLU expansion (paper: 4).
+    :param mlp_multiple: SwiGLU inner width is rounded up to a multiple of this (HRM: 256).
+    :param rope_theta, rms_norm_eps: RoPE base (10000) and RMSNorm epsilon (1e-5).
+    :param readout: ``"last"`` (paper), ``"prefix"`` or ``"agent"`` token for the Q head.
+    :param carry: ``"last_token"`` (paper's Carry Z) or ``"reset"`` (Reset Z).
+    :param autocast_bf16: bfloat16 autocast; ``None`` = on for CUDA, off on CPU.
+    :param compile: wrap the segment function of both networks in ``torch.compile``.
+    :param optimizer_class: default ``adam_atan2_pytorch.AdamAtan2``.
+    :param optimizer_kwargs: default ``betas=(0.9, 0.95), weight_decay=0.0`` (HRM's settings).
+    """
+
+    q_net: HRM
+    q_net_target: HRM
+
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Discrete,
+        lr_schedule: Schedule,
+        d_model: int = 64,
+        num_heads: int = 2,
+        H_layers: int = 4,
+        L_layers: int = 4,
+        H_cycles: int = 2,
+        L_cycles: int = 2,
+        segments: int = 8,
+        expansion: float = 4.0,
+        mlp_multiple: int = 256,
+        rope_theta: float = 10000.0,
+        rms_norm_eps: float = 1e-5,
+        readout: str = "last",
+        carry: str = "last_token",
+        autocast_bf16: bool | None = None,
+        compile: bool = False,
+        optimizer_class: type[th.optim.Optimizer] | None = None,
+        optimizer_kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        grid_shape, vocab_size = check_token_space(observation_space)
+        if not isinstance(action_space, spaces.Discrete):
+            raise ValueError(f"HRMQPolicy needs a Discrete action space, got {action_space!r}")
+        if carry not in CARRY_MODES:
+            raise ValueError(f"carry must be one of {list(CARRY_MODES)}, got {carry!r}")
+        if readout not in READOUTS:
+            raise ValueError(f"readout must be one of {list(READOUTS)}, got {readout!r}")
+        if optimizer_kwargs is None:
+            optimizer_kwargs = {"betas": (0.9, 0.95), "weight_decay": 0.0}
+        super().__init__(
+            observation_space,
+            action_space,
+            optimizer_class=optimizer_class or _adam_atan2(),
+            optimizer_kwargs=optimizer_kwargs,
+            normalize_images=False,
+        )
+        self.config = HRMConfig(
+            grid_shape=grid_shape,
+            vocab_size=vocab_size,
+            num_actions=int(action_space.n),
+            d_model=d_model,
+            num_heads=num_heads,
+            H_layers=H_layers,
+            L_layers=L_layers,
+            H_cycles=H_cycles,
+            L_cycles=L_cycles,
+            segments=segments,
+            expansion=expansion,
+            mlp_multiple=mlp_multiple,
+            rope_theta=rope_theta,
+            rms_norm_eps=rms_norm_eps,
+            readout=readout,
+        )
+        self.carry = carry
+        self.autocast_bf16 = autocast_bf16
+        self.compile = compile
+        self._build(lr_schedule)
+
+    def _build(self, lr_schedule: Schedule) -> None:
+        self.q_net = HRM(self.config)
+        self.q_net_target = HRM(self.config)
+        # Deviation from the paper's code (independent target weights): start the EMA target as a copy.
+        self.q_net_target.load_state_dict(self.q_net.state_dict())
+        self.q_net_target.requires_grad_(False)
+        self.q_net_target.train(False)
+        if self.compile:
+            for net in (self.q_net, self.q_net_target):
+                net.segment = th.compile(net.segment)  # type: ignore[method-assign]
+        self.optimizer = self.optimizer_class(self.q_net.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs)
+
+    def _get_constructor_parameters(self) -> dict[str, Any]:
+        data = super()._get_constructor_parameters()
+        cfg = self.config
+        data.update(
+            lr_schedule=self._dummy_schedule,
+            d_model=cfg.d_model,
+            num_heads=cfg.num_heads,
+            H_layers=cfg.H_layers,
+            L_layers=cfg.L_layers,
+            H_cycles=cfg.H_cycles,
+            L_cycles=cfg.L_cycles,
+            segments=cfg.segments,
+            expansion=cfg.expansion,
+            mlp_multiple=cfg.mlp_multiple,
+            rope_theta=cfg.rope_theta,
+            rms_norm_eps=cfg.rms_norm_eps,
+            readout=cfg.readout,
+            carry=self.carry,
+            autocast_bf16=self.autocast_bf16,
+            compile=self.compile,
+            optimizer_class=self.optimizer_class,
+            optimizer_kwargs=self.optimizer_kwargs,
+        )
+        return data
+
+    # --- tensors ------------------------------------------------------------------------------------------
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        """bfloat16 autocast on CUDA (unless ``autocast_bf16=False``), nothing on CPU unless asked."""
+        device = self.device
+        enabled = self.autocast_bf16 if self.autocast_bf16 is not None else device.type == "cuda"
+        if not enabled:
+            return contextlib.nullcontext()
+        return th.autocast(device_type=device.type, dtype=th.bfloat16)
+
+    def initial_seed(self, n: int) -> th.Tensor:
+        """``(n, 2, d)`` float32 fixed initial seeds on the policy's device."""
+        return self.q_net.initial_seed(n).float()
+
+    def act(self, obs: th.Tensor, seed: th.Tensor) -> tuple[th.Tensor, th.Tensor]:
+        """Q-values ``(B, A)`` and next seed ``(B, 2, d)`` from the online net (no gradient).
+
+        With ``carry="reset"`` the net starts from the fixed init whatever ``seed`` is, and the next seed is it too.
+        """
+        with th.no_grad(), self.autocast():
+            if self.carry == "reset":
+                seed = self.initial_seed(len(obs))
+            q, next_seed = self.q_net(obs, seed)
+        if self.carry == "reset":
+            next_seed = self.initial_seed(len(obs))
+        return q.float(), next_seed.float()
+
+    def forward(self, obs: th.Tensor, deterministic: bool = True) -> th.Tensor:
+        return self._predict(obs, deterministic)
+
+    def _predict(self, observation: th.Tensor, deterministic: bool = True) -> th.Tensor:
+        """Greedy actions from the fixed initial seed (the stateless SB3 path; prefer :meth:`predict`)."""
+        q, _ = self.act(observation, self.initial_seed(len(observation)))
+        return q.argmax(dim=1)
+
+    # --- numpy API ----------------------------------------------------------------------------------------
+
+    def _seed_tensor(self, state: np.ndarray | None, episode_start: np.ndarray | None, n: int) -> th.Tensor:
+        init = self.initial_seed(n)
+        if state is None:
+            return init
+        if isinstance(state, tuple):  # tolerate RecurrentPPO-style tuples of one array
+            state = state[0]
+        expected = (n, 2, self.config.d_model)
+        state = np.asarray(state)
+        if state.shape != expected:
+            raise ValueError(
+                f"state must be the array returned by the previous predict() call, shape {expected} "
+                f"(n_envs, [z_H, z_L], d_model), got shape {state.shape}"
+            )
+        seed = th.as_tensor(state, dtype=th.float32, device=self.device)
+        if episode_start is not None:
+            starts = th.as_tensor(np.asarray(episode_start, dtype=bool).reshape(n), device=self.device)
+            seed = th.where(starts[:, None, None], init, seed)
+        return seed
+
+    def _q_values(self, observation, state, episode_start) -> tuple[np.ndarray, np.ndarray, bool]:
+        self.set_training_mode(False)
+        obs, vectorized = self.obs_to_tensor(observation)
+        seed = self._seed_tensor(state, episode_start, len(obs))
+        q, next_seed = self.act(obs, seed)  # type: ignore[arg-type]
+        return q.cpu().numpy(), next_seed.cpu().numpy(), vectorized
+
+    def q_values(
+        self,
+        observation: np.ndarray,
+        state: np.ndarray | None = None,
+        episode_start: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Q-values ``(n_envs, A)`` and the next state ``(n_envs, 2, d)`` (one observation gives ``n_envs = 1``)."""
+        q, next_state, _ = self._q_values(observation, state, episode_start)
+        return q, next_state
+
+    def predict(  # type: ignore[override]
+        self,
+        observation: np.ndarray,
+        state: np.ndarray | None = None,
+        episode_start: np.ndarray | None = None,
+        deterministic: bool = False,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Greedy actions and the next recurrent state (RecurrentPPO's contract).
+
+        :param observation: ``(rows, cols)`` or ``(n_envs, rows, cols)`` tokens.
+        :param state: the state returned by the previous call, or None at the start.
+        :param episode_start: ``(n_envs,)`` bool; True restores the fixed initial seed of that env.
+        :param deterministic: unused: the policy is greedy; :meth:`HRMDQN.predict` adds epsilon-greedy.
+        :return: actions (``(n_envs,)``, or a scalar array for one unbatched observation) and state.
+        """
+        q, next_state, vectorized = self._q_values(observation, state, episode_start)
+        actions = q.argmax(axis=1)
+        if not vectorized:
+            actions = actions.squeeze(axis=0)
+        return actions, next_state

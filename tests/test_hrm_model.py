@@ -1,0 +1,160 @@
+"""The HRM core (agents/hrm.py): sizes, init, the segment's 1-step gradient, detached carry, readouts."""
+
+import math
+
+import pytest
+import torch as th
+
+from agents.hrm import HRM, HRMConfig, count_parameters, rms_norm
+
+GRID = (11, 11)
+
+
+def tiny(**kwargs) -> HRM:
+    th.manual_seed(0)
+    defaults = dict(d_model=16, num_heads=2, H_layers=1, L_layers=1, segments=2, expansion=2.0, mlp_multiple=16)
+    return HRM(HRMConfig(GRID, **{**defaults, **kwargs}))
+
+
+def tokens(batch: int = 3, grid=GRID) -> th.Tensor:
+    g = th.Generator().manual_seed(1)
+    t = th.randint(0, 2, (batch, *grid), generator=g)
+    t[:, 0, 0] = 2  # an agent cell, where readout="agent" looks
+    return t
+
+
+def test_parameter_count_at_paper_size():
+    model = HRM(HRMConfig(GRID))
+    n = count_parameters(model)
+    # 8 blocks x 65,536 + token embedding 7x64 + prefix 64 + Q head 64x4
+    assert n == 8 * 65_536 + 7 * 64 + 64 + 64 * 4 == 525_056
+    assert 0.50e6 <= n <= 0.56e6
+    assert model.cfg.mlp_width == 256
+    assert HRMConfig(GRID, d_model=128).mlp_width == 512  # round(4 * 128 * 2 / 3) = 341 -> 512
+
+
+def test_init_follows_hrm():
+    model = HRM(HRMConfig(GRID))
+    assert th.all(model.prefix == 0)
+    assert abs(model.embed.weight.std().item() - 1 / 8) < 0.02
+    qkv = model.L.blocks[0].attn.qkv.weight
+    assert abs(qkv.std().item() - 1 / 8) < 0.01 and qkv.abs().max() <= 2 / 8 / 0.87 + 1e-6  # truncated at 2 sigma
+    # The initial states are fixed buffers (saved with the model), not parameters.
+    names = {n for n, _ in model.named_parameters()}
+    assert "z_H_init" not in names and "z_H_init" in model.state_dict() and "rope_cos" not in model.state_dict()
+    assert 0.8 < th.cat((model.z_H_init, model.z_L_init)).std().item() < 1.2
+    assert not any(isinstance(m, th.nn.Linear) and m.bias is not None for m in model.modules())
+
+
+def test_embedding_is_prefix_then_cells_scaled_by_sqrt_d():
+    model = tiny()
+    with th.no_grad():
+        model.prefix.normal_()
+    t = tokens()
+    x = model.embed_tokens(t)
+    assert x.shape == (3, 1 + 121, 16)
+    th.testing.assert_close(x[:, 0], 4.0 * model.prefix.expand(3, -1))
+    th.testing.assert_close(x[:, 1:], 4.0 * model.embed.weight[t.reshape(3, -1)])
+
+
+def test_forward_shapes_and_carry_seed_is_last_token():
+    model = tiny()
+    q, seed = model(tokens(), model.initial_seed(3))
+    assert q.shape == (3, 4) and q.dtype == th.float32
+    assert seed.shape == (3, 2, 16)
+    z_H, z_L = model.broadcast(model.initial_seed(3))
+    x = model.embed_tokens(tokens())
+    for _ in range(2):
+        z_H, z_L = model.segment(z_H.detach(), z_L.detach(), x)
+    th.testing.assert_close(seed[:, 0], z_H[:, -1].detach())
+    th.testing.assert_close(seed[:, 1], z_L[:, -1].detach())
+
+
+@pytest.mark.parametrize("cycles", [(2, 2), (1, 1), (3, 2)])
+def test_gradient_flows_only_through_final_L_and_H_steps(cycles):
+    H_cycles, L_cycles = cycles
+    model = tiny(H_cycles=H_cycles, L_cycles=L_cycles)
+    calls = []
+    model.L.register_forward_hook(lambda m, i, o: calls.append(("L", o.requires_grad)))
+    model.H.register_forward_hook(lambda m, i, o: calls.append(("H", o.requires_grad)))
+    z_H, z_L = model.broadcast(model.initial_seed(2))
+    z_H, z_L = model.segment(z_H, z_L, model.embed_tokens(tokens(2)))
+    order = []
+    for _ in range(H_cycles):
+        order += ["L"] * L_cycles + ["H"]
+    # Everything but the last L and H step runs without gradient; those two with it.
+    assert [name for name, _ in calls] == order
+    assert [grad for _, grad in calls] == [False] * (len(order) - 2) + [True, True]
+    if cycles == (2, 2):
+        assert order == ["L", "L", "H", "L", "L", "H"]  # paper: no-grad L, L, H, L then L, H with grad
+
+
+def test_carry_is_detached_between_segments_and_from_the_seed():
+    model = tiny()
+    t = tokens(2)
+    seed = model.initial_seed(2).requires_grad_(True)
+    q, _ = model(t, seed, segments=3)
+    q.sum().backward()
+    assert seed.grad is None, "no gradient reaches the initial seed"
+    grads = [p.grad.clone() for p in model.parameters()]
+    # Same gradients as running only the last segment from the (constant) state the first two produced.
+    model.zero_grad()
+    with th.no_grad():
+        z_H, z_L = model.broadcast(model.initial_seed(2))
+        x = model.embed_tokens(t)
+        for _ in range(2):
+            z_H, z_L = model.segment(z_H, z_L, x)
+    z_H, _ = model.segment(z_H, z_L, model.embed_tokens(t))
+    model.q_values(z_H, t).sum().backward()
+    for g, p in zip(grads, model.parameters(), strict=True):
+        th.testing.assert_close(g, p.grad)
+
+
+def test_readouts():
+    t = tokens(2)
+    t[1, 0, 0] = 0
+    t[1, 3, 4] = 2  # env 1's agent at (3, 4)
+    for readout, index in (("last", [121, 121]), ("prefix", [0, 0]), ("agent", [1, 1 + 3 * 11 + 4])):
+        model = tiny(readout=readout)
+        z_H = th.randn(2, 122, 16)
+        q = model.q_values(z_H, t)
+        expected = th.stack([model.q_head(z_H[b, i]) for b, i in enumerate(index)])
+        th.testing.assert_close(q, expected)
+    no_agent = th.zeros(1, *GRID, dtype=th.long)
+    assert int(tiny(readout="agent").readout_index(no_agent)[0]) == 121  # falls back to the last cell
+
+
+def test_position_matters_and_norm_is_unit_rms():
+    model = tiny()
+    t = tokens(1)
+    moved = t.clone()
+    moved[0, 0, 0], moved[0, 5, 5] = t[0, 5, 5], t[0, 0, 0]
+    seed = model.initial_seed(1)
+    assert not th.allclose(model(t, seed)[0], model(moved, seed)[0])
+    y = rms_norm(th.randn(4, 10, 16) * 7, 1e-5)
+    th.testing.assert_close(y.square().mean(-1), th.ones(4, 10), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(d_model=30, num_heads=4), "divisible"),
+        (dict(d_model=6, num_heads=2), "even"),
+        (dict(readout="middle"), "readout"),
+        (dict(segments=0), "segments"),
+        (dict(H_layers=1.5), "H_layers"),
+        (dict(expansion=0), "expansion"),
+    ],
+)
+def test_invalid_config(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        HRMConfig(GRID, **kwargs)
+
+
+def test_trunc_normal_std_is_exact():
+    from agents.hrm import trunc_normal_
+
+    w = trunc_normal_(th.empty(200_000), std=0.5)
+    assert abs(w.std().item() - 0.5) < 0.005
+    assert w.abs().max().item() <= 2 * 0.5 / 0.8796 + 1e-4
+    assert math.isclose(HRMConfig(GRID).seq_len, 122)
