@@ -1,28 +1,268 @@
-"""The ``hrm-mazes`` command line."""
+"""The ``hrm-mazes`` command line: train, evaluate, benchmark, watch, play, demo.
+
+Every subcommand imports torch / SB3 only when it runs, so ``hrm-mazes --help`` and ``hrm-mazes play`` stay
+fast. A mistake in the input (unknown algorithm or env, missing or corrupt file, existing run directory)
+prints one line ``hrm-mazes: error: ...`` and exits with code 2; an interrupted command exits with 130.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
+
+from agents.errors import UserError
+
+# Kept here (not imported from agents.baselines) so that building the parser does not import torch.
+ALGO_NAMES = ("hrm-dqn", "dqn", "dqn-cnn", "dqn-stack", "qrdqn", "ppo", "recurrent-ppo")
+ENV_IDS = ("FourRooms-Dynamic-v0", "RandomDoorMaze-v0")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but errors are one line (no usage dump) and exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(float(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0 or value != float(text):
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hrm-mazes", description="Dynamic-door mazes and the HRM-DQN agent.")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(
+        prog="hrm-mazes",
+        description="Dynamic-door mazes and the HRM-DQN agent: train, evaluate, benchmark and watch agents.",
+        epilog="Run 'hrm-mazes COMMAND --help' for the options of a command. Docs: docs/cli.md",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+
+    train = sub.add_parser("train", help="train an agent (checkpoints, TensorBoard, periodic evaluation, --resume)")
+    train.add_argument("--algo", choices=ALGO_NAMES, help="algorithm (required unless --resume)")
+    train.add_argument("--env", choices=ENV_IDS, help="environment id (required unless --resume)")
+    train.add_argument("--steps", type=_positive_int, help="total env steps (default: the config's n_timesteps)")
+    train.add_argument("--seed", type=int, default=0, help="training seed in [0, 99] (default 0)")
+    train.add_argument("--device", choices=DEVICES, default="auto", help="torch device (default auto)")
+    train.add_argument(
+        "--config",
+        help="hyperparameters: a YAML file, a bundled config name, or a preset such as 'cpu-small' or 'paper' "
+        "(default: agents/configs/<algo>.yaml)",
+    )
+    train.add_argument("--out", help="run directory (default runs/<algo>/<env>/seed<seed>)")
+    train.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    train.add_argument("--force", action="store_true", help="delete an existing run directory and start over")
+    train.add_argument("--n-envs", type=_positive_int, help="parallel training envs (default: the config's)")
+    train.add_argument("--eval-freq", type=_positive_int, help="evaluate every N env steps (default steps/10)")
+    train.add_argument("--eval-episodes", type=_positive_int, help="episodes per periodic evaluation (default 100)")
+    train.add_argument("--checkpoint-freq", type=_positive_int, help="checkpoint every N env steps (default steps/10)")
+    train.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    ev = sub.add_parser("evaluate", help="greedy evaluation on held-out seeds, with path efficiency vs the oracle")
+    who = ev.add_mutually_exclusive_group(required=True)
+    who.add_argument("--model", help="a model .zip (or a run directory) written by 'train'")
+    who.add_argument("--agent", choices=("oracle", "random"), help="evaluate a reference policy instead")
+    ev.add_argument("--env", choices=ENV_IDS, help="environment (required with --agent; default: the model's)")
+    ev.add_argument("--algo", choices=ALGO_NAMES, help="the model's algorithm (only for a model without run.yaml)")
+    ev.add_argument("--episodes", type=_positive_int, default=1000, help="episodes (default 1000)")
+    ev.add_argument("--seed-offset", type=int, default=None, help="first held-out seed (default 1,000,000)")
+    ev.add_argument("--device", choices=DEVICES, default="auto", help="torch device (default auto)")
+    ev.add_argument("--json", dest="json_out", help="where to write the JSON (default: next to the model)")
+    ev.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    bench = sub.add_parser("benchmark", help="algorithms x envs x seeds -> table, CSV/JSON and learning curves")
+    bench.add_argument("--suite", required=True, help="suite YAML file (see benchmarks/suites/ and docs/benchmarking.md)")
+    bench.add_argument("--out", help="output directory (default: the suite's 'out', else runs/benchmark/<suite>)")
+    bench.add_argument("--device", choices=DEVICES, default=None, help="override the suite's device")
+    bench.add_argument("--resume", action="store_true", help="reuse finished runs and resume interrupted ones in --out")
+    bench.add_argument("--force", action="store_true", help="delete an existing output directory and start over")
+    bench.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+    watch = sub.add_parser("watch", help="watch an agent play, with its Q-values beside the maze")
+    who = watch.add_mutually_exclusive_group(required=True)
+    who.add_argument("--model", help="a model .zip (or a run directory) written by 'train'")
+    who.add_argument("--agent", choices=("oracle", "random"), help="watch a reference policy instead")
+    watch.add_argument("--env", choices=ENV_IDS, help="environment (required with --agent; default: the model's)")
+    watch.add_argument("--algo", choices=ALGO_NAMES, help="the model's algorithm (only for a model without run.yaml)")
+    watch.add_argument("--episodes", type=_positive_int, default=3, help="episodes to show (default 3)")
+    watch.add_argument("--seed", type=int, default=1_000_000, help="seed of the first episode (default 1,000,000)")
+    watch.add_argument("--fps", type=float, default=6.0, help="frames per second (default 6)")
+    watch.add_argument("--save", help="write a .gif or .mp4 instead of opening a window")
+    watch.add_argument("--device", choices=DEVICES, default="auto", help="torch device (default auto)")
+
     play = sub.add_parser("play", help="play a maze yourself (arrow keys / WASD, R resets, Esc quits)")
     play.add_argument("--env", default="FourRooms-Dynamic-v0", help="environment id")
     play.add_argument("--seed", type=int, default=None, help="seed of the first episode")
+
+    demo = sub.add_parser("demo", help="~10 min on a CPU: train HRM-DQN and DQN, compare with oracle and random")
+    demo.add_argument("--out", default="runs/demo", help="output directory (default runs/demo)")
+    demo.add_argument("--force", action="store_true", help="replace an existing output directory")
+    demo.add_argument("--device", choices=DEVICES, default="auto", help="torch device (default auto)")
+    demo.add_argument("--episodes", type=_positive_int, default=None, help="evaluation episodes per agent")
+    demo.add_argument(
+        "--scale", type=float, default=1.0, help="multiply the training budgets (e.g. 0.05 for a smoke run)"
+    )
+    demo.add_argument("--no-progress", action="store_true", help="no progress bars")
     return parser
+
+
+# --- handlers -----------------------------------------------------------------------------------------------
+
+
+def _train(args: argparse.Namespace) -> int:
+    from agents.training import train
+
+    result = train(
+        args.algo,
+        args.env,
+        steps=args.steps,
+        seed=args.seed,
+        device=args.device,
+        config=args.config,
+        out=args.out,
+        resume=args.resume,
+        force=args.force,
+        eval_freq=args.eval_freq,
+        eval_episodes=args.eval_episodes,
+        checkpoint_freq=args.checkpoint_freq,
+        n_envs=args.n_envs,
+        progress=not args.no_progress,
+    )
+    if result.interrupted:
+        print(
+            f"interrupted at {result.env_steps} env steps; checkpoint saved. Continue with:\n"
+            f"  hrm-mazes train --resume --out {result.run_dir}",
+            file=sys.stderr,
+        )
+        return 130
+    from agents.training import RunPaths, read_eval_rows
+
+    if result.time_limited:
+        print(f"stopped by the time limit at {result.env_steps} env steps", file=sys.stderr)
+    rows = read_eval_rows(RunPaths(result.run_dir).evaluations)
+    if rows:
+        last = rows[-1]
+        print(
+            f"done: {result.env_steps} env steps, {result.optimizer_steps} optimizer steps in {result.wall_time_s:.0f} s; "
+            f"greedy success {100 * last['success_rate']:.1f}% over {int(last['episodes'])} held-out episodes"
+        )
+    print(f"outputs written to {result.run_dir}/ (model.zip, checkpoints/, evaluations.csv, tb/)")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    import json
+    import time
+    from pathlib import Path
+
+    from agents.evaluation import EVAL_SEED_OFFSET, evaluate, format_ci
+    from agents.training import load_agent
+
+    agent = load_agent(args.model, args.agent, args.env, args.algo, args.device)
+    offset = EVAL_SEED_OFFSET if args.seed_offset is None else args.seed_offset
+    if offset < EVAL_SEED_OFFSET:
+        print(f"warning: seeds below {EVAL_SEED_OFFSET:,} are used for training; these are not held-out episodes", file=sys.stderr)
+    started = time.perf_counter()
+    result = evaluate(
+        agent.policy,
+        agent.env_id,
+        args.episodes,
+        env_fn=agent.env_fn,
+        env_kwargs=agent.encoding["env_kwargs"],
+        seed_offset=offset,
+        n_parallel=64,
+        progress=not args.no_progress,
+    )
+    s = result.summary
+    wall = time.perf_counter() - started
+    print(f"{agent.name} on {agent.env_id}: {s['episodes']} held-out episodes (seeds {offset}..{offset + args.episodes - 1}), greedy")
+    print(f"  success rate     {format_ci(s['success_rate'], s['success_ci'], percent=True)}   (95% Wilson)")
+    print(f"  mean length      {format_ci(s['mean_length'], s['length_ci'])}   (95% bootstrap; all episodes)")
+    print(f"  path efficiency  {format_ci(s['path_efficiency'], s['efficiency_ci'], digits=3)}   "
+          f"(oracle steps / agent steps on the {s['efficiency_episodes']} episodes both solved; 95% bootstrap)")
+    print(f"  oracle           {100 * s['oracle_success_rate']:.1f}% success, {s['oracle_mean_length']:.2f} steps")
+    if args.json_out:
+        out = Path(args.json_out)
+    elif agent.run_dir is not None:
+        out = agent.run_dir / f"evaluation_{args.episodes}.json"
+    else:
+        out = Path("runs") / "eval" / f"{agent.name}-{agent.env_id}-{args.episodes}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "agent": agent.name,
+        "algo": agent.algo,
+        "model": None if args.model is None else str(args.model),
+        "env_id": agent.env_id,
+        "encoding": agent.encoding,
+        "episodes": args.episodes,
+        "seed_offset": offset,
+        "device": str(agent.model.device) if agent.model is not None else "cpu",
+        "wall_time_s": round(wall, 2),
+        "summary": s,
+        "records": result.records,
+    }
+    out.write_text(json.dumps(payload, indent=1))
+    print(f"outputs written to {out}")
+    return 0
+
+
+def _benchmark(args: argparse.Namespace) -> int:
+    from agents.benchmark import run_suite
+
+    out = run_suite(args.suite, out=args.out, device=args.device, resume=args.resume, force=args.force, progress=not args.no_progress)
+    print(f"outputs written to {out}/ (results.md, results.csv, results.json, curves/)")
+    return 0
+
+
+def _watch(args: argparse.Namespace) -> int:
+    from agents.watch import watch_command
+
+    return watch_command(args)
+
+
+def _play(args: argparse.Namespace) -> int:
+    try:
+        from hrm_mazes.play import main as play_main
+    except ImportError as err:
+        raise UserError(f"manual play is not available ({err})") from None
+    play_args = ["--env", args.env] + ([] if args.seed is None else ["--seed", str(args.seed)])
+    return int(play_main(play_args) or 0)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from agents.demo import run_demo
+
+    out = run_demo(out=args.out, force=args.force, device=args.device, episodes=args.episodes, scale=args.scale, progress=not args.no_progress)
+    print(f"outputs written to {out}/ (results.md, results.json, curves_*.png, hrm_dqn.gif)")
+    return 0
+
+
+HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "train": _train,
+    "evaluate": _evaluate,
+    "benchmark": _benchmark,
+    "watch": _watch,
+    "play": _play,
+    "demo": _demo,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command == "play":
-        from hrm_mazes.play import main as play_main
-
-        play_args = ["--env", args.env] + ([] if args.seed is None else ["--seed", str(args.seed)])
-        return play_main(play_args)
-    return 2
+    try:
+        return HANDLERS[args.command](args)
+    except UserError as err:
+        print(f"hrm-mazes: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("hrm-mazes: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -1,0 +1,135 @@
+"""Use the hrm-mazes algorithms and configs from RL Baselines3 Zoo (``rl_zoo3``, not a dependency).
+
+Three pieces:
+
+* :func:`register_algos` adds ``hrm-dqn`` to the Zoo's ``ALGOS`` table (the other algorithms are already there:
+  ``dqn``, ``qrdqn``, ``ppo``, ``ppo_lstm``);
+* :func:`zoo_hyperparams` turns a config of ``agents/configs`` into the Zoo's format (the observation encoding
+  becomes ``env_wrapper`` entries, ``features_extractor`` the class itself);
+* ``python -m agents.zoo train --algo ALGO --env ID [zoo options]`` does both and runs ``rl_zoo3.train`` with
+  ``--gym-packages hrm_mazes``; ``python -m agents.zoo export --algo ALGO`` prints a ``--conf-file`` for
+  running ``python -m rl_zoo3.train`` yourself.
+
+See docs/zoo.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from hrm_mazes.core import NUM_TOKENS, tokens_to_onehot
+
+# our --algo name -> the Zoo's --algo name
+ZOO_ALGO = {
+    "hrm-dqn": "hrm-dqn",
+    "dqn": "dqn",
+    "dqn-cnn": "dqn",
+    "dqn-stack": "dqn",
+    "qrdqn": "qrdqn",
+    "ppo": "ppo",
+    "recurrent-ppo": "ppo_lstm",
+}
+_DROPPED = ("obs_mode", "frame_stack", "env_kwargs", "features_extractor", "features_extractor_kwargs",
+            "eval_freq", "eval_episodes", "checkpoint_freq", "log_interval", "vec_env")  # fmt: skip
+
+# When the Zoo imports this module as a --conf-file (``--conf-file agents.zoo``), it reads this dict.
+hyperparams: dict[str, dict[str, Any]] = {}
+
+
+class OneHot(gym.ObservationWrapper):
+    """Token grid (H, W) -> one-hot planes (7, H, W) uint8: ``obs_mode="onehot"`` as a wrapper (the Zoo sets
+    wrappers from its hyperparameters but env kwargs only from its command line)."""
+
+    def __init__(self, env: gym.Env) -> None:
+        super().__init__(env)
+        rows, cols = env.observation_space.shape
+        self.observation_space = spaces.Box(0, 1, (NUM_TOKENS, rows, cols), np.uint8)
+
+    def observation(self, observation: np.ndarray) -> np.ndarray:
+        return tokens_to_onehot(observation)
+
+
+def zoo_hyperparams(algo: str, config: str | None = None) -> dict[str, dict[str, Any]]:
+    """The config of ``algo`` (see :func:`agents.training.resolve_config_path`) for every env, in Zoo format."""
+    import hrm_mazes
+    from agents.baselines import FEATURES_EXTRACTORS, get_algo
+    from agents.training import load_config
+
+    get_algo(algo)
+    out = {}
+    for env_id in hrm_mazes.ENV_IDS:
+        params, _ = load_config(algo, env_id, config)
+        wrappers: list[Any] = []
+        if params.get("obs_mode", "tokens") == "onehot":
+            wrappers.append("agents.zoo.OneHot")
+        if int(params.get("frame_stack", 1)) > 1:
+            wrappers.append({"agents.baselines.FrameStack": {"n": int(params["frame_stack"])}})
+        entry = {k: v for k, v in params.items() if k not in _DROPPED}
+        if wrappers:
+            entry["env_wrapper"] = wrappers
+        if params.get("features_extractor"):
+            policy_kwargs = dict(entry.get("policy_kwargs") or {})
+            policy_kwargs["features_extractor_class"] = FEATURES_EXTRACTORS[params["features_extractor"]]
+            extractor_kwargs = dict(params.get("features_extractor_kwargs") or {})
+            if "channels" in extractor_kwargs:
+                extractor_kwargs["channels"] = tuple(extractor_kwargs["channels"])
+            policy_kwargs["features_extractor_kwargs"] = extractor_kwargs
+            entry["policy_kwargs"] = policy_kwargs
+        if isinstance(entry.get("train_freq"), list):
+            entry["train_freq"] = tuple(entry["train_freq"])
+        out[env_id] = entry
+    return out
+
+
+def register_algos() -> None:
+    """Add HRM-DQN to ``rl_zoo3.utils.ALGOS`` (the table behind the Zoo's ``--algo``)."""
+    from rl_zoo3.utils import ALGOS
+
+    from agents.hrm_dqn import HRMDQN
+
+    ALGOS["hrm-dqn"] = HRMDQN
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m agents.zoo", description="hrm-mazes algorithms in RL Baselines3 Zoo")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("train", help="rl_zoo3.train with HRM-DQN registered and our config; other options go to the Zoo")
+    run.add_argument("--algo", required=True, choices=sorted(ZOO_ALGO))
+    run.add_argument("--env", required=True)
+    run.add_argument("--config", help="our config name or file (default: the algorithm's)")
+    export = sub.add_parser("export", help="print a --conf-file (Python) for python -m rl_zoo3.train")
+    export.add_argument("--algo", required=True, choices=sorted(ZOO_ALGO))
+    export.add_argument("--config", help="our config name or file (default: the algorithm's)")
+    args, rest = parser.parse_known_args(argv)
+
+    if args.command == "export":
+        config = "" if args.config is None else f", config={args.config!r}"
+        print(f"# python -m rl_zoo3.train --algo {ZOO_ALGO[args.algo]} --env ENV --gym-packages hrm_mazes --conf-file THIS_FILE.py")
+        print("from agents.zoo import zoo_hyperparams\n")
+        print(f"hyperparams = zoo_hyperparams({args.algo!r}{config})")
+        return 0
+    try:
+        import rl_zoo3.train as zoo_train
+    except ImportError:
+        print("agents.zoo: RL Baselines3 Zoo is not installed: pip install rl_zoo3", file=sys.stderr)
+        return 2
+    register_algos()
+    # The Zoo imports "agents.zoo", which under `python -m` is not this __main__ module: fill that one's dict.
+    from agents import zoo as conf_module
+
+    conf_module.hyperparams.clear()
+    conf_module.hyperparams.update(zoo_hyperparams(args.algo, args.config))
+    sys.argv = ["rl_zoo3.train", "--algo", ZOO_ALGO[args.algo], "--env", args.env, "--gym-packages", "hrm_mazes",
+                "--conf-file", "agents.zoo", *rest]  # fmt: skip
+    zoo_train.train()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
