@@ -100,6 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
     play.add_argument("--env", default="FourRooms-Dynamic-v0", help="environment id")
     play.add_argument("--seed", type=int, default=None, help="seed of the first episode")
 
+    # Listed for --help; its own options are parsed by hrm_mazes.throughput (main() hands them over).
+    sub.add_parser("bench-env", help="environment throughput table vs MiniGrid-FourRooms-v0 (SPEC section 6)")
+
     demo = sub.add_parser("demo", help="~10 min on a CPU: train HRM-DQN and DQN, compare with oracle and random")
     demo.add_argument("--out", default="runs/demo", help="output directory (default runs/demo)")
     demo.add_argument("--force", action="store_true", help="replace an existing output directory")
@@ -254,6 +257,11 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["bench-env"]:
+        from hrm_mazes.throughput import main as throughput_main
+
+        return throughput_main(argv[1:], prog="hrm-mazes bench-env")
     args = build_parser().parse_args(argv)
     try:
         return HANDLERS[args.command](args)

@@ -35,6 +35,7 @@ from gymnasium.vector.utils import batch_space
 from hrm_mazes import core
 from hrm_mazes.core import Layout
 from hrm_mazes.envs.base import OBS_MODES, check_choice, check_count, check_probability
+from hrm_mazes.envs.random_door_maze import check_maze_doors
 
 VECTOR_RENDER_MODES = ("rgb_array", "ansi")
 INFO_KEYS = ("agent_pos", "goal_pos", "is_success", "doors_changed", "shortest_path")
@@ -687,13 +688,7 @@ class RandomDoorMazeVectorEnv(DynamicDoorsVectorEnv):
         render_num_envs: int = 4,
     ) -> None:
         layout = core.DOOR_MAZE
-        n_fixed_walls = check_count("n_fixed_walls", n_fixed_walls, 0, layout.num_doors)
-        n_temp_doors = check_count("n_temp_doors", n_temp_doors, 0, layout.num_doors)
-        if n_fixed_walls + n_temp_doors > layout.num_doors:
-            raise ValueError(
-                f"n_fixed_walls + n_temp_doors must be at most {layout.num_doors} (the number of door cells), "
-                f"got {n_fixed_walls} + {n_temp_doors} = {n_fixed_walls + n_temp_doors}"
-            )
+        n_fixed_walls, n_temp_doors = check_maze_doors(layout, n_fixed_walls, n_temp_doors)
         super().__init__(
             layout,
             num_envs=num_envs,

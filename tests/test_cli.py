@@ -292,3 +292,19 @@ def test_errors_in_a_real_process_have_no_traceback(tmp_path):
 def test_parser_lists_every_algorithm():
     text = build_parser().format_help()
     assert all(cmd in text for cmd in ("train", "evaluate", "benchmark", "watch", "play", "demo"))
+
+
+def test_bench_env_prints_the_throughput_table(capsys):
+    assert main(["bench-env", "--seconds", "0.05", "--sizes", "8"]) == 0
+    out = capsys.readouterr().out
+    assert "MiniGrid-FourRooms-v0" in out and "vs MiniGrid" in out
+    for env_id in ("FourRooms-Dynamic-v0", "RandomDoorMaze-v0"):
+        assert f"{env_id} (batched)" in out
+    assert "Command: hrm-mazes bench-env" in out
+
+
+def test_bench_env_bad_option_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["bench-env", "--sizes", "many"])
+    assert exc.value.code == 2
+    assert "--sizes" in capsys.readouterr().err

@@ -3,7 +3,20 @@
 from __future__ import annotations
 
 from hrm_mazes import core
+from hrm_mazes.core import Layout
 from hrm_mazes.envs.base import DynamicDoorsEnv, check_count
+
+
+def check_maze_doors(layout: Layout, n_fixed_walls: object, n_temp_doors: object) -> tuple[int, int]:
+    """Validated ``(n_fixed_walls, n_temp_doors)``: each in [0, K] and together at most K door cells."""
+    n_fixed_walls = check_count("n_fixed_walls", n_fixed_walls, 0, layout.num_doors)
+    n_temp_doors = check_count("n_temp_doors", n_temp_doors, 0, layout.num_doors)
+    if n_fixed_walls + n_temp_doors > layout.num_doors:
+        raise ValueError(
+            f"n_fixed_walls + n_temp_doors must be at most {layout.num_doors} (the number of door cells), "
+            f"got {n_fixed_walls} + {n_temp_doors} = {n_fixed_walls + n_temp_doors}"
+        )
+    return n_fixed_walls, n_temp_doors
 
 
 class RandomDoorMazeEnv(DynamicDoorsEnv):
@@ -63,13 +76,7 @@ class RandomDoorMazeEnv(DynamicDoorsEnv):
         tile_size: int = 32,
     ) -> None:
         layout = core.DOOR_MAZE
-        n_fixed_walls = check_count("n_fixed_walls", n_fixed_walls, 0, layout.num_doors)
-        n_temp_doors = check_count("n_temp_doors", n_temp_doors, 0, layout.num_doors)
-        if n_fixed_walls + n_temp_doors > layout.num_doors:
-            raise ValueError(
-                f"n_fixed_walls + n_temp_doors must be at most {layout.num_doors} (the number of door cells), "
-                f"got {n_fixed_walls} + {n_temp_doors} = {n_fixed_walls + n_temp_doors}"
-            )
+        n_fixed_walls, n_temp_doors = check_maze_doors(layout, n_fixed_walls, n_temp_doors)
         super().__init__(
             layout,
             n_closed=n_temp_doors,

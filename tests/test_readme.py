@@ -1,0 +1,34 @@
+"""The README's Python examples run as written, and its two set-up commands stay at the top."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import torch
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_readme_starts_with_the_main_job_and_the_test_command():
+    first_block = re.search(r"```bash\n(.*?)```", README.read_text(), re.S).group(1)
+    commands = [line for line in first_block.splitlines() if line and not line.startswith("#")]
+    assert commands == [
+        'pip install "torch==2.13.0" -e ".[all]" && hrm-mazes demo',
+        'pip install "torch==2.13.0" -e ".[all]" && python -m pytest -q',
+    ]
+
+
+def test_readme_python_examples_run():
+    code = "\n".join(re.findall(r"```python\n(.*?)```", README.read_text(), re.S))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the tiny model runs fastest single-threaded, and CI machines are small
+    try:
+        namespace: dict = {}
+        exec(compile(code, str(README), "exec"), namespace)
+    finally:
+        torch.set_num_threads(threads)
+    assert namespace["frame"].shape == (352, 416, 3)
+    assert namespace["envs"].num_envs == 4096
+    assert int(namespace["action"]) in range(4)
+    assert namespace["state"].shape == (1, 2, 32)
