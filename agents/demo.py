@@ -24,12 +24,12 @@ from agents.errors import UserError
 ENV_ID = "FourRooms-Dynamic-v0"
 # (label, algo, config, env steps, wall-clock cap in seconds) at scale 1.0
 AGENTS = (
-    ("hrm-dqn", "hrm-dqn", "cpu-small", 30_000, 300.0),
+    ("hrm-dqn", "hrm-dqn", "cpu-small", 60_000, 300.0),
     ("dqn", "dqn", "cpu-small", 200_000, 150.0),
 )
-# Greedy evaluation episodes per agent. The protocol's 1,000 would take the small HRM ~7 minutes on a busy
-# 2-core CPU (every step runs the network); 200 keeps the demo near ten minutes, and the CIs show the cost.
-DEFAULT_EPISODES = 200
+# Greedy evaluation episodes per agent. The protocol's 1,000 would take the small HRM ~2-3 minutes on a busy
+# 2-core CPU (every step runs the network); 300 keeps the demo under ten minutes, and the CIs show the cost.
+DEFAULT_EPISODES = 300
 
 
 def run_demo(
