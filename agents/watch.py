@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from agents.errors import UserError
-from hrm_mazes.core import ACTION_NAMES
+from hrm_mazes.core import ACTION_DELTAS, ACTION_NAMES
 
 ARROWS = ("N", "E", "S", "W")
 PANEL_WIDTH = 250
@@ -80,11 +80,11 @@ def _model_values(model, obs: np.ndarray, state: Any, starts: np.ndarray) -> tup
 
 def _oracle_distances(env) -> np.ndarray:
     e = env.unwrapped
-    dist = e.distance_to_goal()
+    dist, blocked = e.distance_to_goal(), e.blocked
     out = np.full(4, np.nan)
     r, c = e.agent_pos
-    for a, (dr, dc) in enumerate(((-1, 0), (0, 1), (1, 0), (0, -1))):
-        if not e.blocked[r + dr, c + dc] and dist[r + dr, c + dc] >= 0:
+    for a, (dr, dc) in enumerate(ACTION_DELTAS):
+        if not blocked[r + dr, c + dc] and dist[r + dr, c + dc] >= 0:
             out[a] = dist[r + dr, c + dc]
     return out
 

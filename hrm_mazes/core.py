@@ -31,6 +31,11 @@ NORTH, EAST, SOUTH, WEST = range(4)
 ACTION_NAMES = ("north", "east", "south", "west")
 ACTION_DELTAS = np.array([[-1, 0], [0, 1], [1, 0], [0, -1]], dtype=np.int64)
 NUM_ACTIONS = 4
+# "{0, 1, 2, 3} (0=north, 1=east, 2=south, 3=west)": the allowed actions, as error messages name them.
+ACTION_CHOICES = (
+    "{" + ", ".join(map(str, range(NUM_ACTIONS))) + "} ("
+    + ", ".join(f"{i}={name}" for i, name in enumerate(ACTION_NAMES)) + ")"
+)
 
 REWARD_GOAL = 1.0
 REWARD_BLOCKED = -0.01

@@ -398,11 +398,11 @@ class DynamicDoorsVectorEnv(VectorEnv):
         arr = np.asarray(actions)
         if arr.shape != (self.num_envs,) or not (np.issubdtype(arr.dtype, np.integer) and arr.dtype != np.bool_):
             raise ValueError(
-                f"actions must be an integer array of shape ({self.num_envs},) with values in {{0, 1, 2, 3}} "
-                f"(0=north, 1=east, 2=south, 3=west), got {type(actions).__name__} shape {arr.shape} dtype {arr.dtype}"
+                f"actions must be an integer array of shape ({self.num_envs},) with values in {core.ACTION_CHOICES}, "
+                f"got {type(actions).__name__} shape {arr.shape} dtype {arr.dtype}"
             )
         if arr.min() < 0 or arr.max() >= core.NUM_ACTIONS:
-            raise ValueError(f"actions must be in {{0, 1, 2, 3}} (0=north, 1=east, 2=south, 3=west), got {arr!r}")
+            raise ValueError(f"actions must be in {core.ACTION_CHOICES}, got {arr!r}")
         return arr
 
     def _check_cells(self, name: str, cells: Any, n: int) -> np.ndarray | None:

@@ -52,12 +52,12 @@ def check_action(action: Any) -> int:
         value = int(action)
     else:
         raise ValueError(
-            f"action must be an integer in {{0, 1, 2, 3}} (0=north, 1=east, 2=south, 3=west), "
+            f"action must be an integer in {core.ACTION_CHOICES}, "
             f"got {action!r} of type {type(action).__name__}"
         )
     if not 0 <= value < core.NUM_ACTIONS:
         raise ValueError(
-            f"action must be an integer in {{0, 1, 2, 3}} (0=north, 1=east, 2=south, 3=west), got {value}"
+            f"action must be an integer in {core.ACTION_CHOICES}, got {value}"
         )
     return value
 
