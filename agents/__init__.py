@@ -1,7 +1,8 @@
 """HRM-DQN agent, baselines and tooling for the hrm_mazes environments.
 
-``from agents import HRMDQN, HRMQPolicy`` works, but the names are imported lazily: ``import agents`` itself
-does not import torch (the CLI's ``play`` command must run without it).
+``from agents import HRMDQN, HRMQPolicy, HRMReplayBuffer, HRM, HRMConfig`` works (all from :mod:`agents.hrm_dqn`),
+but the names are imported lazily: ``import agents`` itself does not import torch (the CLI's ``play`` command must
+run without it).
 """
 
 from __future__ import annotations
@@ -9,13 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-_LAZY = {
-    "HRMDQN": "agents.hrm_dqn",
-    "HRMQPolicy": "agents.policies",
-    "HRMReplayBuffer": "agents.buffers",
-    "HRM": "agents.hrm",
-    "HRMConfig": "agents.hrm",
-}
+_LAZY = {name: "agents.hrm_dqn" for name in ("HRMDQN", "HRMQPolicy", "HRMReplayBuffer", "HRM", "HRMConfig")}
 
 __all__ = list(_LAZY)
 

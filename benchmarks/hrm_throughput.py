@@ -28,8 +28,7 @@ from stable_baselines3.common.logger import Logger
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 import hrm_mazes  # noqa: F401
-from agents.hrm import HRMConfig
-from agents.hrm_dqn import HRMDQN
+from agents.hrm_dqn import HRMDQN, HRMConfig
 
 
 def block_flops(cfg: HRMConfig, batch: int) -> float:

@@ -5,7 +5,7 @@ import pytest
 import torch as th
 from gymnasium import spaces
 
-from agents.buffers import HRMReplayBuffer, decode_seeds, encode_seeds
+from agents.hrm_dqn.buffers import HRMReplayBuffer, decode_seeds, encode_seeds
 
 N_ENVS, SLOTS, D = 3, 10, 4
 INIT = -1.0  # seed value of an episode start

@@ -17,7 +17,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecMoni
 
 import hrm_mazes  # noqa: F401
 from agents.hrm_dqn import HRMDQN
-from agents.policies import HRMQPolicy
+from agents.hrm_dqn.policies import HRMQPolicy
 from hrm_mazes import core
 
 TINY = dict(d_model=16, num_heads=2, H_layers=1, L_layers=1, H_cycles=1, L_cycles=1, segments=2, expansion=2.0,

@@ -1,11 +1,11 @@
-"""The HRM core (agents/hrm.py): sizes, init, the segment's 1-step gradient, detached carry, readouts."""
+"""The HRM core (agents/hrm_dqn/model.py): sizes, init, the segment's 1-step gradient, detached carry, readouts."""
 
 import math
 
 import pytest
 import torch as th
 
-from agents.hrm import HRM, HRMConfig, count_parameters, rms_norm
+from agents.hrm_dqn.model import HRM, HRMConfig, count_parameters, rms_norm
 
 GRID = (11, 11)
 
@@ -152,7 +152,7 @@ def test_invalid_config(kwargs, match):
 
 
 def test_trunc_normal_std_is_exact():
-    from agents.hrm import trunc_normal_
+    from agents.hrm_dqn.model import trunc_normal_
 
     w = trunc_normal_(th.empty(200_000), std=0.5)
     assert abs(w.std().item() - 0.5) < 0.005

@@ -10,7 +10,7 @@ One *segment* with ``H_cycles = L_cycles = 2`` runs L, L, H, L without gradient,
 Q-values are a linear read-out of ``z_H`` at one token. Sizes default to the HRM-Agent paper (Dang &
 Rawlinson 2025): d = 64, 2 heads, 4 blocks per module, 525,056 parameters.
 
-Pure PyTorch; the Stable-Baselines3 glue lives in :mod:`agents.policies` and :mod:`agents.hrm_dqn`.
+Pure PyTorch; the Stable-Baselines3 glue lives in :mod:`agents.hrm_dqn.policies` and :mod:`agents.hrm_dqn.hrm_dqn`.
 """
 
 from __future__ import annotations

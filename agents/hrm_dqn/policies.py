@@ -17,7 +17,7 @@ from gymnasium import spaces
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.type_aliases import Schedule
 
-from agents.hrm import HRM, READOUTS, HRMConfig
+from agents.hrm_dqn.model import HRM, READOUTS, HRMConfig
 
 CARRY_MODES = ("last_token", "reset")
 

@@ -27,8 +27,8 @@ from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedul
 from stable_baselines3.common.utils import obs_as_tensor, update_learning_rate
 
 import hrm_mazes  # noqa: F401  (registers the env ids, so HRMDQN("HRMQPolicy", "FourRooms-Dynamic-v0") works)
-from agents.buffers import HRMReplayBuffer, HRMReplayBufferSamples
-from agents.policies import HRMQPolicy
+from agents.hrm_dqn.buffers import HRMReplayBuffer, HRMReplayBufferSamples
+from agents.hrm_dqn.policies import HRMQPolicy
 
 SelfHRMDQN = TypeVar("SelfHRMDQN", bound="HRMDQN")
 
