@@ -74,11 +74,11 @@ def make_model(device: str, compiled: bool, batch: int) -> tuple[HRMDQN, th.Tens
     single = gym.make("FourRooms-Dynamic-v0")
     obs = np.stack([single.reset(seed=i)[0] for i in range(batch)])
     rng = np.random.default_rng(0)
-    seeds = rng.normal(size=(batch, 2, model.policy.config.d_model)).astype(np.float32)
-    for i in range(batch):  # a buffer of real observations with random seeds
+    carries = rng.normal(size=(batch, 2, model.policy.config.d_model)).astype(np.float32)
+    for i in range(batch):  # a buffer of real observations with random carries
         model.replay_buffer.add(obs[i : i + 1], obs[i : i + 1], rng.integers(4, size=1), np.zeros(1),
-                                np.zeros(1, bool), [{}], seed=seeds[i : i + 1], next_seed=seeds[i : i + 1])
-    return model, th.as_tensor(obs, device=device), th.as_tensor(seeds, device=device)
+                                np.zeros(1, bool), [{}], carry=carries[i : i + 1], next_carry=carries[i : i + 1])
+    return model, th.as_tensor(obs, device=device), th.as_tensor(carries, device=device)
 
 
 def fmt(x: float) -> str:
@@ -96,12 +96,12 @@ def time_call(fn, device: str, iters: int) -> float:
 
 
 def bench(device: str, compiled: bool, batch: int, iters: int, matmul: float) -> list[str]:
-    model, obs, seeds = make_model(device, compiled, batch)
+    model, obs, carries = make_model(device, compiled, batch)
     cfg = model.policy.config
     flops = flop_counts(cfg, batch)
 
     def act():
-        model.policy.act(obs, seeds)
+        model.policy.act(obs, carries)
 
     def train():
         model.train(gradient_steps=1, batch_size=batch)
@@ -109,7 +109,7 @@ def bench(device: str, compiled: bool, batch: int, iters: int, matmul: float) ->
     if compiled:
         act(), train()  # compilation happens on the first call with these shapes
     else:
-        model.policy.act(obs[:2], seeds[:2])  # eager: a small warm-up is enough (one-time imports, allocator)
+        model.policy.act(obs[:2], carries[:2])  # eager: a small warm-up is enough (one-time imports, allocator)
     t_act = time_call(act, device, iters)
     t_train = time_call(train, device, iters)
     rows = []

@@ -1,14 +1,14 @@
-"""HRMReplayBuffer: seeds stay aligned with their transitions (wrap-around, episode ends, many envs)."""
+"""HRMReplayBuffer: carries stay aligned with their transitions (wrap-around, episode ends, many envs)."""
 
 import numpy as np
 import pytest
 import torch as th
 from gymnasium import spaces
 
-from agents.hrm_dqn.buffers import HRMReplayBuffer, decode_seeds, encode_seeds
+from agents.hrm_dqn.buffers import HRMReplayBuffer, decode_carry, encode_carry
 
 N_ENVS, SLOTS, D = 3, 10, 4
-INIT = -1.0  # seed value of an episode start
+INIT = -1.0  # carry value of an episode start
 OBS_SPACE = spaces.Box(0, 255, (2, 3), np.uint8)
 
 
@@ -21,35 +21,35 @@ def obs_of(t: int, env: int, final: bool = False) -> np.ndarray:
 
 
 def produced(t: int, env: int) -> float:
-    """The seed produced at step t (exact in float16 and bfloat16)."""
+    """The carry produced at step t (exact in float16 and bfloat16)."""
     return float((t + 1) % 32) + 0.25 * env
 
 
 def fill(buffer: HRMReplayBuffer, steps: int, rng: np.random.Generator):
     """Feed ``steps`` collection steps shaped like HRMDQN's; return the expected record of every transition."""
     used = np.full(N_ENVS, INIT)
-    expected = {}  # (t, env) -> (seed used, seed produced, done, truncated)
+    expected = {}  # (t, env) -> (carry used, carry produced, done, truncated)
     for t in range(steps):
         done = rng.random(N_ENVS) < 0.2
         truncated = done & (rng.random(N_ENVS) < 0.5)
         infos = [{"TimeLimit.truncated": bool(truncated[e])} for e in range(N_ENVS)]
         obs = np.stack([obs_of(t, e) for e in range(N_ENVS)])
         next_obs = np.stack([obs_of(t + 1, e, final=done[e]) for e in range(N_ENVS)])
-        seed = np.broadcast_to(used[:, None, None], (N_ENVS, 2, D))
-        next_seed = np.broadcast_to(np.array([produced(t, e) for e in range(N_ENVS)])[:, None, None], (N_ENVS, 2, D))
+        carry = np.broadcast_to(used[:, None, None], (N_ENVS, 2, D))
+        next_carry = np.broadcast_to(np.array([produced(t, e) for e in range(N_ENVS)])[:, None, None], (N_ENVS, 2, D))
         buffer.add(obs, next_obs, np.arange(N_ENVS) % 4, np.full(N_ENVS, t, np.float32), done, infos,
-                   seed=seed, next_seed=next_seed)
+                   carry=carry, next_carry=next_carry)
         for e in range(N_ENVS):
             expected[(t, e)] = (used[e], produced(t, e), bool(done[e]), bool(truncated[e]))
-        used = np.where(done, INIT, next_seed[:, 0, 0])
+        used = np.where(done, INIT, next_carry[:, 0, 0])
     return expected
 
 
 @pytest.mark.parametrize("optimize", [False, True])
-@pytest.mark.parametrize("seed_dtype", ["float16", "bfloat16", "float32"])
-def test_seeds_aligned_across_wraparound_and_episode_ends(optimize, seed_dtype):
+@pytest.mark.parametrize("carry_dtype", ["float16", "bfloat16", "float32"])
+def test_carries_aligned_across_wraparound_and_episode_ends(optimize, carry_dtype):
     buffer = HRMReplayBuffer(SLOTS * N_ENVS, OBS_SPACE, spaces.Discrete(4), device="cpu", n_envs=N_ENVS,
-                             optimize_memory_usage=optimize, seed_shape=(2, D), seed_dtype=seed_dtype)
+                             optimize_memory_usage=optimize, carry_shape=(2, D), carry_dtype=carry_dtype)
     steps = 2 * SLOTS + 7  # wraps around twice
     expected = fill(buffer, steps, np.random.default_rng(0))
     assert buffer.full
@@ -63,9 +63,9 @@ def test_seeds_aligned_across_wraparound_and_episode_ends(optimize, seed_dtype):
         t, e = int(obs[0, 0]) + 256 * int(obs[0, 2]), int(obs[0, 1])
         assert e == envs[i] and obs[1, 0] == 0
         assert steps - SLOTS <= t < steps, "only the newest SLOTS steps per env are kept"
-        seed, next_seed, done, truncated = expected[(t, e)]
-        assert th.all(data.seeds[i] == seed), (t, e)
-        assert th.all(data.next_seeds[i] == next_seed), (t, e)
+        carry, next_carry, done, truncated = expected[(t, e)]
+        assert th.all(data.carries[i] == carry), (t, e)
+        assert th.all(data.next_carries[i] == next_carry), (t, e)
         assert data.rewards[i, 0] == t
         assert data.dones[i, 0] == float(done and not truncated), "a truncation is not a termination"
         next_obs = data.next_observations[i].numpy()
@@ -78,42 +78,42 @@ def test_seeds_aligned_across_wraparound_and_episode_ends(optimize, seed_dtype):
 @pytest.mark.parametrize("optimize", [False, True])
 def test_sample_returns_only_stored_transitions(optimize):
     buffer = HRMReplayBuffer(SLOTS * N_ENVS, OBS_SPACE, spaces.Discrete(4), device="cpu", n_envs=N_ENVS,
-                             optimize_memory_usage=optimize, seed_shape=(2, D))
+                             optimize_memory_usage=optimize, carry_shape=(2, D))
     expected = fill(buffer, 6, np.random.default_rng(1))  # not full yet
     data = buffer.sample(500)
     for i in range(500):
         obs = data.observations[i].numpy()
         t, e = int(obs[0, 0]), int(obs[0, 1])
         assert (t, e) in expected
-        assert th.all(data.seeds[i] == expected[(t, e)][0])
+        assert th.all(data.carries[i] == expected[(t, e)][0])
 
 
-def test_reset_mode_stores_no_seeds_and_missing_seeds_are_an_error():
-    buffer = HRMReplayBuffer(20, OBS_SPACE, spaces.Discrete(4), device="cpu", n_envs=1, seed_shape=None)
+def test_reset_mode_stores_no_carries_and_missing_carries_are_an_error():
+    buffer = HRMReplayBuffer(20, OBS_SPACE, spaces.Discrete(4), device="cpu", n_envs=1, carry_shape=None)
     buffer.add(obs_of(0, 0)[None], obs_of(1, 0)[None], np.array([1]), np.array([0.0]), np.array([False]), [{}])
     data = buffer.sample(4)
-    assert data.seeds is None and data.next_seeds is None
-    assert buffer.seeds is None
-    with_seeds = HRMReplayBuffer(20, OBS_SPACE, spaces.Discrete(4), device="cpu", n_envs=1, seed_shape=(2, D))
-    with pytest.raises(ValueError, match="seed"):
-        with_seeds.add(obs_of(0, 0)[None], obs_of(1, 0)[None], np.array([1]), np.array([0.0]), np.array([False]), [{}])
-    with pytest.raises(ValueError, match="seed_dtype"):
-        HRMReplayBuffer(20, OBS_SPACE, spaces.Discrete(4), seed_shape=(2, D), seed_dtype="int8")
+    assert data.carries is None and data.next_carries is None
+    assert buffer.carries is None
+    with_carries = HRMReplayBuffer(20, OBS_SPACE, spaces.Discrete(4), device="cpu", n_envs=1, carry_shape=(2, D))
+    with pytest.raises(ValueError, match="carry"):
+        with_carries.add(obs_of(0, 0)[None], obs_of(1, 0)[None], np.array([1]), np.array([0.0]), np.array([False]), [{}])
+    with pytest.raises(ValueError, match="carry_dtype"):
+        HRMReplayBuffer(20, OBS_SPACE, spaces.Discrete(4), carry_shape=(2, D), carry_dtype="int8")
 
 
 def test_memory_layout_is_lean():
     space = spaces.Box(0, 6, (11, 11), np.uint8)
-    plain = HRMReplayBuffer(1000, space, spaces.Discrete(4), device="cpu", n_envs=4, seed_shape=(2, 64))
-    lean = HRMReplayBuffer(1000, space, spaces.Discrete(4), device="cpu", n_envs=4, seed_shape=(2, 64),
+    plain = HRMReplayBuffer(1000, space, spaces.Discrete(4), device="cpu", n_envs=4, carry_shape=(2, 64))
+    lean = HRMReplayBuffer(1000, space, spaces.Discrete(4), device="cpu", n_envs=4, carry_shape=(2, 64),
                            optimize_memory_usage=True)
-    assert plain.observations.dtype == np.uint8 and plain.seeds.dtype == np.float16
+    assert plain.observations.dtype == np.uint8 and plain.carries.dtype == np.float16
     assert lean.nbytes < 0.6 * plain.nbytes
-    assert not hasattr(lean, "next_observations") and lean.next_seeds is None
+    assert not hasattr(lean, "next_observations") and lean.next_carries is None
 
 
 @pytest.mark.parametrize("dtype, tol", [("float32", 0.0), ("float16", 1e-3), ("bfloat16", 8e-3)])
-def test_seed_encoding_round_trip(dtype, tol):
+def test_carry_encoding_round_trip(dtype, tol):
     x = np.random.default_rng(0).normal(size=(100, 2, 8)).astype(np.float32)
-    y = decode_seeds(encode_seeds(x, dtype), dtype)
+    y = decode_carry(encode_carry(x, dtype), dtype)
     assert y.dtype == np.float32
     np.testing.assert_allclose(y, x, rtol=tol, atol=tol)

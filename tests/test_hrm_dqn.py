@@ -1,5 +1,6 @@
-"""HRMQPolicy and HRMDQN: the SB3 contract, carried seeds, deep supervision, targets, save/load, learning."""
+"""HRMQPolicy and HRMDQN: the SB3 contract, carried latent state (carry), deep supervision, targets, save/load, learning."""
 
+import dataclasses
 import inspect
 import subprocess
 import sys
@@ -17,7 +18,8 @@ from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecMoni
 
 import hrm_mazes  # noqa: F401
 from agents.hrm_dqn import HRMDQN
-from agents.hrm_dqn.policies import HRMQPolicy
+from agents.hrm_dqn.model import HRMConfig
+from agents.hrm_dqn.policies import DERIVED_FIELDS, HRMQPolicy
 from hrm_mazes import core
 
 TINY = dict(d_model=16, num_heads=2, H_layers=1, L_layers=1, H_cycles=1, L_cycles=1, segments=2, expansion=2.0,
@@ -92,6 +94,9 @@ def test_paper_defaults():
                     carry="last_token")
     for name, value in expected.items():
         assert policy[name].default == value, name
+    # The policy's architecture kwargs are HRMConfig's fields, with HRMConfig's defaults.
+    config_defaults = {f.name: f.default for f in dataclasses.fields(HRMConfig) if f.name not in DERIVED_FIELDS}
+    assert {name: policy[name].default for name in config_defaults} == config_defaults
     model = HRMDQN("HRMQPolicy", gym.make("FourRooms-Dynamic-v0"), buffer_size=1000, device="cpu")
     assert type(model.policy.optimizer).__name__ == "AdamAtan2"
     assert model.policy.optimizer.defaults["weight_decay"] == 0.0
@@ -133,10 +138,10 @@ def test_bad_state_shape_is_a_clear_error():
 # --- carry semantics ------------------------------------------------------------------------------------
 
 
-def test_carry_z_seeds_change_and_reset_exactly_at_episode_starts():
+def test_carry_z_carry_changes_and_resets_exactly_at_episode_starts():
     env = four_rooms(2)
     model = tiny_model(env)
-    init = model.policy.initial_seed(2).numpy()
+    init = model.policy.initial_carry(2).numpy()
     obs = env.reset()
     _, state = model.predict(obs, state=None, episode_start=np.ones(2, bool), deterministic=True)
     assert not np.allclose(state, init)
@@ -150,7 +155,7 @@ def test_carry_z_seeds_change_and_reset_exactly_at_episode_starts():
     _, mixed = model.predict(obs, state=state, episode_start=np.array([False, True]), deterministic=True)
     np.testing.assert_array_equal(mixed[0], carried[0])
     np.testing.assert_array_equal(mixed[1], fresh[1])
-    # Q-values depend on the carried seed.
+    # Q-values depend on the carry.
     q_fresh, _ = model.q_values(obs)
     q_carried, _ = model.q_values(obs, state=state, episode_start=np.zeros(2, bool))
     assert not np.allclose(q_fresh, q_carried)
@@ -159,7 +164,7 @@ def test_carry_z_seeds_change_and_reset_exactly_at_episode_starts():
 def test_reset_z_never_carries():
     env = four_rooms(2)
     model = tiny_model(env, policy_kwargs=dict(carry="reset"))
-    init = model.policy.initial_seed(2).numpy()
+    init = model.policy.initial_carry(2).numpy()
     obs = env.reset()
     state = None
     for _ in range(3):
@@ -185,38 +190,38 @@ def test_predict_with_random_exploration_still_advances_the_state():
 
 
 @pytest.mark.parametrize("n_envs", [1, 3])
-def test_collected_seeds_are_the_ones_used_and_produced(n_envs):
-    """During learn(): stored seeds chain step to step, restart at episode starts, and match the network."""
+def test_collected_carries_are_the_ones_used_and_produced(n_envs):
+    """During learn(): stored carries chain step to step, restart at episode starts, and match the network."""
     env = four_rooms(n_envs)
-    model = tiny_model(env, learning_starts=10_000, replay_buffer_kwargs=dict(seed_dtype="float32"))
+    model = tiny_model(env, learning_starts=10_000, replay_buffer_kwargs=dict(carry_dtype="float32"))
     model.learn(150 * n_envs)  # warm-up only: the network is fixed, actions are random
     buf = model.replay_buffer
-    init = model.policy.initial_seed(1).numpy()[0]
+    init = model.policy.initial_carry(1).numpy()[0]
     steps = buf.pos
     for e in range(n_envs):
-        np.testing.assert_array_equal(buf.seeds[0, e], init)
+        np.testing.assert_array_equal(buf.carries[0, e], init)
         for t in range(steps - 1):
-            expected = init if buf.dones[t, e] else buf.next_seeds[t, e]
-            np.testing.assert_array_equal(buf.seeds[t + 1, e], expected)
+            expected = init if buf.dones[t, e] else buf.next_carries[t, e]
+            np.testing.assert_array_equal(buf.carries[t + 1, e], expected)
         assert buf.dones[:steps, e].sum() >= 1, "an episode ended (80-step limit)"
-    q, next_seed = model.policy.act(th.as_tensor(buf.observations[:steps, 0]), th.as_tensor(buf.seeds[:steps, 0]))
-    np.testing.assert_allclose(next_seed.numpy(), buf.next_seeds[:steps, 0], atol=1e-5)
+    q, next_carry = model.policy.act(th.as_tensor(buf.observations[:steps, 0]), th.as_tensor(buf.carries[:steps, 0]))
+    np.testing.assert_allclose(next_carry.numpy(), buf.next_carries[:steps, 0], atol=1e-5)
 
 
 # --- training -------------------------------------------------------------------------------------------
 
 
-def test_target_uses_the_stored_next_seed():
+def test_target_uses_the_stored_next_carry():
     env = four_rooms(2)
     model = tiny_model(env, gamma=0.9)
     model.learn(40)
     data = model.replay_buffer.sample(8)
     target = model.td_target(data)
     with th.no_grad():
-        next_q, _ = model.q_net_target(data.next_observations, data.next_seeds)
+        next_q, _ = model.q_net_target(data.next_observations, data.next_carries)
     expected = data.rewards + 0.9 * (1 - data.dones) * next_q.max(dim=1, keepdim=True).values
     th.testing.assert_close(target, expected)
-    other = data._replace(next_seeds=th.randn_like(data.next_seeds))
+    other = data._replace(next_carries=th.randn_like(data.next_carries))
     assert not th.allclose(model.td_target(other), target)
     terminal = data._replace(dones=th.ones_like(data.dones))
     th.testing.assert_close(model.td_target(terminal), data.rewards)
@@ -304,7 +309,7 @@ def test_save_load_round_trip(tmp_path):
         np.testing.assert_array_equal(s1, s2)
         np.testing.assert_array_equal(model.predict(obs, s, deterministic=True)[0],
                                       loaded.predict(obs, s, deterministic=True)[0])
-    assert loaded.policy.config == model.policy.config and loaded.policy.carry == model.policy.carry
+    assert loaded.policy.config == model.policy.config and loaded.policy.carry_mode == model.policy.carry_mode
     assert loaded._n_updates == model._n_updates and loaded.exploration_rate == model.exploration_rate
     assert loaded.replay_buffer.size() == 0, "the replay buffer is not saved unless asked"
     for a, b in zip(model.policy.optimizer.state_dict()["state"].values(),
@@ -315,7 +320,7 @@ def test_save_load_round_trip(tmp_path):
     model.save_replay_buffer(tmp_path / "replay.pkl")  # only when asked
     loaded.load_replay_buffer(tmp_path / "replay.pkl")
     assert loaded.replay_buffer.size() == model.replay_buffer.size() > 0
-    np.testing.assert_array_equal(loaded.replay_buffer.seeds, model.replay_buffer.seeds)
+    np.testing.assert_array_equal(loaded.replay_buffer.carries, model.replay_buffer.carries)
     loaded.set_env(env)
     loaded.learn(20, reset_num_timesteps=False)  # training continues
 

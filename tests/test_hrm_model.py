@@ -57,17 +57,17 @@ def test_embedding_is_prefix_then_cells_scaled_by_sqrt_d():
     th.testing.assert_close(x[:, 1:], 4.0 * model.embed.weight[t.reshape(3, -1)])
 
 
-def test_forward_shapes_and_carry_seed_is_last_token():
+def test_forward_shapes_and_next_carry_is_last_token():
     model = tiny()
-    q, seed = model(tokens(), model.initial_seed(3))
+    q, carry = model(tokens(), model.initial_carry(3))
     assert q.shape == (3, 4) and q.dtype == th.float32
-    assert seed.shape == (3, 2, 16)
-    z_H, z_L = model.broadcast(model.initial_seed(3))
+    assert carry.shape == (3, 2, 16)
+    z_H, z_L = model.broadcast(model.initial_carry(3))
     x = model.embed_tokens(tokens())
     for _ in range(2):
         z_H, z_L = model.segment(z_H.detach(), z_L.detach(), x)
-    th.testing.assert_close(seed[:, 0], z_H[:, -1].detach())
-    th.testing.assert_close(seed[:, 1], z_L[:, -1].detach())
+    th.testing.assert_close(carry[:, 0], z_H[:, -1].detach())
+    th.testing.assert_close(carry[:, 1], z_L[:, -1].detach())
 
 
 @pytest.mark.parametrize("cycles", [(2, 2), (1, 1), (3, 2)])
@@ -77,7 +77,7 @@ def test_gradient_flows_only_through_final_L_and_H_steps(cycles):
     calls = []
     model.L.register_forward_hook(lambda m, i, o: calls.append(("L", o.requires_grad)))
     model.H.register_forward_hook(lambda m, i, o: calls.append(("H", o.requires_grad)))
-    z_H, z_L = model.broadcast(model.initial_seed(2))
+    z_H, z_L = model.broadcast(model.initial_carry(2))
     z_H, z_L = model.segment(z_H, z_L, model.embed_tokens(tokens(2)))
     order = []
     for _ in range(H_cycles):
@@ -89,18 +89,18 @@ def test_gradient_flows_only_through_final_L_and_H_steps(cycles):
         assert order == ["L", "L", "H", "L", "L", "H"]  # paper: no-grad L, L, H, L then L, H with grad
 
 
-def test_carry_is_detached_between_segments_and_from_the_seed():
+def test_carry_is_detached_between_segments_and_from_the_initial_carry():
     model = tiny()
     t = tokens(2)
-    seed = model.initial_seed(2).requires_grad_(True)
-    q, _ = model(t, seed, segments=3)
+    carry = model.initial_carry(2).requires_grad_(True)
+    q, _ = model(t, carry, segments=3)
     q.sum().backward()
-    assert seed.grad is None, "no gradient reaches the initial seed"
+    assert carry.grad is None, "no gradient reaches the initial carry"
     grads = [p.grad.clone() for p in model.parameters()]
     # Same gradients as running only the last segment from the (constant) state the first two produced.
     model.zero_grad()
     with th.no_grad():
-        z_H, z_L = model.broadcast(model.initial_seed(2))
+        z_H, z_L = model.broadcast(model.initial_carry(2))
         x = model.embed_tokens(t)
         for _ in range(2):
             z_H, z_L = model.segment(z_H, z_L, x)
@@ -129,8 +129,8 @@ def test_position_matters_and_norm_is_unit_rms():
     t = tokens(1)
     moved = t.clone()
     moved[0, 0, 0], moved[0, 5, 5] = t[0, 5, 5], t[0, 0, 0]
-    seed = model.initial_seed(1)
-    assert not th.allclose(model(t, seed)[0], model(moved, seed)[0])
+    carry = model.initial_carry(1)
+    assert not th.allclose(model(t, carry)[0], model(moved, carry)[0])
     y = rms_norm(th.randn(4, 10, 16) * 7, 1e-5)
     th.testing.assert_close(y.square().mean(-1), th.ones(4, 10), rtol=1e-4, atol=1e-4)
 

@@ -1,9 +1,9 @@
-"""A replay buffer that also stores the HRM seeds of each transition.
+"""A replay buffer that also stores the HRM carry of each transition.
 
 Every entry holds ``obs, action, reward, next_obs, done`` (+ SB3's timeout flag, so that a truncation is not
-treated as a termination) and, when seeds are stored, ``seed`` (the z_H / z_L vectors the online network
-started from at ``s``) and ``next_seed`` (the ones it produced at ``s``, which seed ``s'``). Observations keep
-their uint8 dtype; seeds are stored as float16 by default (``seed_dtype``), returned as float32.
+treated as a termination) and, when carries are stored, ``carry`` (the z_H / z_L vectors the online network
+started from at ``s``) and ``next_carry`` (the ones it produced at ``s``, which start ``s'``). Observations keep
+their uint8 dtype; carries are stored as float16 by default (``carry_dtype``), returned as float32.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ try:
 except ImportError:  # pragma: no cover - psutil is optional, as in SB3
     psutil = None
 
-SEED_DTYPES = ("float32", "float16", "bfloat16")
+CARRY_DTYPES = ("float32", "float16", "bfloat16")
 
 
 class HRMReplayBufferSamples(NamedTuple):
@@ -31,25 +31,25 @@ class HRMReplayBufferSamples(NamedTuple):
     next_observations: th.Tensor
     dones: th.Tensor  # 1.0 only for true terminations (timeouts removed)
     rewards: th.Tensor
-    seeds: th.Tensor | None  # (B, 2, d) float32, None when seeds are not stored
-    next_seeds: th.Tensor | None
+    carries: th.Tensor | None  # (B, 2, d) float32, None when carries are not stored
+    next_carries: th.Tensor | None
     discounts: th.Tensor | None = None  # SB3 field, unused (1-step returns)
 
 
-def encode_seeds(seeds: np.ndarray, dtype: str) -> np.ndarray:
-    """Float32 seeds to their storage dtype (bfloat16 is kept as the upper 16 bits, rounded to nearest even)."""
-    seeds = np.asarray(seeds, dtype=np.float32)
+def encode_carry(carry: np.ndarray, dtype: str) -> np.ndarray:
+    """Float32 carries to their storage dtype (bfloat16 is kept as the upper 16 bits, rounded to nearest even)."""
+    carry = np.asarray(carry, dtype=np.float32)
     if dtype == "float32":
-        return seeds
+        return carry
     if dtype == "float16":
-        return seeds.astype(np.float16)
-    bits = seeds.view(np.uint32).astype(np.uint64)
+        return carry.astype(np.float16)
+    bits = carry.view(np.uint32).astype(np.uint64)
     rounded = bits + 0x7FFF + ((bits >> 16) & 1)
     return (rounded >> 16).astype(np.uint16)
 
 
-def decode_seeds(stored: np.ndarray, dtype: str) -> np.ndarray:
-    """Inverse of :func:`encode_seeds`, to float32."""
+def decode_carry(stored: np.ndarray, dtype: str) -> np.ndarray:
+    """Inverse of :func:`encode_carry`, to float32."""
     if dtype == "bfloat16":
         return (stored.astype(np.uint32) << 16).view(np.float32)
     return stored.astype(np.float32)
@@ -60,20 +60,20 @@ def _storage_dtype(dtype: str) -> type:
 
 
 class HRMReplayBuffer(ReplayBuffer):
-    """FIFO replay buffer with uniform sampling, per-transition HRM seeds and SB3's timeout handling.
+    """FIFO replay buffer with uniform sampling, per-transition HRM carries and SB3's timeout handling.
 
     :param buffer_size: total capacity in transitions (split evenly over ``n_envs``, as in SB3).
     :param observation_space: the token-grid space (stored in its own dtype, uint8 for the hrm_mazes envs).
     :param action_space: the action space.
     :param device: device of the returned tensors.
     :param n_envs: parallel environments feeding the buffer.
-    :param optimize_memory_usage: store each observation (and seed) once: the next observation of entry ``i``
-        is the observation of entry ``i + 1``, except at episode ends, whose final observation and seed are
+    :param optimize_memory_usage: store each observation (and carry) once: the next observation of entry ``i``
+        is the observation of entry ``i + 1``, except at episode ends, whose final observation and carry are
         kept aside. Unlike SB3's variant it works together with ``handle_timeout_termination``. It relies on
-        the seed used at ``t + 1`` being the seed produced at ``t`` within an episode (true in ``HRMDQN``).
+        the carry used at ``t + 1`` being the carry produced at ``t`` within an episode (true in ``HRMDQN``).
     :param handle_timeout_termination: do not treat ``TimeLimit.truncated`` as a termination (SB3 default).
-    :param seed_shape: shape of one seed, ``(2, d)``; None stores no seeds (``carry="reset"`` needs none).
-    :param seed_dtype: ``"float16"`` (default), ``"bfloat16"`` or ``"float32"``.
+    :param carry_shape: shape of one carry, ``(2, d)``; None stores no carries (``carry="reset"`` needs none).
+    :param carry_dtype: ``"float16"`` (default), ``"bfloat16"`` or ``"float32"``.
     """
 
     def __init__(
@@ -85,19 +85,19 @@ class HRMReplayBuffer(ReplayBuffer):
         n_envs: int = 1,
         optimize_memory_usage: bool = False,
         handle_timeout_termination: bool = True,
-        seed_shape: tuple[int, ...] | None = None,
-        seed_dtype: str = "float16",
+        carry_shape: tuple[int, ...] | None = None,
+        carry_dtype: str = "float16",
     ) -> None:
         BaseBuffer.__init__(self, buffer_size, observation_space, action_space, device, n_envs=n_envs)
-        if seed_dtype not in SEED_DTYPES:
-            raise ValueError(f"seed_dtype must be one of {list(SEED_DTYPES)}, got {seed_dtype!r}")
+        if carry_dtype not in CARRY_DTYPES:
+            raise ValueError(f"carry_dtype must be one of {list(CARRY_DTYPES)}, got {carry_dtype!r}")
         self.buffer_size = max(buffer_size // n_envs, 1)
         if optimize_memory_usage and self.buffer_size < 2:
             raise ValueError("optimize_memory_usage needs at least 2 slots per environment")
         self.optimize_memory_usage = optimize_memory_usage
         self.handle_timeout_termination = handle_timeout_termination
-        self.seed_shape = None if seed_shape is None else tuple(seed_shape)
-        self.seed_dtype = seed_dtype
+        self.carry_shape = None if carry_shape is None else tuple(carry_shape)
+        self.carry_dtype = carry_dtype
 
         size, n = self.buffer_size, self.n_envs
         self.observations = np.zeros((size, n, *self.obs_shape), dtype=observation_space.dtype)
@@ -109,13 +109,13 @@ class HRMReplayBuffer(ReplayBuffer):
         self.rewards = np.zeros((size, n), dtype=np.float32)
         self.dones = np.zeros((size, n), dtype=np.float32)
         self.timeouts = np.zeros((size, n), dtype=np.float32)
-        self.seeds: np.ndarray | None = None
-        self.next_seeds: np.ndarray | None = None
-        if self.seed_shape is not None:
-            self.seeds = np.zeros((size, n, *self.seed_shape), dtype=_storage_dtype(seed_dtype))
+        self.carries: np.ndarray | None = None
+        self.next_carries: np.ndarray | None = None
+        if self.carry_shape is not None:
+            self.carries = np.zeros((size, n, *self.carry_shape), dtype=_storage_dtype(carry_dtype))
             if not optimize_memory_usage:
-                self.next_seeds = np.zeros_like(self.seeds)
-        # optimize_memory_usage: (slot, env) -> (final next_obs, encoded next_seed) of episode-ending entries
+                self.next_carries = np.zeros_like(self.carries)
+        # optimize_memory_usage: (slot, env) -> (final next_obs, encoded next_carry) of episode-ending entries
         self._final: dict[tuple[int, int], tuple[np.ndarray, np.ndarray | None]] = {}
 
         if psutil is not None and self.nbytes > psutil.virtual_memory().available:
@@ -128,7 +128,7 @@ class HRMReplayBuffer(ReplayBuffer):
     def nbytes(self) -> int:
         """Bytes held by the arrays (not counting the few episode-end entries kept aside)."""
         arrays = [self.observations, self.actions, self.rewards, self.dones, self.timeouts]
-        for name in ("next_observations", "seeds", "next_seeds"):
+        for name in ("next_observations", "carries", "next_carries"):
             if getattr(self, name, None) is not None:
                 arrays.append(getattr(self, name))
         return sum(a.nbytes for a in arrays)
@@ -141,22 +141,22 @@ class HRMReplayBuffer(ReplayBuffer):
         reward: np.ndarray,
         done: np.ndarray,
         infos: list[dict[str, Any]],
-        seed: np.ndarray | None = None,
-        next_seed: np.ndarray | None = None,
+        carry: np.ndarray | None = None,
+        next_carry: np.ndarray | None = None,
     ) -> None:
         """Store one step of every env.
 
         :param next_obs: the true next observation (the final one of an episode when ``done``).
-        :param seed, next_seed: ``(n_envs, *seed_shape)`` float seeds; required when seeds are stored.
+        :param carry, next_carry: ``(n_envs, *carry_shape)`` float carries; required when carries are stored.
         """
         pos, nxt = self.pos, (self.pos + 1) % self.buffer_size
         action = np.asarray(action).reshape((self.n_envs, self.action_dim))
         done = np.asarray(done).reshape(self.n_envs)
-        if self.seeds is not None:
-            if seed is None or next_seed is None:
-                raise ValueError("this buffer stores HRM seeds: pass seed= and next_seed= to add()")
-            seed = encode_seeds(np.asarray(seed).reshape(self.n_envs, *self.seed_shape), self.seed_dtype)
-            next_seed = encode_seeds(np.asarray(next_seed).reshape(self.n_envs, *self.seed_shape), self.seed_dtype)
+        if self.carries is not None:
+            if carry is None or next_carry is None:
+                raise ValueError("this buffer stores HRM carries: pass carry= and next_carry= to add()")
+            carry = encode_carry(np.asarray(carry).reshape(self.n_envs, *self.carry_shape), self.carry_dtype)
+            next_carry = encode_carry(np.asarray(next_carry).reshape(self.n_envs, *self.carry_shape), self.carry_dtype)
 
         self.observations[pos] = np.array(obs)
         self.actions[pos] = action
@@ -164,23 +164,23 @@ class HRMReplayBuffer(ReplayBuffer):
         self.dones[pos] = done
         if self.handle_timeout_termination:
             self.timeouts[pos] = np.array([info.get("TimeLimit.truncated", False) for info in infos])
-        if self.seeds is not None:
-            self.seeds[pos] = seed
+        if self.carries is not None:
+            self.carries[pos] = carry
 
         if self.optimize_memory_usage:
             # The next slot's observation doubles as this entry's next observation until it is overwritten.
             self.observations[nxt] = np.array(next_obs)
-            if self.seeds is not None:
-                self.seeds[nxt] = next_seed
+            if self.carries is not None:
+                self.carries[nxt] = next_carry
             for env in range(self.n_envs):
                 self._final.pop((pos, env), None)
                 if done[env]:
-                    kept_seed = None if next_seed is None else next_seed[env].copy()
-                    self._final[(pos, env)] = (np.array(next_obs[env]), kept_seed)
+                    kept_carry = None if next_carry is None else next_carry[env].copy()
+                    self._final[(pos, env)] = (np.array(next_obs[env]), kept_carry)
         else:
             self.next_observations[pos] = np.array(next_obs)
-            if self.next_seeds is not None:
-                self.next_seeds[pos] = next_seed
+            if self.next_carries is not None:
+                self.next_carries[pos] = next_carry
 
         self.pos = nxt
         if self.pos == 0:
@@ -202,25 +202,25 @@ class HRMReplayBuffer(ReplayBuffer):
     ) -> HRMReplayBufferSamples:
         if env_indices is None:
             env_indices = np.random.randint(0, high=self.n_envs, size=(len(batch_inds),))
-        seeds = next_seeds = None
+        carries = next_carries = None
         if self.optimize_memory_usage:
             next_inds = (batch_inds + 1) % self.buffer_size
             next_obs = self.observations[next_inds, env_indices]
-            if self.seeds is not None:
-                next_seeds = self.seeds[next_inds, env_indices]
+            if self.carries is not None:
+                next_carries = self.carries[next_inds, env_indices]
             for i in np.flatnonzero(self.dones[batch_inds, env_indices]):
                 final = self._final.get((int(batch_inds[i]), int(env_indices[i])))
                 if final is not None:  # missing only for a trajectory cut by SB3's _setup_learn (kept as terminal)
                     next_obs[i] = final[0]
-                    if next_seeds is not None:
-                        next_seeds[i] = final[1]
+                    if next_carries is not None:
+                        next_carries[i] = final[1]
         else:
             next_obs = self.next_observations[batch_inds, env_indices]
-            if self.next_seeds is not None:
-                next_seeds = self.next_seeds[batch_inds, env_indices]
-        if self.seeds is not None:
-            seeds = decode_seeds(self.seeds[batch_inds, env_indices], self.seed_dtype)
-            next_seeds = decode_seeds(next_seeds, self.seed_dtype)  # type: ignore[arg-type]
+            if self.next_carries is not None:
+                next_carries = self.next_carries[batch_inds, env_indices]
+        if self.carries is not None:
+            carries = decode_carry(self.carries[batch_inds, env_indices], self.carry_dtype)
+            next_carries = decode_carry(next_carries, self.carry_dtype)  # type: ignore[arg-type]
 
         dones = self.dones[batch_inds, env_indices] * (1 - self.timeouts[batch_inds, env_indices])
         return HRMReplayBufferSamples(
@@ -229,6 +229,6 @@ class HRMReplayBuffer(ReplayBuffer):
             next_observations=self.to_torch(self._normalize_obs(next_obs, env)),
             dones=self.to_torch(dones.reshape(-1, 1)),
             rewards=self.to_torch(self._normalize_reward(self.rewards[batch_inds, env_indices].reshape(-1, 1), env)),
-            seeds=None if seeds is None else self.to_torch(seeds),
-            next_seeds=None if next_seeds is None else self.to_torch(next_seeds),
+            carries=None if carries is None else self.to_torch(carries),
+            next_carries=None if next_carries is None else self.to_torch(next_carries),
         )

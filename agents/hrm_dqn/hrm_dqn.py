@@ -1,12 +1,13 @@
-"""``HRMDQN``: DQN with an HRM Q-network, deep supervision and carried latent seeds (HRM-Agent).
+"""``HRMDQN``: DQN with an HRM Q-network, deep supervision and a carried latent state (HRM-Agent).
 
 What differs from Stable-Baselines3's ``DQN`` (and why):
 
-* The network runs on **every** environment step, even when the action is random, so that the carried seed
-  of each environment stays current; the seed used and the seed produced are stored with the transition.
+* The network runs on **every** environment step, even when the action is random, so that the carry (the
+  latent z_H / z_L handed from step to step) of each environment stays current; the carry used and the carry
+  produced are stored with the transition.
 * Per collection step, one minibatch is sampled and trained with ``segments`` optimizer steps (deep
   supervision), each continuing from the previous segment's detached state. The TD target is computed once
-  per minibatch with the target network, run for ``segments`` segments from the stored next seed.
+  per minibatch with the target network, run for ``segments`` segments from the stored next carry.
 * MSE loss, EMA target after every optimizer step (``tau=0.001``), Adam-atan2 with a linear learning-rate
   warm-up, and an epsilon schedule counted in **optimizer steps**.
 * ``predict`` keeps the recurrent state on random actions (sb3-contrib ``RecurrentPPO``'s contract), so
@@ -50,8 +51,8 @@ class HRMDQN(DQN):
     :param train_freq: train every ``train_freq`` collection steps (one step of every env), paper 1.
     :param gradient_steps: minibatches per training call; each gives ``segments`` optimizer steps. Paper 1.
     :param replay_buffer_class: :class:`HRMReplayBuffer` or a subclass.
-    :param replay_buffer_kwargs: e.g. ``{"seed_dtype": "float32"}``.
-    :param optimize_memory_usage: store each observation and seed once (see :class:`HRMReplayBuffer`).
+    :param replay_buffer_kwargs: e.g. ``{"carry_dtype": "float32"}``.
+    :param optimize_memory_usage: store each observation and carry once (see :class:`HRMReplayBuffer`).
     :param lr_warmup_steps: optimizer steps of linear learning-rate warm-up, paper 10,000.
     :param exploration_initial_eps: epsilon at optimizer step 0, paper 1.0.
     :param exploration_final_eps: epsilon after ``exploration_steps``, paper 0.33.
@@ -126,9 +127,9 @@ class HRMDQN(DQN):
         self.lr_warmup_steps = lr_warmup_steps
         self.exploration_steps = exploration_steps
         self.max_grad_norm = max_grad_norm  # type: ignore[assignment]
-        # Per-env seeds of the next step, and (seed used, seed produced) of the step being collected.
-        self._last_seeds: np.ndarray | None = None
-        self._step_seeds: tuple[np.ndarray, np.ndarray] | None = None
+        # Per-env carry of the next step, and (carry used, carry produced) of the step being collected.
+        self._last_carry: np.ndarray | None = None
+        self._step_carry: tuple[np.ndarray, np.ndarray] | None = None
         self._ema_params: tuple[list[th.Tensor], list[th.Tensor]] | None = None
         if _init_setup_model:
             self._setup_model()
@@ -151,7 +152,7 @@ class HRMDQN(DQN):
             raise ValueError(f"replay_buffer_class must subclass HRMReplayBuffer, got {self.replay_buffer_class!r}")
         if self.replay_buffer is None:
             kwargs = dict(self.replay_buffer_kwargs)
-            kwargs.setdefault("seed_shape", (2, self.policy.config.d_model) if self.stores_seeds else None)
+            kwargs.setdefault("carry_shape", (2, self.policy.config.d_model) if self.stores_carry else None)
             self.replay_buffer = self.replay_buffer_class(
                 self.buffer_size,
                 self.observation_space,
@@ -166,9 +167,9 @@ class HRMDQN(DQN):
         self.exploration_rate = self.epsilon()
 
     @property
-    def stores_seeds(self) -> bool:
-        """Carry Z needs the seeds in the replay buffer; Reset Z always starts from the fixed init."""
-        return self.policy.carry != "reset"
+    def stores_carry(self) -> bool:
+        """Carry Z needs the carries in the replay buffer; Reset Z always starts from ``z_init``."""
+        return self.policy.carry_mode != "reset"
 
     def _setup_learn(
         self,
@@ -181,15 +182,15 @@ class HRMDQN(DQN):
         env_will_reset = reset_num_timesteps or self._last_obs is None
         result = super()._setup_learn(total_timesteps, callback, reset_num_timesteps, tb_log_name, progress_bar)
         assert self.env is not None
-        if env_will_reset or self._last_seeds is None or len(self._last_seeds) != self.env.num_envs:
-            self._last_seeds = self._initial_seeds(self.env.num_envs)
+        if env_will_reset or self._last_carry is None or len(self._last_carry) != self.env.num_envs:
+            self._last_carry = self._initial_carry(self.env.num_envs)
         return result
 
-    def _initial_seeds(self, n: int) -> np.ndarray:
-        return self.policy.initial_seed(n).cpu().numpy()
+    def _initial_carry(self, n: int) -> np.ndarray:
+        return self.policy.initial_carry(n).cpu().numpy()
 
     def _excluded_save_params(self) -> list[str]:
-        return [*super()._excluded_save_params(), "_step_seeds", "_ema_params"]
+        return [*super()._excluded_save_params(), "_step_carry", "_ema_params"]
 
     # --- schedules ------------------------------------------------------------------------------------------
 
@@ -215,15 +216,15 @@ class HRMDQN(DQN):
         self, learning_starts: int, action_noise: Any = None, n_envs: int = 1
     ) -> tuple[np.ndarray, np.ndarray]:
         """Run the online net on every env (even for random actions) and pick epsilon-greedy actions."""
-        assert self._last_obs is not None and self._last_seeds is not None
+        assert self._last_obs is not None and self._last_carry is not None
         obs = obs_as_tensor(self._last_obs, self.device)
-        seeds = th.as_tensor(self._last_seeds, device=self.device)
-        q, next_seeds = self.policy.act(obs, seeds)  # type: ignore[arg-type]
+        carry = th.as_tensor(self._last_carry, device=self.device)
+        q, next_carry = self.policy.act(obs, carry)  # type: ignore[arg-type]
         greedy = q.argmax(dim=1).cpu().numpy()
         eps = 1.0 if self.num_timesteps < learning_starts else self.exploration_rate
         explore = np.random.random_sample(n_envs) < eps
         actions = np.where(explore, np.random.randint(self.action_space.n, size=n_envs), greedy)  # type: ignore[attr-defined]
-        self._step_seeds = (self._last_seeds, next_seeds.cpu().numpy())
+        self._step_carry = (self._last_carry, next_carry.cpu().numpy())
         self.logger.record_mean("rollout/q_max_mean", float(q.max(dim=1).values.mean()))
         return actions, actions
 
@@ -236,8 +237,8 @@ class HRMDQN(DQN):
         dones: np.ndarray,
         infos: list[dict[str, Any]],
     ) -> None:
-        """Store the transition with its seeds; the next seed of a finished env is the fixed init."""
-        assert self._step_seeds is not None
+        """Store the transition with its carries; the next carry of a finished env is ``z_init``."""
+        assert self._step_carry is not None
         if self._vec_normalize_env is not None:
             new_obs_, reward_ = self._vec_normalize_env.get_original_obs(), self._vec_normalize_env.get_original_reward()
         else:
@@ -246,8 +247,8 @@ class HRMDQN(DQN):
         for i, done in enumerate(dones):
             if done and infos[i].get("terminal_observation") is not None:
                 next_obs[i] = infos[i]["terminal_observation"]  # VecEnvs auto-reset: new_obs starts a new episode
-        seed, next_seed = self._step_seeds
-        store = self.stores_seeds
+        carry, next_carry = self._step_carry
+        store = self.stores_carry
         replay_buffer.add(  # type: ignore[call-arg]
             self._last_original_obs,  # type: ignore[arg-type]
             next_obs,
@@ -255,14 +256,14 @@ class HRMDQN(DQN):
             reward_,
             dones,
             infos,
-            seed=seed if store else None,
-            next_seed=next_seed if store else None,
+            carry=carry if store else None,
+            next_carry=next_carry if store else None,
         )
         self._last_obs = new_obs  # type: ignore[assignment]
         if self._vec_normalize_env is not None:
             self._last_original_obs = new_obs_
-        init = self._initial_seeds(len(dones))
-        self._last_seeds = np.where(np.asarray(dones, dtype=bool)[:, None, None], init, next_seed)
+        init = self._initial_carry(len(dones))
+        self._last_carry = np.where(np.asarray(dones, dtype=bool)[:, None, None], init, next_carry)
 
     def predict(  # type: ignore[override]
         self,
@@ -295,11 +296,11 @@ class HRMDQN(DQN):
     # --- training -------------------------------------------------------------------------------------------
 
     def td_target(self, data: HRMReplayBufferSamples) -> th.Tensor:
-        """``r + gamma * (1 - terminated) * max_a Q_target(s', a)``, target net run from the stored next seed."""
+        """``r + gamma * (1 - terminated) * max_a Q_target(s', a)``, target net run from the stored next carry."""
         target = self.q_net_target
-        next_seeds = data.next_seeds if data.next_seeds is not None else target.initial_seed(len(data.rewards))
+        next_carry = data.next_carries if data.next_carries is not None else target.initial_carry(len(data.rewards))
         with th.no_grad(), self.policy.autocast():
-            next_q, _ = target(data.next_observations, next_seeds)
+            next_q, _ = target(data.next_observations, next_carry)
         return data.rewards + (1.0 - data.dones) * self.gamma * next_q.float().max(dim=1, keepdim=True).values
 
     def _ema_update(self) -> None:
@@ -318,8 +319,8 @@ class HRMDQN(DQN):
         for _ in range(gradient_steps):
             data = self.replay_buffer.sample(batch_size, env=self._vec_normalize_env)
             target_q = self.td_target(data)
-            seeds = data.seeds if data.seeds is not None else net.initial_seed(batch_size)
-            z_H, z_L = net.broadcast(seeds)
+            carry = data.carries if data.carries is not None else net.initial_carry(batch_size)
+            z_H, z_L = net.broadcast(carry)
             actions = data.actions.long().reshape(-1, 1)
             for _segment in range(segments):
                 update_learning_rate(optimizer, self.current_learning_rate())

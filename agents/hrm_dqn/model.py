@@ -7,7 +7,9 @@ transformer modules refine per-token states ``z_H`` (slow, "high level") and ``z
 
 One *segment* with ``H_cycles = L_cycles = 2`` runs L, L, H, L without gradient, then L, H with gradient
 (the 1-step gradient approximation of Wang et al. 2025). Segments are chained with a detached carry. The
-Q-values are a linear read-out of ``z_H`` at one token. Sizes default to the HRM-Agent paper (Dang &
+Q-values are a linear read-out of ``z_H`` at one token. Between environment steps the model hands on a *carry*
+``(B, 2, d)``: the last token's ``z_H`` and ``z_L``, broadcast to every position at the next step's start; an
+episode starts from the fixed initial state ``z_init`` (buffers ``z_H_init``, ``z_L_init``). Sizes default to the HRM-Agent paper (Dang &
 Rawlinson 2025): d = 64, 2 heads, 4 blocks per module, 525,056 parameters.
 
 Pure PyTorch; the Stable-Baselines3 glue lives in :mod:`agents.hrm_dqn.policies` and :mod:`agents.hrm_dqn.hrm_dqn`.
@@ -207,8 +209,9 @@ class ReasoningModule(nn.Module):
 class HRM(nn.Module):
     """HRM Q-network over token grids.
 
-    The recurrent state between environment steps is a *seed* ``(B, 2, d)``: the ``z_H`` and ``z_L`` vectors
-    broadcast to every position at the start of a step. :meth:`initial_seed` gives the fixed random init.
+    The recurrent state between environment steps is a *carry* ``(B, 2, d)``: the ``z_H`` and ``z_L`` vectors
+    broadcast to every position at the start of a step. :meth:`initial_carry` gives the fixed random
+    ``z_init``.
     """
 
     def __init__(self, cfg: HRMConfig) -> None:
@@ -237,14 +240,14 @@ class HRM(nn.Module):
         prefix = self.prefix.to(x.dtype).expand(len(x), 1, -1)
         return self.embed_scale * torch.cat((prefix, x), dim=1)
 
-    def initial_seed(self, batch_size: int) -> torch.Tensor:
-        """``(B, 2, d)`` fixed initial seed: ``[:, 0]`` seeds z_H, ``[:, 1]`` seeds z_L."""
+    def initial_carry(self, batch_size: int) -> torch.Tensor:
+        """``(B, 2, d)`` fixed initial state ``z_init``: ``[:, 0]`` starts z_H, ``[:, 1]`` starts z_L."""
         return torch.stack((self.z_H_init, self.z_L_init)).expand(batch_size, 2, -1).clone()
 
-    def broadcast(self, seed: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Seed ``(B, 2, d)`` to full states ``z_H, z_L`` of shape ``(B, S, d)``."""
-        shape = (len(seed), self.cfg.seq_len, self.cfg.d_model)
-        return seed[:, 0, None, :].expand(shape), seed[:, 1, None, :].expand(shape)
+    def broadcast(self, carry: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Carry ``(B, 2, d)`` to full states ``z_H, z_L`` of shape ``(B, S, d)``."""
+        shape = (len(carry), self.cfg.seq_len, self.cfg.d_model)
+        return carry[:, 0, None, :].expand(shape), carry[:, 1, None, :].expand(shape)
 
     def segment(self, z_H: torch.Tensor, z_L: torch.Tensor, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """One segment: all H/L updates but the last L and H step without gradient, those two with it."""
@@ -277,28 +280,28 @@ class HRM(nn.Module):
         return self.q_head(h).float()
 
     @staticmethod
-    def carry_seed(z_H: torch.Tensor, z_L: torch.Tensor) -> torch.Tensor:
-        """The seed handed to the next environment step: the last token's ``z_H`` and ``z_L``, ``(B, 2, d)``."""
+    def next_carry(z_H: torch.Tensor, z_L: torch.Tensor) -> torch.Tensor:
+        """The carry handed to the next environment step: the last token's ``z_H`` and ``z_L``, ``(B, 2, d)``."""
         return torch.stack((z_H[:, -1], z_L[:, -1]), dim=1).float()
 
     # -- whole step --------------------------------------------------------------------------------------
 
     def forward(
-        self, tokens: torch.Tensor, seed: torch.Tensor, segments: int | None = None
+        self, tokens: torch.Tensor, carry: torch.Tensor, segments: int | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Run ``segments`` segments (default ``cfg.segments``) from ``seed``, detaching between segments.
+        """Run ``segments`` segments (default ``cfg.segments``) from ``carry``, detaching between segments.
 
         :param tokens: ``(B, rows, cols)`` integer token grid.
-        :param seed: ``(B, 2, d)`` initial z_H / z_L vectors.
-        :return: Q-values of the last segment ``(B, num_actions)`` and the carry seed ``(B, 2, d)``.
+        :param carry: ``(B, 2, d)`` z_H / z_L vectors to start from.
+        :return: Q-values of the last segment ``(B, num_actions)`` and the next carry ``(B, 2, d)``.
         """
-        z_H, z_L = self.broadcast(seed.to(self.z_H_init.dtype))
+        z_H, z_L = self.broadcast(carry.to(self.z_H_init.dtype))
         x = self.embed_tokens(tokens)
         for k in range(segments or self.cfg.segments):
             if k:
                 z_H, z_L = z_H.detach(), z_L.detach()
             z_H, z_L = self.segment(z_H, z_L, x)
-        return self.q_values(z_H, tokens), self.carry_seed(z_H, z_L)
+        return self.q_values(z_H, tokens), self.next_carry(z_H, z_L)
 
 
 def count_parameters(model: nn.Module) -> int:

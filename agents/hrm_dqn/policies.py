@@ -1,9 +1,9 @@
 """``HRMQPolicy``: the HRM Q-network as a Stable-Baselines3 recurrent policy.
 
-The recurrent state handed around by :meth:`HRMQPolicy.predict` is a float32 array ``(n_envs, 2, d)``: per
-environment, the z_H and z_L *seed* vectors the next step starts from (broadcast to every token). It follows
-sb3-contrib's ``RecurrentPPO`` contract: ``state=None`` means "fresh", and ``episode_start[i]`` restores the
-fixed initial seed of environment ``i`` before acting.
+The recurrent state handed around by :meth:`HRMQPolicy.predict` is the *carry*, a float32 array
+``(n_envs, 2, d)``: per environment, the z_H and z_L vectors the next step starts from (broadcast to every
+token). It follows sb3-contrib's ``RecurrentPPO`` contract: ``state=None`` means "fresh", and
+``episode_start[i]`` restores the fixed initial state ``z_init`` of environment ``i`` before acting.
 """
 
 from __future__ import annotations
@@ -17,9 +17,11 @@ from gymnasium import spaces
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.type_aliases import Schedule
 
-from agents.hrm_dqn.model import HRM, READOUTS, HRMConfig
+from agents.hrm_dqn.model import HRM, HRMConfig
 
 CARRY_MODES = ("last_token", "reset")
+# HRMConfig fields the policy derives from the spaces (agent_token: the hrm_mazes default), not policy kwargs.
+DERIVED_FIELDS = ("grid_shape", "vocab_size", "num_actions", "agent_token")
 
 
 def _adam_atan2() -> type[th.optim.Optimizer]:
@@ -60,7 +62,8 @@ class HRMQPolicy(BasePolicy):
     :param mlp_multiple: SwiGLU inner width is rounded up to a multiple of this (HRM: 256).
     :param rope_theta, rms_norm_eps: RoPE base (10000) and RMSNorm epsilon (1e-5).
     :param readout: ``"last"`` (paper), ``"prefix"`` or ``"agent"`` token for the Q head.
-    :param carry: ``"last_token"`` (paper's Carry Z) or ``"reset"`` (Reset Z).
+    :param carry: how the carry is formed: ``"last_token"`` (paper's Carry Z) or ``"reset"`` (Reset Z: every
+        step starts from ``z_init``). Stored as :attr:`carry_mode`.
     :param autocast_bf16: bfloat16 autocast; ``None`` = on for CUDA, off on CPU.
     :param compile: wrap the segment function of both networks in ``torch.compile``.
     :param optimizer_class: default ``adam_atan2_pytorch.AdamAtan2``.
@@ -98,18 +101,8 @@ class HRMQPolicy(BasePolicy):
             raise ValueError(f"HRMQPolicy needs a Discrete action space, got {action_space!r}")
         if carry not in CARRY_MODES:
             raise ValueError(f"carry must be one of {list(CARRY_MODES)}, got {carry!r}")
-        if readout not in READOUTS:
-            raise ValueError(f"readout must be one of {list(READOUTS)}, got {readout!r}")
-        if optimizer_kwargs is None:
-            optimizer_kwargs = {"betas": (0.9, 0.95), "weight_decay": 0.0}
-        super().__init__(
-            observation_space,
-            action_space,
-            optimizer_class=optimizer_class or _adam_atan2(),
-            optimizer_kwargs=optimizer_kwargs,
-            normalize_images=False,
-        )
-        self.config = HRMConfig(
+        # Built (and so validated) before anything else is allocated.
+        config = HRMConfig(
             grid_shape=grid_shape,
             vocab_size=vocab_size,
             num_actions=int(action_space.n),
@@ -126,7 +119,17 @@ class HRMQPolicy(BasePolicy):
             rms_norm_eps=rms_norm_eps,
             readout=readout,
         )
-        self.carry = carry
+        if optimizer_kwargs is None:
+            optimizer_kwargs = {"betas": (0.9, 0.95), "weight_decay": 0.0}
+        super().__init__(
+            observation_space,
+            action_space,
+            optimizer_class=optimizer_class or _adam_atan2(),
+            optimizer_kwargs=optimizer_kwargs,
+            normalize_images=False,
+        )
+        self.config = config
+        self.carry_mode = carry
         self.autocast_bf16 = autocast_bf16
         self.compile = compile
         self._build(lr_schedule)
@@ -145,22 +148,11 @@ class HRMQPolicy(BasePolicy):
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
         data = super()._get_constructor_parameters()
-        cfg = self.config
+        architecture = {k: v for k, v in self.config.to_dict().items() if k not in DERIVED_FIELDS}
         data.update(
             lr_schedule=self._dummy_schedule,
-            d_model=cfg.d_model,
-            num_heads=cfg.num_heads,
-            H_layers=cfg.H_layers,
-            L_layers=cfg.L_layers,
-            H_cycles=cfg.H_cycles,
-            L_cycles=cfg.L_cycles,
-            segments=cfg.segments,
-            expansion=cfg.expansion,
-            mlp_multiple=cfg.mlp_multiple,
-            rope_theta=cfg.rope_theta,
-            rms_norm_eps=cfg.rms_norm_eps,
-            readout=cfg.readout,
-            carry=self.carry,
+            **architecture,
+            carry=self.carry_mode,
             autocast_bf16=self.autocast_bf16,
             compile=self.compile,
             optimizer_class=self.optimizer_class,
@@ -178,35 +170,34 @@ class HRMQPolicy(BasePolicy):
             return contextlib.nullcontext()
         return th.autocast(device_type=device.type, dtype=th.bfloat16)
 
-    def initial_seed(self, n: int) -> th.Tensor:
-        """``(n, 2, d)`` float32 fixed initial seeds on the policy's device."""
-        return self.q_net.initial_seed(n).float()
+    def initial_carry(self, n: int) -> th.Tensor:
+        """``(n, 2, d)`` float32 fixed initial state ``z_init`` on the policy's device."""
+        return self.q_net.initial_carry(n).float()
 
-    def act(self, obs: th.Tensor, seed: th.Tensor) -> tuple[th.Tensor, th.Tensor]:
-        """Q-values ``(B, A)`` and next seed ``(B, 2, d)`` from the online net (no gradient).
+    def act(self, obs: th.Tensor, carry: th.Tensor) -> tuple[th.Tensor, th.Tensor]:
+        """Q-values ``(B, A)`` and next carry ``(B, 2, d)`` from the online net (no gradient).
 
-        With ``carry="reset"`` the net starts from the fixed init whatever ``seed`` is, and the next seed is it too.
+        With ``carry="reset"`` the net starts from ``z_init`` whatever ``carry`` is, and the next carry is it too.
         """
+        reset = self.carry_mode == "reset"
         with th.no_grad(), self.autocast():
-            if self.carry == "reset":
-                seed = self.initial_seed(len(obs))
-            q, next_seed = self.q_net(obs, seed)
-        if self.carry == "reset":
-            next_seed = self.initial_seed(len(obs))
-        return q.float(), next_seed.float()
+            q, next_carry = self.q_net(obs, self.initial_carry(len(obs)) if reset else carry)
+        if reset:
+            next_carry = self.initial_carry(len(obs))
+        return q.float(), next_carry.float()
 
     def forward(self, obs: th.Tensor, deterministic: bool = True) -> th.Tensor:
         return self._predict(obs, deterministic)
 
     def _predict(self, observation: th.Tensor, deterministic: bool = True) -> th.Tensor:
-        """Greedy actions from the fixed initial seed (the stateless SB3 path; prefer :meth:`predict`)."""
-        q, _ = self.act(observation, self.initial_seed(len(observation)))
+        """Greedy actions from ``z_init`` (the stateless SB3 path; prefer :meth:`predict`)."""
+        q, _ = self.act(observation, self.initial_carry(len(observation)))
         return q.argmax(dim=1)
 
     # --- numpy API ----------------------------------------------------------------------------------------
 
-    def _seed_tensor(self, state: np.ndarray | None, episode_start: np.ndarray | None, n: int) -> th.Tensor:
-        init = self.initial_seed(n)
+    def _carry_tensor(self, state: np.ndarray | None, episode_start: np.ndarray | None, n: int) -> th.Tensor:
+        init = self.initial_carry(n)
         if state is None:
             return init
         if isinstance(state, tuple):  # tolerate RecurrentPPO-style tuples of one array
@@ -218,18 +209,18 @@ class HRMQPolicy(BasePolicy):
                 f"state must be the array returned by the previous predict() call, shape {expected} "
                 f"(n_envs, [z_H, z_L], d_model), got shape {state.shape}"
             )
-        seed = th.as_tensor(state, dtype=th.float32, device=self.device)
+        carry = th.as_tensor(state, dtype=th.float32, device=self.device)
         if episode_start is not None:
             starts = th.as_tensor(np.asarray(episode_start, dtype=bool).reshape(n), device=self.device)
-            seed = th.where(starts[:, None, None], init, seed)
-        return seed
+            carry = th.where(starts[:, None, None], init, carry)
+        return carry
 
     def _q_values(self, observation, state, episode_start) -> tuple[np.ndarray, np.ndarray, bool]:
         self.set_training_mode(False)
         obs, vectorized = self.obs_to_tensor(observation)
-        seed = self._seed_tensor(state, episode_start, len(obs))
-        q, next_seed = self.act(obs, seed)  # type: ignore[arg-type]
-        return q.cpu().numpy(), next_seed.cpu().numpy(), vectorized
+        carry = self._carry_tensor(state, episode_start, len(obs))
+        q, next_carry = self.act(obs, carry)  # type: ignore[arg-type]
+        return q.cpu().numpy(), next_carry.cpu().numpy(), vectorized
 
     def q_values(
         self,
@@ -252,7 +243,7 @@ class HRMQPolicy(BasePolicy):
 
         :param observation: ``(rows, cols)`` or ``(n_envs, rows, cols)`` tokens.
         :param state: the state returned by the previous call, or None at the start.
-        :param episode_start: ``(n_envs,)`` bool; True restores the fixed initial seed of that env.
+        :param episode_start: ``(n_envs,)`` bool; True restores ``z_init`` for that env.
         :param deterministic: unused: the policy is greedy; :meth:`HRMDQN.predict` adds epsilon-greedy.
         :return: actions (``(n_envs,)``, or a scalar array for one unbatched observation) and state.
         """
