@@ -108,7 +108,8 @@ def batched_memory(env_id: str, num_envs: int, steps: int = 100, seed: int = 0) 
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     base = venv.unwrapped
-    state = sum(v.nbytes for v in vars(base).values() if isinstance(v, np.ndarray) and len(v) == num_envs)
+    arrays = [*vars(base).values(), *vars(base._door_cache).values()]
+    state = sum(v.nbytes for v in arrays if isinstance(v, np.ndarray) and len(v) == num_envs)
     pool = sum(v.nbytes for v in (base._pool or {}).values())
     return state / num_envs, obs.nbytes // num_envs, pool, peak
 

@@ -439,9 +439,10 @@ def test_generic_path_for_other_layouts():
     """A layout that is neither a room lattice nor table-friendly (FourRooms with a fixed wall) keeps per-env
     distance fields and uses the grid-BFS path check: the same rules hold."""
     from hrm_mazes.vector import DynamicDoorsVectorEnv
+    from hrm_mazes.vector.door_cache import PerEnvDoorState
 
     venv = DynamicDoorsVectorEnv(core.FOUR_ROOMS, num_envs=24, n_closed=1, n_fixed_walls=1, p_change=0.3)
-    assert not venv._tabled and not venv._lattice
+    assert isinstance(venv._door_cache, PerEnvDoorState) and venv._door_cache.room_lattice is None
     obs, info = venv.reset(seed=0)
     check_state(venv, obs, info)
     assert venv.fixed_walls.sum(axis=1).max() == 1

@@ -1,5 +1,6 @@
 """The batched env follows the single env's rules: its fast array shortcuts equal core's BFS and painters
-exactly, its fixed-wall sampler has the law of ``core.place_fixed_walls``, and the batched and single envs
+exactly, the fixed-wall sampler both envs use has the law of the rule as stated (the one-proposal-at-a-time
+reference in ``reference_rules.py``), and the batched and single envs
 agree on the distributions of reset states, door changes and oracle results; the batched oracle picks the
 scalar oracle's action in every state.
 
@@ -17,6 +18,7 @@ import pytest
 from gymnasium.vector import AutoresetMode
 from hypothesis import given
 from hypothesis import strategies as st
+from reference_rules import place_fixed_walls
 
 import hrm_mazes  # noqa: F401
 from hrm_mazes import core
@@ -136,27 +138,29 @@ def test_sample_subset_picks_the_k_smallest_keys():
             np.testing.assert_array_equal(got.sum(axis=1), np.minimum(k, eligible.sum(axis=1)))
 
 
-# --- the fixed-wall sampler has the law of the scalar rule ----------------------------------------------
+# --- the fixed-wall sampler has the law of the rule as stated ------------------------------------------
 
 
 @pytest.mark.parametrize(
-    "start, goal, n_fixed, n_batched, n_scalar",
+    "start, goal, n_fixed, n_batched, n_reference",
     [
-        ((1, 1), (9, 11), 10, 20_000, 4_000),  # default: rejections are rare
-        ((1, 1), (9, 11), 30, 6_000, 2_000),  # many rejections and some skipped walls
-        pytest.param((1, 2), (5, 5), 45, 6_000, 3_000, marks=pytest.mark.slow),  # a door-cell start; most walls skipped
+        ((1, 1), (9, 11), 10, 8_000, 1_500),  # default: rejections are rare
+        ((1, 1), (9, 11), 30, 2_000, 500),  # many rejections and some skipped walls
+        pytest.param((1, 1), (9, 11), 10, 20_000, 4_000, marks=pytest.mark.slow),
+        pytest.param((1, 1), (9, 11), 30, 6_000, 2_000, marks=pytest.mark.slow),
+        pytest.param((1, 2), (5, 5), 45, 6_000, 3_000, marks=pytest.mark.slow),  # a door-cell start; most skipped
     ],
 )
-def test_sample_fixed_walls_has_the_law_of_place_fixed_walls(start, goal, n_fixed, n_batched, n_scalar):
+def test_sample_fixed_walls_has_the_law_of_the_reference_rule(start, goal, n_fixed, n_batched, n_reference):
     layout = core.DOOR_MAZE
     rng = np.random.default_rng(0)
     batched = core.sample_fixed_walls(
         rng, layout, np.tile(start, (n_batched, 1)), np.tile(goal, (n_batched, 1)), n_fixed
     )
-    scalar = np.array([core.place_fixed_walls(rng, layout, start, goal, n_fixed) for _ in range(n_scalar)])
-    assert_same_proportions(batched, scalar)  # where the walls go
+    reference = np.array([place_fixed_walls(rng, layout, start, goal, n_fixed) for _ in range(n_reference)])
+    assert_same_proportions(batched, reference)  # where the walls go
     counts = np.arange(n_fixed + 1)[None, :]
-    assert_same_proportions(batched.sum(axis=1)[:, None] == counts, scalar.sum(axis=1)[:, None] == counts)  # how many
+    assert_same_proportions(batched.sum(axis=1)[:, None] == counts, reference.sum(axis=1)[:, None] == counts)  # how many
     # Start and goal are never walled off, and a skipped wall is legitimate (every candidate left would cut).
     w = layout.shape[1]
     assert core.batched_is_connected(
@@ -164,14 +168,30 @@ def test_sample_fixed_walls_has_the_law_of_place_fixed_walls(start, goal, n_fixe
     ).all()
 
 
-def test_sample_fixed_walls_matches_the_grid_bfs_twin_on_random_pairs():
+@pytest.mark.parametrize("n_batched, n_reference", [(5_000, 1_000), pytest.param(20_000, 5_000, marks=pytest.mark.slow)])
+def test_sample_fixed_walls_has_the_law_of_the_reference_rule_on_random_pairs(n_batched, n_reference):
     layout = core.DOOR_MAZE
     rng = np.random.default_rng(3)
-    start, goal = core.sample_start_goal(rng, layout, 20_000)
+    start, goal = core.sample_start_goal(rng, layout, n_batched)
     fast = core.sample_fixed_walls(rng, layout, start, goal, 10)
-    slow = core.batched_place_fixed_walls(rng, layout, start[:5000], goal[:5000], 10)
-    assert_same_proportions(fast, slow)
+    reference = np.array(
+        [place_fixed_walls(rng, layout, tuple(start[i]), tuple(goal[i]), 10) for i in range(n_reference)]
+    )
+    assert_same_proportions(fast, reference)
     assert not (fast & core.positions_on_doors(layout, np.stack([start, goal], axis=1))).any()
+
+
+def test_the_single_env_draws_its_fixed_walls_with_the_library_sampler():
+    """One implementation of the rule: the single env's reset is ``core.sample_fixed_walls`` with N = 1."""
+    env = gym.make("RandomDoorMaze-v0")
+    for layout_seed in range(5):
+        env.reset(seed=0, options={"layout_seed": layout_seed})
+        e = env.unwrapped
+        rng = np.random.default_rng(layout_seed)
+        start, goal = core.sample_start_goal(rng, e.layout, 1)
+        np.testing.assert_array_equal(start[0], e.start_pos)
+        expected = core.sample_fixed_walls(rng, e.layout, start, goal, e.n_fixed_walls)[0]
+        np.testing.assert_array_equal(e.fixed_walls, expected)
 
 
 # --- distributions: batched env vs single env ----------------------------------------------------------

@@ -9,57 +9,24 @@ import numpy as np
 from gymnasium import spaces
 
 from hrm_mazes import core
+from hrm_mazes.checks import (  # noqa: F401  (check_count is imported from here by the concrete envs)
+    OBS_MODES,
+    check_action,
+    check_cell,
+    check_choice,
+    check_count,
+    check_flag,
+    check_probability,
+)
 from hrm_mazes.core import Layout
 
-OBS_MODES = ("tokens", "onehot", "rgb")
 RENDER_MODES = ("human", "rgb_array", "ansi")
 RESET_OPTION_KEYS = ("start", "goal", "layout_seed")
 
 
-def check_probability(name: str, value: Any) -> float:
-    """``value`` as a float in [0, 1], or a ValueError naming ``name``."""
-    if isinstance(value, (bool, np.bool_, str)):
-        raise ValueError(f"{name} must be a probability in [0, 1], got {value!r}")
-    try:
-        prob = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a probability in [0, 1], got {value!r}") from None
-    if not 0.0 <= prob <= 1.0:  # also rejects NaN
-        raise ValueError(f"{name} must be a probability in [0, 1], got {value!r}")
-    return prob
-
-
-def check_count(name: str, value: Any, low: int, high: int) -> int:
-    """``value`` as an int in [low, high], or a ValueError naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
-    if not low <= int(value) <= high:
-        raise ValueError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
-    return int(value)
-
-
-def check_choice(name: str, value: Any, allowed: tuple) -> Any:
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {list(allowed)}, got {value!r}")
-    return value
-
-
-def check_action(action: Any) -> int:
-    """The action as a Python int in {0, 1, 2, 3}, or a ValueError that names the allowed values."""
-    if isinstance(action, (int, np.integer)) and not isinstance(action, (bool, np.bool_)):
-        value = int(action)
-    elif isinstance(action, np.ndarray) and action.shape == () and np.issubdtype(action.dtype, np.integer):
-        value = int(action)
-    else:
-        raise ValueError(
-            f"action must be an integer in {core.ACTION_CHOICES}, "
-            f"got {action!r} of type {type(action).__name__}"
-        )
-    if not 0 <= value < core.NUM_ACTIONS:
-        raise ValueError(
-            f"action must be an integer in {core.ACTION_CHOICES}, got {value}"
-        )
-    return value
+def _as_cell(position: np.ndarray) -> tuple[int, int]:
+    """A ``(2,)`` array position as a ``(row, col)`` tuple of Python ints."""
+    return int(position[0]), int(position[1])
 
 
 class DynamicDoorsEnv(gym.Env[np.ndarray, np.int64]):
@@ -70,7 +37,8 @@ class DynamicDoorsEnv(gym.Env[np.ndarray, np.int64]):
     :param n_fixed_walls: door cells turned into permanent walls at reset (with the path check).
     :param p_change: per-step probability that the closed doors are redrawn.
     :param obs_mode: ``"tokens"`` (H, W) uint8, ``"onehot"`` (C, H, W) uint8, or ``"rgb"`` (H*t, W*t, 3) uint8.
-    :param distinct_doors: give closed doors and fixed walls their own tokens instead of ``WALL``.
+    :param distinct_doors: give every door state its own token (see :func:`hrm_mazes.core.door_tokens`); the
+        default shows the paper's view, where fixed walls and closed FourRooms doorways read as ``WALL``.
     :param render_mode: ``"human"``, ``"rgb_array"``, ``"ansi"`` or None.
     :param tile_size: pixels per cell for ``rgb`` observations and rendered frames.
     """
@@ -94,9 +62,7 @@ class DynamicDoorsEnv(gym.Env[np.ndarray, np.int64]):
         self.n_closed = n_closed
         self.n_fixed_walls = n_fixed_walls
         self.obs_mode = check_choice("obs_mode", obs_mode, OBS_MODES)
-        if not isinstance(distinct_doors, (bool, np.bool_)):
-            raise ValueError(f"distinct_doors must be True or False, got {distinct_doors!r}")
-        self.distinct_doors = bool(distinct_doors)
+        self.distinct_doors = check_flag("distinct_doors", distinct_doors)
         if render_mode is not None:
             check_choice("render_mode", render_mode, RENDER_MODES)
         self.render_mode = render_mode
@@ -123,7 +89,7 @@ class DynamicDoorsEnv(gym.Env[np.ndarray, np.int64]):
         self.changed_doors = np.zeros(layout.num_doors, dtype=bool)
         self._blocked: list[bool] = []
         self._distance_to_goal: list[int] = []
-        self._static_tokens = np.zeros((h, w), dtype=np.uint8)
+        self._tokens_without_agent = np.zeros((h, w), dtype=np.uint8)
         self._has_reset = False
 
     # --- Gymnasium API ------------------------------------------------------------------------------------
@@ -138,14 +104,19 @@ class DynamicDoorsEnv(gym.Env[np.ndarray, np.int64]):
         """
         super().reset(seed=seed)
         start, goal, layout_rng = self._parse_options(options)
-        if start is None or goal is None:
-            drawn_start, drawn_goal = self._draw_other_cell(layout_rng, start if start is not None else goal)
-            start = start if start is not None else drawn_start
-            goal = goal if goal is not None else drawn_goal
+        if start is None and goal is None:
+            drawn_start, drawn_goal = core.sample_start_goal(layout_rng, self.layout, 1)
+            start, goal = _as_cell(drawn_start[0]), _as_cell(drawn_goal[0])
+        elif start is None:
+            start = _as_cell(core.sample_other_cell(layout_rng, self.layout, np.array([goal]))[0])
+        elif goal is None:
+            goal = _as_cell(core.sample_other_cell(layout_rng, self.layout, np.array([start]))[0])
         if start == goal:
             raise ValueError(f"options['start'] and options['goal'] must differ, both are {start}")
         self.start_pos, self.goal_pos, self.agent_pos = start, goal, start
-        self.fixed_walls = core.place_fixed_walls(layout_rng, self.layout, start, goal, self.n_fixed_walls)
+        self.fixed_walls = core.sample_fixed_walls(
+            layout_rng, self.layout, np.array([start]), np.array([goal]), self.n_fixed_walls
+        )[0]
         self.closed_doors = self._draw_doors()
         self.changed_doors = np.zeros(self.layout.num_doors, dtype=bool)
         self._doors_updated()
@@ -259,33 +230,8 @@ class DynamicDoorsEnv(gym.Env[np.ndarray, np.int64]):
             if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
                 raise ValueError(f"options['layout_seed'] must be a non-negative integer, got {seed!r}")
             layout_rng = np.random.default_rng(int(seed))
-        return self._check_cell("start", options.get("start")), self._check_cell("goal", options.get("goal")), layout_rng
-
-    def _check_cell(self, name: str, pos: Any) -> tuple[int, int] | None:
-        if pos is None:
-            return None
-        try:
-            row, col = (int(v) for v in pos)
-            if any(isinstance(v, (bool, np.bool_, str)) or float(v) != int(v) for v in pos):
-                raise ValueError
-        except (TypeError, ValueError):
-            raise ValueError(f"options['{name}'] must be a (row, col) pair of integers, got {pos!r}") from None
-        if not self.layout.in_bounds((row, col)) or self.layout.walls[row, col]:
-            raise ValueError(
-                f"options['{name}'] = {(row, col)} is not a walkable cell of the {self.layout.shape[0]}x"
-                f"{self.layout.shape[1]} map (map coordinates, outer wall included; walls are not allowed)"
-            )
-        return row, col
-
-    def _draw_other_cell(self, rng: np.random.Generator, pinned: tuple[int, int] | None):
-        """Random start and goal; when one of them is pinned, the other is drawn among the remaining cells."""
-        if pinned is None:
-            start, goal = core.sample_start_goal(rng, self.layout, 1)
-            return tuple(int(v) for v in start[0]), tuple(int(v) for v in goal[0])
-        cells = self.layout.walkable_positions
-        others = cells[(cells != np.array(pinned)).any(axis=1)]
-        other = tuple(int(v) for v in others[rng.integers(len(others))])
-        return other, other
+        start = check_cell(self.layout, "start", options.get("start"))
+        return start, check_cell(self.layout, "goal", options.get("goal")), layout_rng
 
     def _draw_doors(self) -> np.ndarray:
         protected = np.array([[self.agent_pos, self.start_pos, self.goal_pos]])
@@ -297,7 +243,7 @@ class DynamicDoorsEnv(gym.Env[np.ndarray, np.int64]):
         self._blocked = blocked.ravel().tolist()
         goal = self.goal_pos[0] * self._width + self.goal_pos[1]
         self._distance_to_goal = core.bfs_distances(self.layout, self._blocked, goal)
-        self._static_tokens = self._tokens(agent=False)
+        self._tokens_without_agent = self._tokens(agent=False)
 
     def _tokens(self, agent: bool) -> np.ndarray:
         return core.token_grid(
@@ -328,7 +274,7 @@ class DynamicDoorsEnv(gym.Env[np.ndarray, np.int64]):
         if self.obs_mode == "rgb":
             return self._frame()
         rows, cols = self.layout.obs_window
-        obs = self._static_tokens[rows, cols].copy()
+        obs = self._tokens_without_agent[rows, cols].copy()
         r0, c0 = self.layout.obs_offset
         obs[self.agent_pos[0] - r0, self.agent_pos[1] - c0] = core.AGENT
         if self.obs_mode == "onehot":

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from hrm_mazes import core
-from hrm_mazes.envs.base import DynamicDoorsEnv, check_count
+from hrm_mazes.checks import check_count
+from hrm_mazes.envs.base import DynamicDoorsEnv
 
 
 class FourRoomsDynamicEnv(DynamicDoorsEnv):

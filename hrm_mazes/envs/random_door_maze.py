@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from hrm_mazes import core
+from hrm_mazes.checks import check_count
 from hrm_mazes.core import Layout
-from hrm_mazes.envs.base import DynamicDoorsEnv, check_count
+from hrm_mazes.envs.base import DynamicDoorsEnv
 
 
 def check_maze_doors(layout: Layout, n_fixed_walls: object, n_temp_doors: object) -> tuple[int, int]:
