@@ -117,3 +117,69 @@ def test_carry_encoding_round_trip(dtype, tol):
     y = decode_carry(encode_carry(x, dtype), dtype)
     assert y.dtype == np.float32
     np.testing.assert_allclose(y, x, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("optimize", [False, True])
+def test_n_step_returns_by_hand(optimize):
+    """3-step returns, gamma 0.5, on 8 slots filled with steps t = 0..9 (the buffer wraps: slots hold t = 2..9).
+
+    Env 0 terminates at t = 4 and is truncated at t = 8; t = 9 is the newest entry. Reward at t is t + 1, the
+    carry produced at t is 200 + t, so the carry used at t is 199 + t (-1 at an episode start).
+    """
+    slots, n_envs = 8, 2
+    buffer = HRMReplayBuffer(slots * n_envs, OBS_SPACE, spaces.Discrete(4), device="cpu", n_envs=n_envs,
+                             optimize_memory_usage=optimize, carry_shape=(2, D), carry_dtype="float32",
+                             n_steps=3, gamma=0.5)
+    used = np.array([199.0, 199.0])
+    for t in range(10):
+        done = np.array([t in (4, 8), False])
+        infos = [{"TimeLimit.truncated": t == 8}, {}]
+        obs = np.stack([obs_of(t, e) for e in range(n_envs)])
+        next_obs = np.stack([obs_of(t + 1, e, final=done[e]) for e in range(n_envs)])
+        produced_now = np.array([200.0 + t, 200.0 + t])
+        buffer.add(obs, next_obs, np.zeros(n_envs), np.array([t + 1.0, 10.0 * (t + 1)]), done, infos,
+                   carry=np.broadcast_to(used[:, None, None], (n_envs, 2, D)),
+                   next_carry=np.broadcast_to(produced_now[:, None, None], (n_envs, 2, D)))
+        used = np.where(done, -1.0, produced_now)
+    # t: (n-step return, gamma ** k, terminated, carry used at t, last step t + k - 1 of the window)
+    expected = {
+        2: (3 + 0.5 * 4 + 0.25 * 5, 0.125, 1.0, 201.0, 4),  # stops at the termination (included)
+        3: (4 + 0.5 * 5, 0.25, 1.0, 202.0, 4),
+        4: (5, 0.5, 1.0, 203.0, 4),
+        5: (6 + 0.5 * 7 + 0.25 * 8, 0.125, 0.0, -1.0, 7),  # a full window
+        6: (7 + 0.5 * 8 + 0.25 * 9, 0.125, 0.0, 205.0, 8),  # crosses slot 7 -> 0, stops at the truncation
+        7: (8 + 0.5 * 9, 0.25, 0.0, 206.0, 8),
+        8: (9, 0.5, 0.0, 207.0, 8),  # a truncation bootstraps: not terminated
+        9: (10, 0.5, 0.0, -1.0, 9),  # the newest entry: its successor slot holds no transition yet
+    }
+    ts = [t for t in expected if not (optimize and t % slots == buffer.pos)]
+    data = buffer._get_samples(np.array([t % slots for t in ts]), env_indices=np.zeros(len(ts), int))
+    for i, t in enumerate(ts):
+        ret, discount, terminated, carry, last = expected[t]
+        assert data.rewards[i, 0].item() == pytest.approx(ret, abs=1e-6), t
+        assert data.discounts[i, 0].item() == discount, t
+        assert data.dones[i, 0].item() == terminated, t
+        assert th.all(data.carries[i] == carry), t
+        assert th.all(data.next_carries[i] == 200.0 + last), t
+        next_obs = data.next_observations[i].numpy()
+        assert int(next_obs[0, 0]) == last + 1 and next_obs[1, 0] == int(last in (4, 8)), t
+    # Env 1 never ends an episode: t = 8 sums its own rewards (90, 100) up to the newest entry.
+    data = buffer._get_samples(np.array([8 % slots]), env_indices=np.array([1]))
+    assert data.rewards[0, 0].item() == pytest.approx(90 + 0.5 * 100) and data.discounts[0, 0].item() == 0.25
+    assert th.all(data.next_carries[0] == 209.0)
+
+
+def test_one_step_is_the_plain_transition():
+    buffer = HRMReplayBuffer(SLOTS * N_ENVS, OBS_SPACE, spaces.Discrete(4), device="cpu", n_envs=N_ENVS,
+                             carry_shape=(2, D), gamma=0.9)
+    expected = fill(buffer, SLOTS + 3, np.random.default_rng(2))
+    data = buffer._get_samples(np.arange(SLOTS), env_indices=np.zeros(SLOTS, int))
+    for i in range(SLOTS):
+        t = int(data.observations[i, 0, 0]) + 256 * int(data.observations[i, 0, 2])
+        assert data.rewards[i, 0] == t and data.discounts[i, 0] == pytest.approx(0.9)
+        assert th.all(data.next_carries[i] == expected[(t, 0)][1])
+
+
+def test_n_steps_is_validated():
+    with pytest.raises(ValueError, match="n_steps must be a positive integer"):
+        HRMReplayBuffer(20, OBS_SPACE, spaces.Discrete(4), n_steps=0)

@@ -1,9 +1,14 @@
-"""A replay buffer that also stores the HRM carry of each transition.
+"""A replay buffer that also stores the HRM carry of each transition, with optional n-step returns.
 
 Every entry holds ``obs, action, reward, next_obs, done`` (+ SB3's timeout flag, so that a truncation is not
 treated as a termination) and, when carries are stored, ``carry`` (the z_H / z_L vectors the online network
 started from at ``s``) and ``next_carry`` (the ones it produced at ``s``, which start ``s'``). Observations keep
 their uint8 dtype; carries are stored as float16 by default (``carry_dtype``), returned as float32.
+
+With ``n_steps > 1`` a sample of entry ``t`` is the n-step transition ``s_t -> s_{t+k}`` computed at sampling
+time, as in SB3's ``NStepReplayBuffer``: ``k <= n_steps`` stops at the first episode end (termination or
+truncation) and at the newest entry. It carries ``carry`` of ``t`` and ``next_carry`` of ``t + k - 1`` (the
+carry the network produced at ``s_{t+k-1}``, which starts ``s_{t+k}``).
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ class HRMReplayBufferSamples(NamedTuple):
     rewards: th.Tensor
     carries: th.Tensor | None  # (B, 2, d) float32, None when carries are not stored
     next_carries: th.Tensor | None
-    discounts: th.Tensor | None = None  # SB3 field, unused (1-step returns)
+    discounts: th.Tensor | None = None  # (B, 1) gamma ** k, k = steps in the sample's n-step window
 
 
 def encode_carry(carry: np.ndarray, dtype: str) -> np.ndarray:
@@ -74,6 +79,9 @@ class HRMReplayBuffer(ReplayBuffer):
     :param handle_timeout_termination: do not treat ``TimeLimit.truncated`` as a termination (SB3 default).
     :param carry_shape: shape of one carry, ``(2, d)``; None stores no carries (``carry="reset"`` needs none).
     :param carry_dtype: ``"float16"`` (default), ``"bfloat16"`` or ``"float32"``.
+    :param n_steps: steps of the sampled returns (1: one-step transitions). Unlike SB3's ``NStepReplayBuffer``
+        it works with ``optimize_memory_usage``.
+    :param gamma: discount of the n-step return; sampled ``discounts`` are ``gamma ** k``.
     """
 
     def __init__(
@@ -87,10 +95,18 @@ class HRMReplayBuffer(ReplayBuffer):
         handle_timeout_termination: bool = True,
         carry_shape: tuple[int, ...] | None = None,
         carry_dtype: str = "float16",
+        n_steps: int = 1,
+        gamma: float = 0.99,
     ) -> None:
         BaseBuffer.__init__(self, buffer_size, observation_space, action_space, device, n_envs=n_envs)
         if carry_dtype not in CARRY_DTYPES:
             raise ValueError(f"carry_dtype must be one of {list(CARRY_DTYPES)}, got {carry_dtype!r}")
+        if isinstance(n_steps, bool) or not isinstance(n_steps, int) or n_steps < 1:
+            raise ValueError(f"n_steps must be a positive integer (1 = one-step returns), got {n_steps!r}")
+        if not 0.0 <= gamma <= 1.0:
+            raise ValueError(f"gamma must be in [0, 1], got {gamma!r}")
+        self.n_steps = n_steps
+        self.gamma = gamma
         self.buffer_size = max(buffer_size // n_envs, 1)
         if optimize_memory_usage and self.buffer_size < 2:
             raise ValueError("optimize_memory_usage needs at least 2 slots per environment")
@@ -202,33 +218,63 @@ class HRMReplayBuffer(ReplayBuffer):
     ) -> HRMReplayBufferSamples:
         if env_indices is None:
             env_indices = np.random.randint(0, high=self.n_envs, size=(len(batch_inds),))
-        carries = next_carries = None
-        if self.optimize_memory_usage:
-            next_inds = (batch_inds + 1) % self.buffer_size
-            next_obs = self.observations[next_inds, env_indices]
-            if self.carries is not None:
-                next_carries = self.carries[next_inds, env_indices]
-            for i in np.flatnonzero(self.dones[batch_inds, env_indices]):
-                final = self._final.get((int(batch_inds[i]), int(env_indices[i])))
-                if final is not None:  # missing only for a trajectory cut by SB3's _setup_learn (kept as terminal)
-                    next_obs[i] = final[0]
-                    if next_carries is not None:
-                        next_carries[i] = final[1]
-        else:
-            next_obs = self.next_observations[batch_inds, env_indices]
-            if self.next_carries is not None:
-                next_carries = self.next_carries[batch_inds, env_indices]
+        returns, last, discounts = self._n_step_returns(batch_inds, env_indices, env)
+        next_obs, next_carries = self._successor(last, env_indices)
+        carries = None
         if self.carries is not None:
             carries = decode_carry(self.carries[batch_inds, env_indices], self.carry_dtype)
-            next_carries = decode_carry(next_carries, self.carry_dtype)  # type: ignore[arg-type]
-
-        dones = self.dones[batch_inds, env_indices] * (1 - self.timeouts[batch_inds, env_indices])
+        dones = self.dones[last, env_indices] * (1 - self.timeouts[last, env_indices])
         return HRMReplayBufferSamples(
             observations=self.to_torch(self._normalize_obs(self.observations[batch_inds, env_indices], env)),
             actions=self.to_torch(self.actions[batch_inds, env_indices]),
             next_observations=self.to_torch(self._normalize_obs(next_obs, env)),
             dones=self.to_torch(dones.reshape(-1, 1)),
-            rewards=self.to_torch(self._normalize_reward(self.rewards[batch_inds, env_indices].reshape(-1, 1), env)),
+            rewards=self.to_torch(returns),
             carries=None if carries is None else self.to_torch(carries),
             next_carries=None if next_carries is None else self.to_torch(next_carries),
+            discounts=self.to_torch(discounts),
         )
+
+    def _n_step_returns(
+        self, batch_inds: np.ndarray, env_indices: np.ndarray, env: VecNormalize | None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per sample: the discounted reward sum ``(B, 1)``, the slot of the window's last entry, ``gamma ** k``.
+
+        The window ``t, ..., t + k - 1`` has ``k = n_steps`` entries unless it meets an episode end (done or
+        timeout, included) or the newest entry (whose successor slot is not part of this trajectory yet).
+        """
+        offsets = np.arange(self.n_steps)
+        window = (batch_inds[:, None] + offsets) % self.buffer_size  # (B, n) slots
+        envs = env_indices[:, None]
+        newest = (self.pos - 1) % self.buffer_size
+        ends = (self.dones[window, envs] > 0) | (self.timeouts[window, envs] > 0) | (window == newest)
+        steps = np.where(ends.any(axis=1), ends.argmax(axis=1), self.n_steps - 1) + 1  # k, in 1..n_steps
+        inside = offsets < steps[:, None]
+        powers = (self.gamma**offsets).astype(np.float32)
+        rewards = self._normalize_reward(self.rewards[window, envs], env)
+        returns = (rewards * powers * inside).sum(axis=1, keepdims=True, dtype=np.float32)
+        last = window[np.arange(len(window)), steps - 1]
+        discounts = (self.gamma**steps).astype(np.float32).reshape(-1, 1)
+        return returns, last, discounts
+
+    def _successor(self, inds: np.ndarray, env_indices: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Next observation and float32 next carry (None when not stored) of the entries ``inds``."""
+        next_carries = None
+        if self.optimize_memory_usage:
+            next_inds = (inds + 1) % self.buffer_size
+            next_obs = self.observations[next_inds, env_indices]
+            if self.carries is not None:
+                next_carries = self.carries[next_inds, env_indices]
+            for i in np.flatnonzero(self.dones[inds, env_indices]):
+                final = self._final.get((int(inds[i]), int(env_indices[i])))
+                if final is not None:  # missing only for a trajectory cut by SB3's _setup_learn (kept as terminal)
+                    next_obs[i] = final[0]
+                    if next_carries is not None:
+                        next_carries[i] = final[1]
+        else:
+            next_obs = self.next_observations[inds, env_indices]
+            if self.next_carries is not None:
+                next_carries = self.next_carries[inds, env_indices]
+        if next_carries is not None:
+            next_carries = decode_carry(next_carries, self.carry_dtype)
+        return next_obs, next_carries
