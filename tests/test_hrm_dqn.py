@@ -1,4 +1,8 @@
-"""HRMQPolicy and HRMDQN: the SB3 contract, carried latent state (carry), deep supervision, targets, save/load, learning."""
+"""HRMQPolicy and HRMDQN: the SB3 contract, carried latent state (carry), deep supervision, targets, save/load, learning.
+
+Over 450 lines on purpose: one file for the policy + algorithm pair, in sections (construction, carry, training,
+DQN options, SB3 contract, learning) that share the tiny model and env helpers at the top.
+"""
 
 import dataclasses
 import inspect
@@ -85,7 +89,8 @@ def test_paper_defaults():
     algo = inspect.signature(HRMDQN.__init__).parameters
     expected = dict(learning_rate=1e-4, buffer_size=1_048_576, batch_size=256, tau=0.001, gamma=0.95, train_freq=1,
                     gradient_steps=1, lr_warmup_steps=10_000, exploration_initial_eps=1.0,
-                    exploration_final_eps=0.33, exploration_steps=300_000, max_grad_norm=None)
+                    exploration_final_eps=0.33, exploration_steps=300_000, max_grad_norm=None, n_steps=1,
+                    double_q=False, loss="mse", target_update_interval=None)
     for name, value in expected.items():
         assert algo[name].default == value, name
     policy = inspect.signature(HRMQPolicy.__init__).parameters
@@ -231,7 +236,7 @@ def test_deep_supervision_one_minibatch_segments_steps_ema_after_each():
     env = four_rooms(2)
     model = tiny_model(env, policy_kwargs=dict(segments=3), tau=0.05)
     model.learn(20)  # fills the buffer, trains a little
-    counts = dict(sample=0, target=0, step=0, ema=0)
+    counts = dict(sample=0, target=0, step=0, ema=0, loss=0)
     sample, td_target, step, ema = model.replay_buffer.sample, model.td_target, model.policy.optimizer.step, \
         model._ema_update
     online = list(model.q_net.parameters())
@@ -255,9 +260,10 @@ def test_deep_supervision_one_minibatch_segments_steps_ema_after_each():
     model.td_target = counted("target", td_target)
     model.policy.optimizer.step = counted("step", step)
     model._ema_update = checked_ema
+    model.td_loss = counted("loss", model.td_loss)
     n0 = model._n_updates
     model.train(gradient_steps=2, batch_size=8)
-    assert counts == dict(sample=2, target=2, step=6, ema=6)
+    assert counts == dict(sample=2, target=2, step=6, ema=6, loss=6)
     assert model._n_updates == n0 + 6
 
 
@@ -289,12 +295,101 @@ def test_tensorboard(tmp_path):
     assert list(tmp_path.glob("tiny_1/events.out.tfevents.*"))
 
 
+# --- DQN options (n-step, double Q, Huber, hard target copies) -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(n_steps=0), "n_steps must be a positive integer"),
+        (dict(n_steps=2.5), "n_steps must be a positive integer"),
+        (dict(double_q="yes"), "double_q must be True or False"),
+        (dict(loss="l1"), r"loss must be one of \['mse', 'huber'\]"),
+        (dict(target_update_interval=0), "target_update_interval must be a positive integer"),
+        (dict(target_update_interval=100, tau=0.05), "ignores tau"),
+        (dict(replay_buffer_kwargs=dict(n_steps=3)), "set n_steps on HRMDQN"),
+    ],
+)
+def test_bad_options_are_clear_errors(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        tiny_model(four_rooms(1), **kwargs)
+
+
+def test_n_steps_reach_the_buffer_and_the_target():
+    model = tiny_model(four_rooms(2), n_steps=3, gamma=0.9)
+    model.learn(60)
+    assert (model.replay_buffer.n_steps, model.replay_buffer.gamma) == (3, 0.9)
+    data = model.replay_buffer.sample(64)
+    assert set(np.round(data.discounts.flatten().tolist(), 6)) <= {0.9, 0.81, 0.729}
+    assert th.any(data.discounts == th.tensor(0.9**3)), "most windows have 3 steps"
+    with th.no_grad():
+        next_q, _ = model.q_net_target(data.next_observations, data.next_carries)
+    expected = data.rewards + (1 - data.dones) * data.discounts * next_q.max(dim=1, keepdim=True).values
+    th.testing.assert_close(model.td_target(data), expected)
+
+
+def test_a_new_learn_call_ends_the_stored_episodes():
+    """The env restarts, so no n-step window may run from the old episodes into the new ones."""
+    model = tiny_model(four_rooms(2), n_steps=3)
+    model.learn(30)
+    buffer = model.replay_buffer
+    newest, unfinished = buffer.pos - 1, buffer.dones[buffer.pos - 1] == 0
+    model.learn(30)
+    assert np.all(buffer.dones[newest] == 1) and np.all(buffer.timeouts[newest][unfinished] == 1)
+
+
+def test_double_q_picks_with_the_online_net_and_evaluates_with_the_target():
+    model = tiny_model(four_rooms(2), double_q=True, gamma=0.9)
+    model.learn(40)
+    with th.no_grad():
+        for p in model.q_net.parameters():
+            p.add_(0.3 * th.randn_like(p))  # online and target now disagree
+    data = model.replay_buffer.sample(64)
+    with th.no_grad():
+        online_q, _ = model.q_net(data.next_observations, data.next_carries)
+        target_q, _ = model.q_net_target(data.next_observations, data.next_carries)
+    bootstrap = 0.9 * (1 - data.dones)
+    double = data.rewards + bootstrap * target_q.gather(1, online_q.argmax(dim=1, keepdim=True))
+    vanilla = data.rewards + bootstrap * target_q.max(dim=1, keepdim=True).values
+    assert not th.allclose(double, vanilla)
+    th.testing.assert_close(model.td_target(data), double)
+    model.double_q = False
+    th.testing.assert_close(model.td_target(data), vanilla)
+
+
+def test_huber_loss():
+    q, target = th.zeros(2, 1), th.tensor([[10.0], [0.5]])
+    assert tiny_model(four_rooms(1), loss="huber").td_loss(q, target).item() == pytest.approx((9.5 + 0.125) / 2)
+    assert tiny_model(four_rooms(1)).td_loss(q, target).item() == pytest.approx((100 + 0.25) / 2)
+
+
+def test_target_update_interval_copies_every_k_optimizer_steps_and_no_ema():
+    model = tiny_model(four_rooms(2), target_update_interval=3, learning_starts=10**6, lr_warmup_steps=0,
+                       learning_rate=1e-2, policy_kwargs=dict(segments=2))
+    model.learn(20)  # fills the buffer, no training
+    initial = [p.detach().clone() for p in model.q_net_target.parameters()]
+    synced = []
+    update_target = model._update_target
+
+    def recorded():
+        update_target()
+        synced.append(all(th.equal(t, o) for t, o in zip(model.q_net_target.parameters(), model.q_net.parameters(),
+                                                          strict=True)))
+        if model._n_updates < 3:
+            assert all(th.equal(t, i) for t, i in zip(model.q_net_target.parameters(), initial, strict=True))
+
+    model._update_target = recorded
+    model.train(gradient_steps=3, batch_size=8)  # 6 optimizer steps: copies after steps 3 and 6
+    assert synced == [False, False, True, False, False, True]
+
+
 # --- SB3 contract ---------------------------------------------------------------------------------------
 
 
 def test_save_load_round_trip(tmp_path):
     env = four_rooms(2)
-    model = tiny_model(env, policy_kwargs=dict(readout="agent"))
+    options = dict(n_steps=2, double_q=True, loss="huber", target_update_interval=5)
+    model = tiny_model(env, policy_kwargs=dict(readout="agent"), **options)
     model.learn(60)
     assert model._n_updates > 0
     path = tmp_path / "hrm.zip"
@@ -311,6 +406,7 @@ def test_save_load_round_trip(tmp_path):
                                       loaded.predict(obs, s, deterministic=True)[0])
     assert loaded.policy.config == model.policy.config and loaded.policy.carry_mode == model.policy.carry_mode
     assert loaded._n_updates == model._n_updates and loaded.exploration_rate == model.exploration_rate
+    assert {name: getattr(loaded, name) for name in options} == options and loaded.replay_buffer.n_steps == 2
     assert loaded.replay_buffer.size() == 0, "the replay buffer is not saved unless asked"
     for a, b in zip(model.policy.optimizer.state_dict()["state"].values(),
                     loaded.policy.optimizer.state_dict()["state"].values(), strict=True):

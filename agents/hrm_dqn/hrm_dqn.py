@@ -10,6 +10,8 @@ What differs from Stable-Baselines3's ``DQN`` (and why):
   per minibatch with the target network, run for ``segments`` segments from the stored next carry.
 * MSE loss, EMA target after every optimizer step (``tau=0.001``), Adam-atan2 with a linear learning-rate
   warm-up, and an epsilon schedule counted in **optimizer steps**.
+* The modern DQN recipe is available as options, off by default (the paper's setting): ``n_steps`` returns,
+  ``double_q``, ``loss="huber"`` and hard target copies every ``target_update_interval`` optimizer steps.
 * ``predict`` keeps the recurrent state on random actions (sb3-contrib ``RecurrentPPO``'s contract), so
   ``evaluate_policy`` works unchanged.
 """
@@ -33,6 +35,15 @@ from agents.hrm_dqn.policies import HRMQPolicy
 
 SelfHRMDQN = TypeVar("SelfHRMDQN", bound="HRMDQN")
 
+LOSSES = ("mse", "huber")
+PAPER_TAU = 0.001
+
+
+def _check_int(name: str, value: object, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise ValueError(f"{name} must be {kind}, got {value!r}")
+
 
 class HRMDQN(DQN):
     """Deep Q-learning with a Hierarchical Reasoning Model Q-network (Dang & Rawlinson 2025).
@@ -46,7 +57,8 @@ class HRMDQN(DQN):
     :param buffer_size: replay capacity in transitions, paper 1,048,576.
     :param learning_starts: env transitions collected (with random actions) before training starts.
     :param batch_size: minibatch size, paper 256.
-    :param tau: EMA coefficient of the target update after every optimizer step, paper 0.001.
+    :param tau: EMA coefficient of the target update after every optimizer step, paper 0.001. Ignored (and
+        must be left at its default) when ``target_update_interval`` is set.
     :param gamma: discount, paper 0.95.
     :param train_freq: train every ``train_freq`` collection steps (one step of every env), paper 1.
     :param gradient_steps: minibatches per training call; each gives ``segments`` optimizer steps. Paper 1.
@@ -58,6 +70,15 @@ class HRMDQN(DQN):
     :param exploration_final_eps: epsilon after ``exploration_steps``, paper 0.33.
     :param exploration_steps: optimizer steps over which epsilon decays linearly, paper 300,000.
     :param max_grad_norm: gradient-norm clip, None (paper: no clipping).
+    :param n_steps: n-step returns (positive integer; paper 1). The target bootstraps from ``s_{t+k}`` with
+        ``gamma ** k`` after the discounted sum of ``k`` rewards, ``k <= n_steps`` cut at episode ends (a
+        truncation bootstraps, a termination does not), as SB3's ``NStepReplayBuffer``; the target network
+        starts from the carry the online network produced at ``s_{t+k-1}``.
+    :param double_q: double Q-learning (paper False): the online network, run ``segments`` segments from the
+        same stored next carry, picks the next action and the target network evaluates it.
+    :param loss: ``"mse"`` (paper) or ``"huber"`` (smooth L1, delta 1, as SB3's ``DQN``).
+    :param target_update_interval: None (paper: EMA with ``tau`` after every optimizer step) or a positive
+        integer K: copy the online network into the target every K optimizer steps instead, ``tau`` ignored.
     :param stats_window_size, tensorboard_log, policy_kwargs, verbose, seed, device: as in SB3.
     """
 
@@ -85,6 +106,10 @@ class HRMDQN(DQN):
         exploration_final_eps: float = 0.33,
         exploration_steps: int = 300_000,
         max_grad_norm: float | None = None,
+        n_steps: int = 1,
+        double_q: bool = False,
+        loss: str = "mse",
+        target_update_interval: int | None = None,
         stats_window_size: int = 100,
         tensorboard_log: str | None = None,
         policy_kwargs: dict[str, Any] | None = None,
@@ -107,6 +132,8 @@ class HRMDQN(DQN):
             replay_buffer_class=replay_buffer_class,
             replay_buffer_kwargs=replay_buffer_kwargs,
             optimize_memory_usage=optimize_memory_usage,
+            n_steps=n_steps,
+            target_update_interval=target_update_interval,  # type: ignore[arg-type]
             exploration_initial_eps=exploration_initial_eps,
             exploration_final_eps=exploration_final_eps,
             stats_window_size=stats_window_size,
@@ -117,20 +144,36 @@ class HRMDQN(DQN):
             device=device,
             _init_setup_model=False,
         )
-        for name, value in (("batch_size", batch_size), ("lr_warmup_steps", lr_warmup_steps),
-                            ("exploration_steps", exploration_steps), ("learning_starts", learning_starts)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < (1 if name == "batch_size" else 0):
-                raise ValueError(f"{name} must be a {'positive' if name == 'batch_size' else 'non-negative'} "
-                                 f"integer, got {value!r}")
+        _check_int("batch_size", batch_size, 1)
+        _check_int("n_steps", n_steps, 1)
+        for name, value in (("lr_warmup_steps", lr_warmup_steps), ("exploration_steps", exploration_steps),
+                            ("learning_starts", learning_starts)):
+            _check_int(name, value, 0)
         if not 0.0 <= tau <= 1.0:
             raise ValueError(f"tau must be in [0, 1], got {tau!r}")
+        if not isinstance(double_q, bool):
+            raise ValueError(f"double_q must be True or False, got {double_q!r}")
+        if loss not in LOSSES:
+            raise ValueError(f"loss must be one of {list(LOSSES)}, got {loss!r}")
+        if target_update_interval is not None:
+            _check_int("target_update_interval", target_update_interval, 1)
+            if tau != PAPER_TAU:
+                raise ValueError(
+                    f"target_update_interval={target_update_interval} copies the target every K optimizer steps "
+                    f"and ignores tau: leave tau at its default ({PAPER_TAU}) or set target_update_interval=None "
+                    f"(EMA with tau), got tau={tau!r}"
+                )
+        for name in ("n_steps", "gamma"):
+            if name in self.replay_buffer_kwargs:
+                raise ValueError(f"set {name} on HRMDQN, not in replay_buffer_kwargs (the buffer gets it from there)")
         self.lr_warmup_steps = lr_warmup_steps
         self.exploration_steps = exploration_steps
         self.max_grad_norm = max_grad_norm  # type: ignore[assignment]
+        self.double_q = double_q
+        self.loss = loss
         # Per-env carry of the next step, and (carry used, carry produced) of the step being collected.
         self._last_carry: np.ndarray | None = None
         self._step_carry: tuple[np.ndarray, np.ndarray] | None = None
-        self._ema_params: tuple[list[th.Tensor], list[th.Tensor]] | None = None
         if _init_setup_model:
             self._setup_model()
 
@@ -153,6 +196,7 @@ class HRMDQN(DQN):
         if self.replay_buffer is None:
             kwargs = dict(self.replay_buffer_kwargs)
             kwargs.setdefault("carry_shape", (2, self.policy.config.d_model) if self.stores_carry else None)
+            kwargs.update(n_steps=self.n_steps, gamma=self.gamma)
             self.replay_buffer = self.replay_buffer_class(
                 self.buffer_size,
                 self.observation_space,
@@ -180,17 +224,33 @@ class HRMDQN(DQN):
         progress_bar: bool = False,
     ):
         env_will_reset = reset_num_timesteps or self._last_obs is None
+        if env_will_reset and not self.optimize_memory_usage:
+            self._cut_unfinished_episodes()  # SB3 does it itself with optimize_memory_usage (as a termination)
         result = super()._setup_learn(total_timesteps, callback, reset_num_timesteps, tb_log_name, progress_bar)
         assert self.env is not None
         if env_will_reset or self._last_carry is None or len(self._last_carry) != self.env.num_envs:
             self._last_carry = self._initial_carry(self.env.num_envs)
         return result
 
+    def _cut_unfinished_episodes(self) -> None:
+        """Mark the newest entry of each unfinished episode as truncated, so no n-step window runs past it."""
+        buffer = self.replay_buffer
+        if buffer is None or not (buffer.full or buffer.pos > 0):
+            return
+        newest = (buffer.pos - 1) % buffer.buffer_size
+        unfinished = buffer.dones[newest] == 0
+        buffer.dones[newest, unfinished] = 1.0
+        buffer.timeouts[newest, unfinished] = 1.0  # its stored next observation and carry stay the bootstrap
+
+    def _create_aliases(self) -> None:
+        super()._create_aliases()
+        self._target_pairs = (list(self.q_net_target.parameters()), list(self.q_net.parameters()))
+
     def _initial_carry(self, n: int) -> np.ndarray:
         return self.policy.initial_carry(n).cpu().numpy()
 
     def _excluded_save_params(self) -> list[str]:
-        return [*super()._excluded_save_params(), "_step_carry", "_ema_params"]
+        return [*super()._excluded_save_params(), "_step_carry", "_target_pairs"]
 
     # --- schedules ------------------------------------------------------------------------------------------
 
@@ -296,18 +356,40 @@ class HRMDQN(DQN):
     # --- training -------------------------------------------------------------------------------------------
 
     def td_target(self, data: HRMReplayBufferSamples) -> th.Tensor:
-        """``r + gamma * (1 - terminated) * max_a Q_target(s', a)``, target net run from the stored next carry."""
-        target = self.q_net_target
-        next_carry = data.next_carries if data.next_carries is not None else target.initial_carry(len(data.rewards))
+        """``R + discount * (1 - terminated) * Q_target(s', a')`` for a minibatch, ``(B, 1)``.
+
+        ``R`` and ``discount`` are the buffer's n-step return and ``gamma ** k`` (``r`` and ``gamma`` for one
+        step). Both networks run ``segments`` segments from the stored next carry; ``a'`` is the target network's
+        argmax, or the online network's with ``double_q``.
+        """
+        n = len(data.rewards)
+        next_carry = data.next_carries if data.next_carries is not None else self.q_net.initial_carry(n)
         with th.no_grad(), self.policy.autocast():
-            next_q, _ = target(data.next_observations, next_carry)
-        return data.rewards + (1.0 - data.dones) * self.gamma * next_q.float().max(dim=1, keepdim=True).values
+            next_q = self.q_net_target(data.next_observations, next_carry)[0].float()
+            if self.double_q:
+                next_action = self.q_net(data.next_observations, next_carry)[0].float().argmax(dim=1, keepdim=True)
+            else:
+                next_action = next_q.argmax(dim=1, keepdim=True)
+        discounts = data.discounts if data.discounts is not None else self.gamma
+        return data.rewards + (1.0 - data.dones) * discounts * next_q.gather(1, next_action)
+
+    def td_loss(self, q_taken: th.Tensor, target_q: th.Tensor) -> th.Tensor:
+        """Mean ``loss`` ("mse" or "huber") between ``Q(s, a)`` and the TD target."""
+        if self.loss == "huber":
+            return F.smooth_l1_loss(q_taken, target_q)
+        return F.mse_loss(q_taken, target_q)
+
+    def _update_target(self) -> None:
+        """After each optimizer step: the EMA with ``tau``, or a hard copy every ``target_update_interval``."""
+        if self.target_update_interval is None:
+            self._ema_update()
+        elif self._n_updates % self.target_update_interval == 0:
+            with th.no_grad():
+                th._foreach_copy_(*self._target_pairs)
 
     def _ema_update(self) -> None:
-        if self._ema_params is None:
-            self._ema_params = (list(self.q_net_target.parameters()), list(self.q_net.parameters()))
         with th.no_grad():
-            th._foreach_lerp_(self._ema_params[0], self._ema_params[1], self.tau)
+            th._foreach_lerp_(*self._target_pairs, self.tau)
 
     def train(self, gradient_steps: int, batch_size: int = 256) -> None:
         """For each of ``gradient_steps`` minibatches: one TD target, then ``segments`` optimizer steps."""
@@ -328,15 +410,15 @@ class HRMDQN(DQN):
                     z_H, z_L = net.segment(z_H, z_L, net.embed_tokens(data.observations))
                     q = net.q_values(z_H, data.observations)
                 q_a = q.float().gather(1, actions)
-                loss = F.mse_loss(q_a, target_q)
+                loss = self.td_loss(q_a, target_q)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 if self.max_grad_norm is not None:
                     th.nn.utils.clip_grad_norm_(net.parameters(), self.max_grad_norm)
                 optimizer.step()
-                self._ema_update()
-                z_H, z_L = z_H.detach(), z_L.detach()
                 self._n_updates += 1
+                self._update_target()
+                z_H, z_L = z_H.detach(), z_L.detach()
                 losses.append(loss.detach())
             last_losses.append(losses[-1])
             q_taken.append(q_a.detach())
@@ -369,5 +451,3 @@ class HRMDQN(DQN):
             progress_bar=progress_bar,
         )
 
-
-__all__ = ["HRMDQN", "HRMQPolicy", "HRMReplayBuffer"]
