@@ -478,7 +478,7 @@ def test_cuda_bf16():
 
 
 def test_tiny_config_learns_a_fixed_maze():
-    """Greedy success climbs far above the random policy's on a fixed-start, fixed-goal room (< 60 s on CPU).
+    """Greedy success climbs far above the random policy's on a fixed-start, fixed-goal room (~1 min on 2 CPUs).
 
     The env is deterministic, so one greedy evaluation is all-or-nothing; small late-training oscillations of
     the greedy path are normal for DQN, hence the best of the last few checkpoints is compared with random.
