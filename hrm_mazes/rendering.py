@@ -341,8 +341,9 @@ def render_ansi(
     """The whole map as text, one line per row (see :data:`ANSI_CHARS`), ending with a newline.
 
     With only ``tokens`` the text is the token grid as given. With the door state as well (``(K,)`` bool, as
-    :meth:`DynamicDoorsEnv.render` passes it), door cells show the true state even when the tokens hide it
-    (``distinct_doors=False``): ``X`` fixed wall, ``D`` closed door, ``.`` open doorway.
+    :meth:`DynamicDoorsEnv.render` passes it), door cells show the true state even when the tokens hide it (a
+    fixed wall or a closed FourRooms doorway painted as ``WALL`` by default): ``X`` fixed wall, ``D`` closed
+    door, ``.`` open doorway.
     """
     chars = np.array([ANSI_CHARS[k] for k in range(core.NUM_TOKENS)])[np.asarray(tokens)]
     if fixed_walls is not None and closed_doors is not None:

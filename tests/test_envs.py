@@ -278,3 +278,41 @@ def test_layout_seed_fixes_the_maze(env_id):
         env.reset(seed=1, options={"layout_seed": layout_seed})
         others.add(_layout_signature(env)[:3])
     assert a[:3] not in others and len(others) >= 9
+
+
+# --- door tokens (SPEC section 2) -------------------------------------------------------------------------
+
+# (fixed wall, closed door) tokens: in the paper's view a fixed wall and a closed FourRooms doorway look like a
+# wall (1) and a closed temporary maze door has a token of its own (5); distinct_doors=True also gives the fixed
+# walls theirs (6) and the closed FourRooms doorway the closed-door token.
+DOOR_TOKENS = {
+    ("FourRooms-Dynamic-v0", False): (1, 1),
+    ("FourRooms-Dynamic-v0", True): (6, 5),
+    ("RandomDoorMaze-v0", False): (1, 5),
+    ("RandomDoorMaze-v0", True): (6, 5),
+}
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+@pytest.mark.parametrize("distinct_doors", [False, True])
+@pytest.mark.parametrize("obs_mode", ["tokens", "onehot"])
+def test_door_cells_carry_the_papers_tokens(env_id, distinct_doors, obs_mode):
+    env = gym.make(env_id, distinct_doors=distinct_doors, obs_mode=obs_mode, p_change=0.5)
+    e = env.unwrapped
+    fixed_token, closed_token = DOOR_TOKENS[env_id, distinct_doors]
+    r0, c0 = e.layout.obs_offset
+    rows, cols = e.layout.door_positions[:, 0] - r0, e.layout.door_positions[:, 1] - c0
+    obs, _ = env.reset(seed=0)
+    seen = set()
+    for action in np.random.default_rng(0).integers(4, size=60).tolist():
+        if obs_mode == "onehot":
+            assert (obs.sum(axis=0) == 1).all()
+            obs = obs.argmax(axis=0)
+        door_tokens = obs[rows, cols]
+        assert (door_tokens[e.fixed_walls] == fixed_token).all()
+        assert (door_tokens[e.closed_doors] == closed_token).all()
+        seen |= {int(t) for t in door_tokens[e.fixed_walls | e.closed_doors]}
+        obs, _, terminated, truncated, _ = env.step(action)
+        if terminated or truncated:
+            obs, _ = env.reset()
+    assert seen == ({fixed_token, closed_token} if e.n_fixed_walls else {closed_token})

@@ -178,17 +178,54 @@ def test_rules_hold_for_any_configuration(config, p_change, distinct_doors, seed
             np.testing.assert_array_equal(venv.closed_doors[kept], before[kept])
 
 
+# SPEC section 2, (fixed wall, closed door) tokens: in the paper's view a fixed wall and a closed FourRooms doorway
+# look like a wall and a closed temporary maze door has a token of its own; distinct_doors=True separates all.
+DOOR_TOKENS = {
+    ("FourRooms-Dynamic-v0", False): (1, 1),
+    ("FourRooms-Dynamic-v0", True): (6, 5),
+    ("RandomDoorMaze-v0", False): (1, 5),
+    ("RandomDoorMaze-v0", True): (6, 5),
+}
+
+
+@pytest.mark.parametrize("distinct_doors", [False, True])
 @pytest.mark.parametrize("env_id, n_fixed, n_closed", [("FourRooms-Dynamic-v0", 0, 1), ("RandomDoorMaze-v0", 10, 5)])
-def test_first_observation_shows_closed_doors_and_fixed_walls(env_id, n_fixed, n_closed):
+def test_first_observation_shows_closed_doors_and_fixed_walls(env_id, n_fixed, n_closed, distinct_doors):
     layout = core.FOUR_ROOMS if env_id.startswith("Four") else core.DOOR_MAZE
     base_walls = int(layout.walls[layout.obs_window].sum())
-    plain, _ = make(env_id, num_envs=100).reset(seed=0)
-    assert ((plain == core.WALL).reshape(100, -1).sum(axis=1) == base_walls + n_fixed + n_closed).all()
-    distinct, _ = make(env_id, num_envs=100, distinct_doors=True).reset(seed=0)
-    flat = distinct.reshape(100, -1)
-    assert ((flat == core.CLOSED_DOOR).sum(axis=1) == n_closed).all()
-    assert ((flat == core.FIXED_WALL).sum(axis=1) == n_fixed).all()
-    assert ((flat == core.WALL).sum(axis=1) == base_walls).all()
+    fixed_token, closed_token = DOOR_TOKENS[env_id, distinct_doors]
+    expected = {1: base_walls, 5: 0, 6: 0}  # wall, closed_door, fixed_wall
+    expected[fixed_token] += n_fixed
+    expected[closed_token] += n_closed
+    obs, _ = make(env_id, num_envs=100, distinct_doors=distinct_doors).reset(seed=0)
+    flat = obs.reshape(100, -1)
+    for token, count in expected.items():
+        assert ((flat == token).sum(axis=1) == count).all(), token
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+@pytest.mark.parametrize("distinct_doors", [False, True])
+@pytest.mark.parametrize("obs_mode", ["tokens", "onehot"])
+def test_door_cells_carry_the_papers_tokens(env_id, distinct_doors, obs_mode):
+    """Every fixed wall and closed door cell of every env shows its SPEC token, at reset and while doors move."""
+    venv = make(env_id, num_envs=32, distinct_doors=distinct_doors, obs_mode=obs_mode, p_change=0.5).unwrapped
+    fixed_token, closed_token = DOOR_TOKENS[env_id, distinct_doors]
+    layout = venv.layout
+    r0, c0 = layout.obs_offset
+    rows, cols = layout.door_positions[:, 0] - r0, layout.door_positions[:, 1] - c0
+    obs, _ = venv.reset(seed=1)
+    rng = np.random.default_rng(1)
+    seen = set()
+    for _ in range(20):
+        if obs_mode == "onehot":
+            assert (obs.sum(axis=1) == 1).all()
+        tokens = obs if obs_mode == "tokens" else obs.argmax(axis=1)
+        door_tokens = tokens[:, rows, cols]  # (N, K)
+        assert (door_tokens[venv.fixed_walls] == fixed_token).all()
+        assert (door_tokens[venv.closed_doors] == closed_token).all()
+        seen |= {int(t) for t in door_tokens[venv.closed_doors | venv.fixed_walls]}
+        obs, *_ = venv.step(rng.integers(0, 4, size=32))
+    assert seen == ({fixed_token, closed_token} if venv.n_fixed_walls else {closed_token})
 
 
 @pytest.mark.parametrize("env_id", ENV_IDS)

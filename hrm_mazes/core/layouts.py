@@ -151,7 +151,7 @@ def door_maze_layout(room_rows: int = 5, room_cols: int = 6) -> Layout:
                 line.append("#")
         rows.append("".join(line))
     walls, doors = parse_map(tuple(rows))
-    return Layout("door_maze", walls, doors, obs_offset=(0, 0), obs_shape=(h, w), closed_door_token=WALL)
+    return Layout("door_maze", walls, doors, obs_offset=(0, 0), obs_shape=(h, w), closed_door_token=CLOSED_DOOR)
 
 
 FOUR_ROOMS = four_rooms_layout()

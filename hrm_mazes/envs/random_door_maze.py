@@ -36,8 +36,9 @@ class RandomDoorMazeEnv(DynamicDoorsEnv):
 
     ## Observation
     ``obs_mode="tokens"`` (default): ``Box(0, 6, (11, 13), uint8)``, the whole map (143 tokens, as in the
-    paper): 0 floor, 1 wall, 2 agent, 3 goal, 4 start marker, 5 closed door, 6 fixed wall. Fixed walls and
-    closed doors read as wall unless ``distinct_doors=True``. ``"onehot"``: ``(7, 11, 13)`` uint8 planes.
+    paper): 0 floor, 1 wall, 2 agent, 3 goal, 4 start marker, 5 closed door, 6 fixed wall. As in the paper
+    (NetHack ``|`` and ``#``), a fixed wall reads as wall and a closed temporary door has its own token;
+    ``distinct_doors=True`` gives fixed walls theirs too. ``"onehot"``: ``(7, 11, 13)`` uint8 planes.
     ``"rgb"``: the rendered frame. The first observation already shows fixed walls and closed doors (the
     paper's code left them out; we do not copy that bug).
 
