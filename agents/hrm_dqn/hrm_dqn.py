@@ -8,8 +8,8 @@ What differs from Stable-Baselines3's ``DQN`` (and why):
 * Per collection step, one minibatch is sampled and trained with ``segments`` optimizer steps (deep
   supervision), each continuing from the previous segment's detached state. The TD target is computed once
   per minibatch with the target network, run for ``segments`` segments from the stored next carry.
-* MSE loss, EMA target after every optimizer step (``tau=0.001``), Adam-atan2 with a linear learning-rate
-  warm-up, and an epsilon schedule counted in **optimizer steps**.
+* By default (the paper): MSE loss, EMA target after every optimizer step (``tau=0.001``), Adam-atan2 with a
+  linear learning-rate warm-up, and an epsilon schedule counted in **optimizer steps**.
 * The modern DQN recipe is available as options, off by default (the paper's setting): ``n_steps`` returns,
   ``double_q``, ``loss="huber"`` and hard target copies every ``target_update_interval`` optimizer steps.
 * ``predict`` keeps the recurrent state on random actions (sb3-contrib ``RecurrentPPO``'s contract), so
@@ -145,7 +145,6 @@ class HRMDQN(DQN):
             _init_setup_model=False,
         )
         _check_int("batch_size", batch_size, 1)
-        _check_int("n_steps", n_steps, 1)
         for name, value in (("lr_warmup_steps", lr_warmup_steps), ("exploration_steps", exploration_steps),
                             ("learning_starts", learning_starts)):
             _check_int(name, value, 0)
@@ -281,9 +280,7 @@ class HRMDQN(DQN):
         carry = th.as_tensor(self._last_carry, device=self.device)
         q, next_carry = self.policy.act(obs, carry)  # type: ignore[arg-type]
         greedy = q.argmax(dim=1).cpu().numpy()
-        eps = 1.0 if self.num_timesteps < learning_starts else self.exploration_rate
-        explore = np.random.random_sample(n_envs) < eps
-        actions = np.where(explore, np.random.randint(self.action_space.n, size=n_envs), greedy)  # type: ignore[attr-defined]
+        actions = self._epsilon_greedy(greedy, 1.0 if self.num_timesteps < learning_starts else self.exploration_rate)
         self._step_carry = (self._last_carry, next_carry.cpu().numpy())
         self.logger.record_mean("rollout/q_max_mean", float(q.max(dim=1).values.mean()))
         return actions, actions
@@ -341,11 +338,13 @@ class HRMDQN(DQN):
         """
         actions, state = self.policy.predict(observation, state, episode_start, deterministic=True)
         if not deterministic and self.exploration_rate > 0:
-            actions = np.asarray(actions)
-            explore = np.random.random_sample(actions.shape) < self.exploration_rate
-            random_actions = np.random.randint(self.action_space.n, size=actions.shape)  # type: ignore[attr-defined]
-            actions = np.where(explore, random_actions, actions)
+            actions = self._epsilon_greedy(np.asarray(actions), self.exploration_rate)
         return actions, state
+
+    def _epsilon_greedy(self, greedy: np.ndarray, eps: float) -> np.ndarray:
+        """Each action replaced by a uniform random one with probability ``eps`` (one coin per env)."""
+        explore = np.random.random_sample(greedy.shape) < eps
+        return np.where(explore, np.random.randint(self.action_space.n, size=greedy.shape), greedy)  # type: ignore[attr-defined]
 
     def q_values(
         self, observation: np.ndarray, state: np.ndarray | None = None, episode_start: np.ndarray | None = None
