@@ -1,4 +1,4 @@
-"""The HRM core (agents/hrm_dqn/model.py): sizes, init, the segment's 1-step gradient, detached carry, readouts."""
+"""The HRM core (agents/hrm_dqn/model.py): sizes, init, the segment's 1-step gradient, detached segments, readouts."""
 
 import math
 
@@ -89,7 +89,7 @@ def test_gradient_flows_only_through_final_L_and_H_steps(cycles):
         assert order == ["L", "L", "H", "L", "L", "H"]  # paper: no-grad L, L, H, L then L, H with grad
 
 
-def test_carry_is_detached_between_segments_and_from_the_initial_carry():
+def test_state_is_detached_between_segments_and_from_the_initial_carry():
     model = tiny()
     t = tokens(2)
     carry = model.initial_carry(2).requires_grad_(True)

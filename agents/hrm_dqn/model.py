@@ -6,13 +6,15 @@ transformer modules refine per-token states ``z_H`` (slow, "high level") and ``z
     L step: z_L <- L(z_L + (z_H + x))        H step: z_H <- H(z_H + z_L)
 
 One *segment* with ``H_cycles = L_cycles = 2`` runs L, L, H, L without gradient, then L, H with gradient
-(the 1-step gradient approximation of Wang et al. 2025). Segments are chained with a detached carry. The
-Q-values are a linear read-out of ``z_H`` at one token. Between environment steps the model hands on a *carry*
-``(B, 2, d)``: the last token's ``z_H`` and ``z_L``, broadcast to every position at the next step's start; an
-episode starts from the fixed initial state ``z_init`` (buffers ``z_H_init``, ``z_L_init``). Sizes default to the HRM-Agent paper (Dang &
-Rawlinson 2025): d = 64, 2 heads, 4 blocks per module, 525,056 parameters.
+(the 1-step gradient approximation of Wang et al. 2025); segments are chained through the detached ``z_H``,
+``z_L``. The Q-values are a linear read-out of ``z_H`` at one token. Between environment steps the model hands
+on a *carry* ``(B, 2, d)``: the last token's ``z_H`` and ``z_L``, broadcast to every position at the next
+step's start; an episode starts from the fixed initial state ``z_init`` (buffers ``z_H_init``, ``z_L_init``).
+Sizes default to the HRM-Agent paper (Dang & Rawlinson 2025): d = 64, 2 heads, 4 blocks per module,
+525,056 parameters.
 
-Pure PyTorch; the Stable-Baselines3 glue lives in :mod:`agents.hrm_dqn.policies` and :mod:`agents.hrm_dqn.hrm_dqn`.
+Pure PyTorch; the Stable-Baselines3 glue lives in :mod:`agents.hrm_dqn.policies` and
+:mod:`agents.hrm_dqn.hrm_dqn`.
 """
 
 from __future__ import annotations
