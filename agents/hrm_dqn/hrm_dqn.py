@@ -223,8 +223,8 @@ class HRMDQN(DQN):
         progress_bar: bool = False,
     ):
         env_will_reset = reset_num_timesteps or self._last_obs is None
-        if env_will_reset and not self.optimize_memory_usage:
-            self._cut_unfinished_episodes()  # SB3 does it itself with optimize_memory_usage (as a termination)
+        if env_will_reset:
+            self._cut_unfinished_episodes()
         result = super()._setup_learn(total_timesteps, callback, reset_num_timesteps, tb_log_name, progress_bar)
         assert self.env is not None
         if env_will_reset or self._last_carry is None or len(self._last_carry) != self.env.num_envs:
@@ -232,14 +232,19 @@ class HRMDQN(DQN):
         return result
 
     def _cut_unfinished_episodes(self) -> None:
-        """Mark the newest entry of each unfinished episode as truncated, so no n-step window runs past it."""
+        """End the stored episodes that an env restart cuts, so that no n-step window runs into the new ones.
+
+        They become truncations (bootstrapped from their stored next observation and carry), or terminations with
+        ``optimize_memory_usage``, where the new episode overwrites that next observation (as SB3 does).
+        """
         buffer = self.replay_buffer
         if buffer is None or not (buffer.full or buffer.pos > 0):
             return
         newest = (buffer.pos - 1) % buffer.buffer_size
         unfinished = buffer.dones[newest] == 0
         buffer.dones[newest, unfinished] = 1.0
-        buffer.timeouts[newest, unfinished] = 1.0  # its stored next observation and carry stay the bootstrap
+        if not self.optimize_memory_usage:
+            buffer.timeouts[newest, unfinished] = 1.0
 
     def _create_aliases(self) -> None:
         super()._create_aliases()
