@@ -144,10 +144,9 @@ class HRMDQN(DQN):
             device=device,
             _init_setup_model=False,
         )
-        _check_int("batch_size", batch_size, 1)
-        for name, value in (("lr_warmup_steps", lr_warmup_steps), ("exploration_steps", exploration_steps),
-                            ("learning_starts", learning_starts)):
-            _check_int(name, value, 0)
+        for name, value, minimum in (("batch_size", batch_size, 1), ("lr_warmup_steps", lr_warmup_steps, 0),
+                                     ("exploration_steps", exploration_steps, 0), ("learning_starts", learning_starts, 0)):
+            _check_int(name, value, minimum)
         if not 0.0 <= tau <= 1.0:
             raise ValueError(f"tau must be in [0, 1], got {tau!r}")
         if not isinstance(double_q, bool):
@@ -446,12 +445,6 @@ class HRMDQN(DQN):
         reset_num_timesteps: bool = True,
         progress_bar: bool = False,
     ) -> SelfHRMDQN:
-        return super().learn(
-            total_timesteps=total_timesteps,
-            callback=callback,
-            log_interval=log_interval,
-            tb_log_name=tb_log_name,
-            reset_num_timesteps=reset_num_timesteps,
-            progress_bar=progress_bar,
-        )
+        """SB3's ``learn``; TensorBoard runs are named ``HRMDQN_<n>`` by default."""
+        return super().learn(total_timesteps, callback, log_interval, tb_log_name, reset_num_timesteps, progress_bar)
 
