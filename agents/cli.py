@@ -1,7 +1,8 @@
 """The ``hrm-mazes`` command line: train, evaluate, benchmark, watch, play, demo.
 
-Every subcommand imports torch / SB3 only when it runs, so ``hrm-mazes --help`` and ``hrm-mazes play`` stay
-fast. A mistake in the input (unknown algorithm or env, missing or corrupt file, existing run directory)
+A thin layer over :mod:`agents.harness`: ``train``'s options are generated from the fields of
+:class:`~agents.harness.config.TrainConfig`, and each handler calls one harness function. Every subcommand imports
+torch / SB3 only when it runs, so ``hrm-mazes --help`` and ``hrm-mazes play`` stay fast. A mistake in the input (unknown algorithm or env, missing or corrupt file, existing run directory)
 prints one line ``hrm-mazes: error: ...`` and exits with code 2; an interrupted command exits with 130.
 """
 
@@ -12,11 +13,11 @@ import sys
 from collections.abc import Callable
 
 from agents.errors import UserError
+from agents.harness.algos import ALGO_NAMES, DEVICES, ENV_IDS
+from agents.harness.config import TrainConfig, add_options, int_arg
+from agents.harness.evaluation import REFERENCE_PLAYERS
 
-# Kept here (not imported from agents.baselines) so that building the parser does not import torch.
-ALGO_NAMES = ("hrm-dqn", "dqn", "dqn-cnn", "dqn-stack", "qrdqn", "ppo", "recurrent-ppo")
-ENV_IDS = ("FourRooms-Dynamic-v0", "RandomDoorMaze-v0")
-DEVICES = ("auto", "cpu", "cuda")
+REFERENCES = tuple(REFERENCE_PLAYERS)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -24,16 +25,6 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(float(text))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value <= 0 or value != float(text):
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,33 +36,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
 
     train = sub.add_parser("train", help="train an agent (checkpoints, TensorBoard, periodic evaluation, --resume)")
-    train.add_argument("--algo", choices=ALGO_NAMES, help="algorithm (required unless --resume)")
-    train.add_argument("--env", choices=ENV_IDS, help="environment id (required unless --resume)")
-    train.add_argument("--steps", type=_positive_int, help="total env steps (default: the config's n_timesteps)")
-    train.add_argument("--seed", type=int, default=0, help="training seed in [0, 99] (default 0)")
-    train.add_argument("--device", choices=DEVICES, default="auto", help="torch device (default auto)")
-    train.add_argument(
-        "--config",
-        help="hyperparameters: a YAML file, a bundled config name, or a preset such as 'cpu-small' or 'paper' "
-        "(default: agents/configs/<algo>.yaml)",
-    )
-    train.add_argument("--out", help="run directory (default runs/<algo>/<env>/seed<seed>)")
-    train.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
-    train.add_argument("--force", action="store_true", help="delete an existing run directory and start over")
-    train.add_argument("--n-envs", type=_positive_int, help="parallel training envs (default: the config's)")
-    train.add_argument("--eval-freq", type=_positive_int, help="evaluate every N env steps (default steps/10)")
-    train.add_argument("--eval-episodes", type=_positive_int, help="episodes per periodic evaluation (default 100)")
-    train.add_argument("--checkpoint-freq", type=_positive_int, help="checkpoint every N env steps (default steps/10)")
-    train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_options(train, TrainConfig)  # every option of train is a TrainConfig field
 
     ev = sub.add_parser("evaluate", help="greedy evaluation on held-out seeds, with path efficiency vs the oracle")
     who = ev.add_mutually_exclusive_group(required=True)
     who.add_argument("--model", help="a model .zip (or a run directory) written by 'train'")
-    who.add_argument("--agent", choices=("oracle", "random"), help="evaluate a reference policy instead")
+    who.add_argument("--agent", choices=REFERENCES, help="evaluate a reference player instead")
     ev.add_argument("--env", choices=ENV_IDS, help="environment (required with --agent; default: the model's)")
     ev.add_argument("--algo", choices=ALGO_NAMES, help="the model's algorithm (only for a model without run.yaml)")
-    ev.add_argument("--episodes", type=_positive_int, default=1000, help="episodes (default 1000)")
-    ev.add_argument("--seed-offset", type=int, default=None, help="first held-out seed (default 1,000,000)")
+    ev.add_argument("--episodes", type=int_arg(lo=1), default=1000, help="episodes (default 1000)")
+    ev.add_argument("--seed-offset", type=int_arg(), default=None, help="first held-out seed (default 1,000,000)")
     ev.add_argument("--device", choices=DEVICES, default="auto", help="torch device (default auto)")
     ev.add_argument("--json", dest="json_out", help="where to write the JSON (default: next to the model)")
     ev.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -87,18 +61,18 @@ def build_parser() -> argparse.ArgumentParser:
     watch = sub.add_parser("watch", help="watch an agent play, with its Q-values beside the maze")
     who = watch.add_mutually_exclusive_group(required=True)
     who.add_argument("--model", help="a model .zip (or a run directory) written by 'train'")
-    who.add_argument("--agent", choices=("oracle", "random"), help="watch a reference policy instead")
+    who.add_argument("--agent", choices=REFERENCES, help="watch a reference player instead")
     watch.add_argument("--env", choices=ENV_IDS, help="environment (required with --agent; default: the model's)")
     watch.add_argument("--algo", choices=ALGO_NAMES, help="the model's algorithm (only for a model without run.yaml)")
-    watch.add_argument("--episodes", type=_positive_int, default=3, help="episodes to show (default 3)")
-    watch.add_argument("--seed", type=int, default=1_000_000, help="seed of the first episode (default 1,000,000)")
+    watch.add_argument("--episodes", type=int_arg(lo=1), default=3, help="episodes to show (default 3)")
+    watch.add_argument("--seed", type=int_arg(), default=1_000_000, help="seed of the first episode (default 1,000,000)")
     watch.add_argument("--fps", type=float, default=6.0, help="frames per second (default 6)")
     watch.add_argument("--save", help="write a .gif or .mp4 instead of opening a window")
     watch.add_argument("--device", choices=DEVICES, default="auto", help="torch device (default auto)")
 
     play = sub.add_parser("play", help="play a maze yourself (arrow keys / WASD, R resets, Esc quits)")
     play.add_argument("--env", default="FourRooms-Dynamic-v0", help="environment id")
-    play.add_argument("--seed", type=int, default=None, help="seed of the first episode")
+    play.add_argument("--seed", type=int_arg(), default=None, help="seed of the first episode")
 
     # Listed for --help; its own options are parsed by hrm_mazes.throughput (main() hands them over).
     sub.add_parser("bench-env", help="environment throughput table vs MiniGrid-FourRooms-v0 (SPEC section 6)")
@@ -107,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", default="runs/demo", help="output directory (default runs/demo)")
     demo.add_argument("--force", action="store_true", help="replace an existing output directory")
     demo.add_argument("--device", choices=DEVICES, default="auto", help="torch device (default auto)")
-    demo.add_argument("--episodes", type=_positive_int, default=None, help="evaluation episodes per agent")
+    demo.add_argument("--episodes", type=int_arg(lo=1), default=None, help="evaluation episodes per agent")
     demo.add_argument(
         "--scale", type=float, default=1.0, help="multiply the training budgets (e.g. 0.05 for a smoke run)"
     )
@@ -119,24 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from agents.training import train
+    from agents.harness.rundir import RunPaths, read_eval_rows
+    from agents.harness.training import train
 
-    result = train(
-        args.algo,
-        args.env,
-        steps=args.steps,
-        seed=args.seed,
-        device=args.device,
-        config=args.config,
-        out=args.out,
-        resume=args.resume,
-        force=args.force,
-        eval_freq=args.eval_freq,
-        eval_episodes=args.eval_episodes,
-        checkpoint_freq=args.checkpoint_freq,
-        n_envs=args.n_envs,
-        progress=not args.no_progress,
-    )
+    result = train(TrainConfig.from_args(args))
     if result.interrupted:
         print(
             f"interrupted at {result.env_steps} env steps; checkpoint saved. Continue with:\n"
@@ -144,8 +104,6 @@ def _train(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 130
-    from agents.training import RunPaths, read_eval_rows
-
     if result.time_limited:
         print(f"stopped by the time limit at {result.env_steps} env steps", file=sys.stderr)
     rows = read_eval_rows(RunPaths(result.run_dir).evaluations)
@@ -164,8 +122,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     import time
     from pathlib import Path
 
-    from agents.evaluation import EVAL_SEED_OFFSET, evaluate, format_ci
-    from agents.training import load_agent
+    from agents.harness.evaluation import EVAL_SEED_OFFSET, evaluate, format_ci
+    from agents.harness.loading import load_agent
 
     agent = load_agent(args.model, args.agent, args.env, args.algo, args.device)
     offset = EVAL_SEED_OFFSET if args.seed_offset is None else args.seed_offset
@@ -173,7 +131,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         print(f"warning: seeds below {EVAL_SEED_OFFSET:,} are used for training; these are not held-out episodes", file=sys.stderr)
     started = time.perf_counter()
     result = evaluate(
-        agent.policy,
+        agent.player,
         agent.env_id,
         args.episodes,
         env_fn=agent.env_fn,
@@ -216,7 +174,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _benchmark(args: argparse.Namespace) -> int:
-    from agents.benchmark import run_suite
+    from agents.harness.benchmark import run_suite
 
     out = run_suite(args.suite, out=args.out, device=args.device, resume=args.resume, force=args.force, progress=not args.no_progress)
     print(f"outputs written to {out}/ (results.md, results.csv, results.json, curves/)")

@@ -2,7 +2,7 @@
 
 1. trains a small HRM-DQN (``hrm-dqn-cpu-small``) and an SB3 DQN (``dqn-cpu-small``, MLP on one-hot grids)
    on FourRooms-Dynamic-v0, each with an env-step budget and a wall-clock cap;
-2. evaluates both, the BFS oracle and the random policy on the same held-out seeded episodes;
+2. evaluates both, the BFS oracle and the random player on the same held-out seeded episodes;
 3. prints the comparison table and writes ``results.md`` / ``results.json``, learning curves (success vs env
    steps and vs optimizer steps) and a GIF of the trained HRM agent with its Q-values.
 
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import platform
-import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -41,20 +40,20 @@ def run_demo(
     progress: bool = True,
 ) -> Path:
     """Run the demo into ``out`` and return it. ``scale`` multiplies the step budgets and time caps."""
-    from agents.benchmark import markdown_table, plot_curves
-    from agents.evaluation import OraclePolicy, RandomPolicy, evaluate
-    from agents.training import RunPaths, load_agent, read_eval_rows, read_state, resolve_device, train
+    from agents.harness.benchmark import markdown_table, plot_curves
+    from agents.harness.config import TrainConfig
+    from agents.harness.evaluation import REFERENCE_PLAYERS, evaluate
+    from agents.harness.loading import load_agent
+    from agents.harness.rundir import RunPaths, claim_output_dir, read_eval_rows, read_state
+    from agents.harness.runtime import resolve_device
+    from agents.harness.training import train
     from agents.watch import record_frames, save_video
 
     if not 0 < scale <= 100:
         raise UserError(f"--scale must be in (0, 100], got {scale}")
-    out = Path(out)
-    if out.exists() and any(out.iterdir()):
-        if not force:
-            raise UserError(f"{out} already exists; use --force to replace it or --out to pick another directory")
-        shutil.rmtree(out)
-    out.mkdir(parents=True, exist_ok=True)
+    output = claim_output_dir(out, force, "output directory")
     device = resolve_device(device)
+    out = output.create()
     episodes = episodes or (DEFAULT_EPISODES if scale >= 1 else max(20, int(DEFAULT_EPISODES * scale)))
     started = time.perf_counter()
     print(f"hrm-mazes demo on {ENV_ID}, device {device}. Budgets (env steps / time cap):")
@@ -66,17 +65,19 @@ def run_demo(
         print(f"\n[train] {label}")
         n_steps = max(200, int(steps * scale))
         result = train(
-            algo,
-            ENV_ID,
-            steps=n_steps,
-            seed=0,
-            device=device,
-            config=config,
-            out=out / label,
-            eval_freq=max(100, n_steps // 4),
-            eval_episodes=20 if scale >= 1 else 10,
-            progress=progress,
-            max_wall_s=cap * scale,
+            TrainConfig(
+                algo=algo,
+                env_id=ENV_ID,
+                steps=n_steps,
+                seed=0,
+                device=device,
+                config=config,
+                out=out / label,
+                eval_freq=max(100, n_steps // 4),
+                eval_episodes=20 if scale >= 1 else 10,
+                progress=progress,
+                max_wall_s=cap * scale,
+            )
         )
         if result.interrupted:
             raise KeyboardInterrupt
@@ -97,10 +98,10 @@ def run_demo(
     for label in runs:
         agent = load_agent(out / label / "model.zip", device=device)
         summaries[label] = evaluate(
-            agent.policy, ENV_ID, episodes, env_fn=agent.env_fn, n_parallel=64, progress=progress
+            agent.player, ENV_ID, episodes, env_fn=agent.env_fn, n_parallel=64, progress=progress
         ).summary
-    for name, policy in (("oracle", OraclePolicy()), ("random", RandomPolicy())):
-        summaries[name] = evaluate(policy, ENV_ID, episodes, progress=progress).summary
+    for name, player in REFERENCE_PLAYERS.items():
+        summaries[name] = evaluate(player(), ENV_ID, episodes, progress=progress).summary
 
     for label, s in summaries.items():
         budget = runs.get(label, {})

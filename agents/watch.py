@@ -37,17 +37,17 @@ def _font(size: int):
 
 def action_values(agent, obs: np.ndarray, state: Any, episode_start: bool, env) -> tuple[int, np.ndarray | None, str, Any]:
     """The agent's action for ``obs`` and what to show: ``(action, values (4,) or None, caption, next state)``."""
-    from agents.evaluation import ModelPolicy, OraclePolicy, RandomPolicy
+    from agents.harness.evaluation import ModelPlayer, OraclePlayer, RandomPlayer
 
-    policy = agent.policy
-    if isinstance(policy, OraclePolicy):
-        action = int(policy.act(obs[None], np.array([episode_start]), [env], np.zeros(1))[0])
+    player = agent.player
+    if isinstance(player, OraclePlayer):
+        action = int(player.act(obs[None], np.array([episode_start]), [env], np.zeros(1))[0])
         return action, _oracle_distances(env), "oracle: BFS steps to goal after move", state
-    if isinstance(policy, RandomPolicy):
+    if isinstance(player, RandomPlayer):
         action = int(np.random.default_rng().integers(4))
         return action, np.full(4, 0.25), "random: action probabilities", state
-    assert isinstance(policy, ModelPolicy)
-    model = policy.model
+    assert isinstance(player, ModelPlayer)
+    model = player.model
     starts = np.array([episode_start])
     if hasattr(model, "q_values"):  # HRM-DQN: Q-values and the carried state in one call
         q, state = model.q_values(obs[None], state, starts)
@@ -182,7 +182,7 @@ def save_video(frames: list[np.ndarray], path: Path, fps: float) -> Path:
 
 
 def watch_command(args: argparse.Namespace) -> int:
-    from agents.training import load_agent
+    from agents.harness.loading import load_agent
 
     if args.save and Path(args.save).suffix.lower() not in (".gif", ".mp4"):
         raise UserError(f"--save must end in .gif or .mp4, got {Path(args.save).name!r}")

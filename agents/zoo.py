@@ -23,20 +23,12 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+import hrm_mazes
+from agents.harness.algos import ALGO_NAMES, ALGOS
 from hrm_mazes.core import NUM_TOKENS, tokens_to_onehot
 
-# our --algo name -> the Zoo's --algo name
-ZOO_ALGO = {
-    "hrm-dqn": "hrm-dqn",
-    "dqn": "dqn",
-    "dqn-cnn": "dqn",
-    "dqn-stack": "dqn",
-    "qrdqn": "qrdqn",
-    "ppo": "ppo",
-    "recurrent-ppo": "ppo_lstm",
-}
-_DROPPED = ("obs_mode", "frame_stack", "env_kwargs", "features_extractor", "features_extractor_kwargs",
-            "eval_freq", "eval_episodes", "checkpoint_freq", "log_interval", "vec_env")  # fmt: skip
+# The Zoo's format keeps these run keys; the other run keys become wrappers or are ours alone.
+_ZOO_RUN_KEYS = ("n_timesteps", "policy", "n_envs")
 
 # When the Zoo imports this module as a --conf-file (``--conf-file agents.zoo``), it reads this dict.
 hyperparams: dict[str, dict[str, Any]] = {}
@@ -56,10 +48,12 @@ class OneHot(gym.ObservationWrapper):
 
 
 def zoo_hyperparams(algo: str, config: str | None = None) -> dict[str, dict[str, Any]]:
-    """The config of ``algo`` (see :func:`agents.training.resolve_config_path`) for every env, in Zoo format."""
-    import hrm_mazes
-    from agents.baselines import FEATURES_EXTRACTORS, get_algo
-    from agents.training import load_config
+    """The config of ``algo`` (see :func:`agents.harness.hyperparams.resolve_config_path`) for every env, in Zoo
+    format: the run keys the Zoo knows, the encoding as ``env_wrapper`` and the constructor kwargs exactly as
+    ``hrm-mazes train`` passes them (:func:`agents.harness.baselines.algo_kwargs`)."""
+    from agents.harness.algos import get_algo
+    from agents.harness.baselines import algo_kwargs
+    from agents.harness.hyperparams import load_config
 
     get_algo(algo)
     out = {}
@@ -69,21 +63,11 @@ def zoo_hyperparams(algo: str, config: str | None = None) -> dict[str, dict[str,
         if params.get("obs_mode", "tokens") == "onehot":
             wrappers.append("agents.zoo.OneHot")
         if int(params.get("frame_stack", 1)) > 1:
-            wrappers.append({"agents.baselines.FrameStack": {"n": int(params["frame_stack"])}})
-        entry = {k: v for k, v in params.items() if k not in _DROPPED}
+            wrappers.append({"agents.harness.encodings.FrameStack": {"n": int(params["frame_stack"])}})
+        entry = {k: params[k] for k in _ZOO_RUN_KEYS if k in params}
         if wrappers:
             entry["env_wrapper"] = wrappers
-        if params.get("features_extractor"):
-            policy_kwargs = dict(entry.get("policy_kwargs") or {})
-            policy_kwargs["features_extractor_class"] = FEATURES_EXTRACTORS[params["features_extractor"]]
-            extractor_kwargs = dict(params.get("features_extractor_kwargs") or {})
-            if "channels" in extractor_kwargs:
-                extractor_kwargs["channels"] = tuple(extractor_kwargs["channels"])
-            policy_kwargs["features_extractor_kwargs"] = extractor_kwargs
-            entry["policy_kwargs"] = policy_kwargs
-        if isinstance(entry.get("train_freq"), list):
-            entry["train_freq"] = tuple(entry["train_freq"])
-        out[env_id] = entry
+        out[env_id] = {**entry, **algo_kwargs(params)}
     return out
 
 
@@ -100,17 +84,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m agents.zoo", description="hrm-mazes algorithms in RL Baselines3 Zoo")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("train", help="rl_zoo3.train with HRM-DQN registered and our config; other options go to the Zoo")
-    run.add_argument("--algo", required=True, choices=sorted(ZOO_ALGO))
+    run.add_argument("--algo", required=True, choices=ALGO_NAMES)
     run.add_argument("--env", required=True)
     run.add_argument("--config", help="our config name or file (default: the algorithm's)")
     export = sub.add_parser("export", help="print a --conf-file (Python) for python -m rl_zoo3.train")
-    export.add_argument("--algo", required=True, choices=sorted(ZOO_ALGO))
+    export.add_argument("--algo", required=True, choices=ALGO_NAMES)
     export.add_argument("--config", help="our config name or file (default: the algorithm's)")
     args, rest = parser.parse_known_args(argv)
 
     if args.command == "export":
         config = "" if args.config is None else f", config={args.config!r}"
-        print(f"# python -m rl_zoo3.train --algo {ZOO_ALGO[args.algo]} --env ENV --gym-packages hrm_mazes --conf-file THIS_FILE.py")
+        print(f"# python -m rl_zoo3.train --algo {ALGOS[args.algo].zoo_name} --env ENV --gym-packages hrm_mazes --conf-file THIS_FILE.py")
         print("from agents.zoo import zoo_hyperparams\n")
         print(f"hyperparams = zoo_hyperparams({args.algo!r}{config})")
         return 0
@@ -125,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
 
     conf_module.hyperparams.clear()
     conf_module.hyperparams.update(zoo_hyperparams(args.algo, args.config))
-    sys.argv = ["rl_zoo3.train", "--algo", ZOO_ALGO[args.algo], "--env", args.env, "--gym-packages", "hrm_mazes",
+    sys.argv = ["rl_zoo3.train", "--algo", ALGOS[args.algo].zoo_name, "--env", args.env, "--gym-packages", "hrm_mazes",
                 "--conf-file", "agents.zoo", *rest]  # fmt: skip
     zoo_train.train()
     return 0

@@ -2,8 +2,8 @@
 
     python examples/compare_dqn.py [--steps 20000] [--episodes 200] [--out runs/examples/compare]
 
-Uses the training harness (agents.training.train: the same code as ``hrm-mazes train``) with the bundled
-small CPU presets, and agents.evaluation for the metrics.
+Uses the training harness (agents.harness.training.train with a TrainConfig: the same code as ``hrm-mazes
+train``) with the bundled small CPU presets, and agents.harness.evaluation for the metrics.
 """
 
 from __future__ import annotations
@@ -11,8 +11,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from agents.evaluation import OraclePolicy, RandomPolicy, evaluate, format_ci
-from agents.training import load_agent, train
+from agents.harness.config import TrainConfig
+from agents.harness.evaluation import OraclePlayer, RandomPlayer, evaluate, format_ci
+from agents.harness.loading import load_agent
+from agents.harness.training import train
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,18 +27,20 @@ def main(argv: list[str] | None = None) -> int:
 
     out = Path(args.out)
     for algo in ("hrm-dqn", "dqn"):
-        train(algo, args.env, steps=args.steps, config="cpu-small", out=out / algo, force=True, device="cpu",
-              eval_freq=max(1, args.steps // 4), eval_episodes=max(4, args.episodes // 10))  # fmt: skip
+        config = TrainConfig(algo=algo, env_id=args.env, steps=args.steps, config="cpu-small", out=out / algo,
+                             force=True, device="cpu", eval_freq=max(1, args.steps // 4),
+                             eval_episodes=max(4, args.episodes // 10))  # fmt: skip
+        train(config)
 
     print(f"\n{'agent':8s} {'success':24s} {'mean length':20s} path efficiency")
-    policies = [(a, load_agent(out / a / "model.zip", device="cpu")) for a in ("hrm-dqn", "dqn")]
-    for name, agent in policies:
-        s = evaluate(agent.policy, args.env, args.episodes, env_fn=agent.env_fn).summary
+    trained = [(a, load_agent(out / a / "model.zip", device="cpu")) for a in ("hrm-dqn", "dqn")]
+    for name, agent in trained:
+        s = evaluate(agent.player, args.env, args.episodes, env_fn=agent.env_fn).summary
         print(f"{name:8s} {format_ci(s['success_rate'], s['success_ci'], True):24s} "
               f"{format_ci(s['mean_length'], s['length_ci']):20s} {format_ci(s['path_efficiency'], s['efficiency_ci'], digits=3)}")  # fmt: skip
-    for policy in (OraclePolicy(), RandomPolicy()):
-        s = evaluate(policy, args.env, args.episodes).summary
-        print(f"{policy.name:8s} {format_ci(s['success_rate'], s['success_ci'], True):24s} "
+    for player in (OraclePlayer(), RandomPlayer()):
+        s = evaluate(player, args.env, args.episodes).summary
+        print(f"{player.name:8s} {format_ci(s['success_rate'], s['success_ci'], True):24s} "
               f"{format_ci(s['mean_length'], s['length_ci']):20s} {format_ci(s['path_efficiency'], s['efficiency_ci'], digits=3)}")  # fmt: skip
     print(f"outputs written to {out}/")
     return 0

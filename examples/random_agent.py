@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 
 import hrm_mazes
-from agents.evaluation import OraclePolicy, RandomPolicy, evaluate, format_ci
+from agents.harness.evaluation import OraclePlayer, RandomPlayer, evaluate, format_ci
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -17,10 +17,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--episodes", type=int, default=200)
     args = parser.parse_args(argv)
 
-    for policy in (RandomPolicy(), OraclePolicy()):
-        s = evaluate(policy, args.env, episodes=args.episodes).summary
+    for player in (RandomPlayer(), OraclePlayer()):
+        s = evaluate(player, args.env, episodes=args.episodes).summary
         print(
-            f"{policy.name:7s} success {format_ci(s['success_rate'], s['success_ci'], percent=True):24s} "
+            f"{player.name:7s} success {format_ci(s['success_rate'], s['success_ci'], percent=True):24s} "
             f"length {format_ci(s['mean_length'], s['length_ci']):20s} "
             f"path efficiency {format_ci(s['path_efficiency'], s['efficiency_ci'], digits=3)}"
         )

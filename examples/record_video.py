@@ -16,7 +16,7 @@ import imageio.v3 as iio
 import numpy as np
 
 import hrm_mazes
-from agents.training import load_agent
+from agents.harness.loading import load_agent
 from agents.watch import record_frames, save_video
 from hrm_mazes.oracle import BFSOracle
 

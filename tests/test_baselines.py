@@ -1,24 +1,43 @@
-"""The algorithm registry, observation encodings, GridCNN and the bundled configs."""
+"""The algorithm registry, observation encodings, GridCNN, the bundled configs and their Zoo form."""
 
 from __future__ import annotations
+
+import pickle
+import sys
 
 import numpy as np
 import pytest
 import torch
 from stable_baselines3.common.vec_env import DummyVecEnv
 
-from agents import cli
-from agents.baselines import ALGOS, FrameStack, GridCNN, algo_kwargs, get_algo, make_env, optimizer_steps
 from agents.errors import UserError
-from agents.training import build_model, bundled_configs, load_config, resolve_config_path
+from agents.harness.algos import ALGOS, get_algo, optimizer_steps
+from agents.harness.baselines import FEATURES_EXTRACTORS, GridCNN, algo_kwargs, build_model
+from agents.harness.encodings import FrameStack, env_encoding, guess_encoding, make_env
+from agents.harness.hyperparams import RUN_KEYS, apply_overrides, bundled_configs, load_config, resolve_config_path
 from hrm_mazes import ENV_IDS
 
 
-def test_registry_matches_the_cli():
-    assert tuple(ALGOS) == cli.ALGO_NAMES
-    assert tuple(ENV_IDS) == cli.ENV_IDS
+def test_registry():
+    assert {"hrm-dqn", "dqn", "ppo", "recurrent-ppo"} <= set(ALGOS)
+    assert all(spec.name == name and (name in bundled_configs()) for name, spec in ALGOS.items())
+    assert get_algo("recurrent-ppo").zoo_name == "ppo_lstm" and not get_algo("ppo").off_policy
     with pytest.raises(UserError, match="unknown algorithm 'sac'"):
         get_algo("sac")
+
+
+def test_the_registry_does_not_import_torch():
+    import subprocess
+
+    code = "import sys, agents.harness.algos, agents.harness.config; assert 'torch' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_models_saved_before_the_move_find_grid_cnn():
+    import agents.baselines
+
+    assert agents.baselines.GridCNN is GridCNN
+    assert pickle.loads(pickle.dumps(GridCNN)) is GridCNN
 
 
 @pytest.mark.parametrize(
@@ -32,6 +51,14 @@ def test_make_env_encodings(obs_mode, stack, shape):
     assert env.observation_space.contains(obs)
     obs, *_ = env.step(1)
     assert env.observation_space.contains(obs)
+    if obs_mode == "onehot":
+        assert guess_encoding(env.observation_space) == {"obs_mode": "onehot", "frame_stack": stack, "env_kwargs": {}}
+
+
+def test_env_encoding_of_a_config_entry():
+    assert env_encoding({}) == {"obs_mode": "tokens", "frame_stack": 1, "env_kwargs": {}}
+    entry = {"obs_mode": "onehot", "frame_stack": "4", "env_kwargs": {"p_change": 0.1}, "gamma": 0.9}
+    assert env_encoding(entry) == {"obs_mode": "onehot", "frame_stack": 4, "env_kwargs": {"p_change": 0.1}}
 
 
 def test_frame_stack_keeps_history_oldest_first():
@@ -56,13 +83,20 @@ def test_grid_cnn_keeps_resolution_and_outputs_features():
 def test_algo_kwargs_resolves_the_extractor():
     kwargs = algo_kwargs({"policy": "MlpPolicy", "obs_mode": "onehot", "features_extractor": "grid-cnn",
                           "features_extractor_kwargs": {"channels": [8, 8]}, "learning_rate": "1e-4",
-                          "train_freq": [4, "step"]})  # fmt: skip
-    assert kwargs["policy_kwargs"]["features_extractor_class"] is GridCNN
-    assert kwargs["policy_kwargs"]["features_extractor_kwargs"] == {"channels": (8, 8)}
+                          "train_freq": [4, "step"], "policy_kwargs": {"net_arch": [16]}})  # fmt: skip
+    assert kwargs["policy_kwargs"] == {"net_arch": [16], "features_extractor_class": GridCNN,
+                                       "features_extractor_kwargs": {"channels": (8, 8)}}  # fmt: skip
     assert kwargs["learning_rate"] == 1e-4 and kwargs["train_freq"] == (4, "step")
-    assert "obs_mode" not in kwargs and "policy" not in kwargs
+    assert not set(kwargs) & set(RUN_KEYS)
     with pytest.raises(UserError, match="features_extractor"):
         algo_kwargs({"features_extractor": "nature"})
+
+
+def test_overrides_merge_dicts_one_level_deep():
+    base = {"gamma": 0.95, "policy_kwargs": {"carry": "last_token", "d_model": 32}}
+    merged = apply_overrides(base, {"gamma": 0.9, "policy_kwargs": {"carry": "reset"}, "n_envs": 2})
+    assert merged == {"gamma": 0.9, "policy_kwargs": {"carry": "reset", "d_model": 32}, "n_envs": 2}
+    assert base["policy_kwargs"]["carry"] == "last_token"  # the input is left alone
 
 
 def test_config_resolution():
@@ -77,6 +111,20 @@ def test_config_resolution():
 
 
 @pytest.mark.parametrize("algo", list(ALGOS))
+def test_zoo_form_of_every_config(algo):
+    from agents.zoo import zoo_hyperparams
+
+    for env_id, entry in zoo_hyperparams(algo).items():
+        params, _ = load_config(algo, env_id)
+        assert entry["n_timesteps"] == params["n_timesteps"] and entry["policy"] == params["policy"]
+        assert {k: v for k, v in entry.items() if k not in ("n_timesteps", "policy", "n_envs", "env_wrapper")} == algo_kwargs(params)
+        if params.get("obs_mode") == "onehot":
+            assert entry["env_wrapper"][0] == "agents.zoo.OneHot"
+        if params.get("features_extractor"):
+            assert entry["policy_kwargs"]["features_extractor_class"] is FEATURES_EXTRACTORS[params["features_extractor"]]
+
+
+@pytest.mark.parametrize("algo", list(ALGOS))
 @pytest.mark.parametrize("env_id", ENV_IDS)
 def test_every_default_config_builds_a_model(algo, env_id):
     hyperparams, _ = load_config(algo, env_id)
@@ -85,8 +133,8 @@ def test_every_default_config_builds_a_model(algo, env_id):
         hyperparams["buffer_size"] = 1_000  # the real sizes allocate up to gigabytes
     if "n_steps" in hyperparams:
         hyperparams.update(n_steps=8, batch_size=16)
-    env_kwargs = {"obs_mode": hyperparams.get("obs_mode", "tokens"), "frame_stack": hyperparams.get("frame_stack", 1)}
-    venv = DummyVecEnv([lambda: make_env(env_id, **env_kwargs)] * 2)
+    encoding = env_encoding(hyperparams)
+    venv = DummyVecEnv([lambda: make_env(env_id, **encoding)] * 2)
     model = build_model(algo, hyperparams, venv, seed=0, device="cpu")
     obs = venv.reset()
     actions, _ = model.predict(obs, deterministic=True)

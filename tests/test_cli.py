@@ -1,4 +1,8 @@
-"""The hrm-mazes command line: every subcommand with tiny budgets, resume after an interruption, clear errors."""
+"""The hrm-mazes command line: every subcommand with tiny budgets, resume after an interruption, clear errors.
+
+The fast layer calls ``main([...])`` in-process with tiny configs (a 1,000-transition replay buffer keeps the
+checkpoints small); the ``slow`` tests run real processes and the demo at its smoke scale.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +16,16 @@ import yaml
 from stable_baselines3.common.callbacks import BaseCallback
 
 from agents.cli import build_parser, main
-from agents.training import RunPaths, read_eval_rows, read_state, train
+from agents.harness.config import TrainConfig
+from agents.harness.rundir import RunPaths, read_eval_rows, read_run, read_state
+from agents.harness.training import train
 
-TINY_DQN = ["--algo", "dqn", "--env", "FourRooms-Dynamic-v0", "--config", "cpu-small", "--n-envs", "2",
-            "--eval-episodes", "4", "--no-progress"]  # fmt: skip
+ENV = "FourRooms-Dynamic-v0"
+# A DQN small enough that a run of a hundred steps takes about a second, checkpoints included.
+TINY_DQN = {"policy": "MlpPolicy", "obs_mode": "onehot", "n_envs": 2, "buffer_size": 1000, "learning_starts": 20,
+            "batch_size": 16, "gamma": 0.95, "train_freq": 1, "gradient_steps": 1, "target_update_interval": 50,
+            "exploration_fraction": 0.3, "policy_kwargs": {"net_arch": [32]}, "eval_episodes": 4}  # fmt: skip
+TINY_OVERRIDES = {"buffer_size": 1000, "learning_starts": 20, "policy_kwargs": {"net_arch": [32]}}
 
 
 def run_cli(args: list[str], capsys) -> tuple[int, str, str]:
@@ -37,13 +47,22 @@ def assert_one_line_error(rc: int, err: str, *words: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def trained_run(tmp_path_factory) -> Path:
+def tiny_config(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("configs") / "tiny-dqn.yaml"
+    path.write_text(yaml.safe_dump({ENV: TINY_DQN}))
+    return path
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory, tiny_config) -> Path:
     out = tmp_path_factory.mktemp("cli") / "dqn-run"
-    assert main(["train", *TINY_DQN, "--steps", "300", "--out", str(out)]) == 0
+    args = ["train", "--algo", "dqn", "--env", ENV, "--config", str(tiny_config), "--steps", "60", "--eval-freq", "30",
+            "--checkpoint-freq", "30", "--out", str(out), "--no-progress"]  # fmt: skip
+    assert main(args) == 0
     return out
 
 
-# --- help and imports ---------------------------------------------------------------------------------------
+# --- help, imports and the generated train options ----------------------------------------------------------
 
 
 @pytest.mark.parametrize("command", [[], ["train"], ["evaluate"], ["benchmark"], ["watch"], ["play"], ["demo"]])
@@ -59,57 +78,134 @@ def test_help_and_play_do_not_import_torch():
         "import agents\n"
         "from agents.cli import build_parser, main\n"
         "build_parser()\n"
+        "assert 'torch' not in sys.modules, 'build_parser imported torch'\n"
         "assert main(['play', '--env', 'RandomDoorMaze-v0', '--seed', '3']) == 0\n"
-        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+        "assert 'torch' not in sys.modules, 'play imported torch'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
-    done = subprocess.run(["hrm-mazes", "--help"], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0 and "train" in done.stdout and "demo" in done.stdout
 
 
-def test_play_delegates_to_hrm_mazes_play(monkeypatch, capsys):
-    import hrm_mazes.play
+def test_train_options_are_generated_from_the_config_fields(capsys):
+    from dataclasses import fields
 
-    seen = {}
-    monkeypatch.setattr(hrm_mazes.play, "main", lambda argv: seen.setdefault("argv", argv) and 0)
-    rc, _, _ = run_cli(["play", "--env", "RandomDoorMaze-v0", "--seed", "3"], capsys)
-    assert rc == 0 and seen["argv"] == ["--env", "RandomDoorMaze-v0", "--seed", "3"]
+    parser = build_parser()
+    train_parser = parser._subparsers._group_actions[0].choices["train"]
+    dests = {a.dest for a in train_parser._actions if a.dest != "help"}
+    assert dests == {f.name for f in fields(TrainConfig) if f.metadata["cli"]}
+    rc, out, _ = run_cli(["train", "--help"], capsys)
+    assert "training seed in [0, 99] (default 0)" in " ".join(out.split())  # range and default from the field
+    args = parser.parse_args(["train", "--algo", "dqn", "--env", ENV, "--steps", "2e4", "--no-progress", "--seed", "7"])
+    config = TrainConfig.from_args(args)
+    assert config == TrainConfig(algo="dqn", env_id=ENV, steps=20_000, seed=7, progress=False)
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "words"),
+    [("--steps", "-5", ["--steps", "positive"]), ("--n-envs", "0", ["--n-envs", "positive"]),
+     ("--eval-freq", "1.5", ["--eval-freq", "positive"]), ("--seed", "100", ["--seed", "[0, 99]"]),
+     ("--eval-episodes", "ten", ["--eval-episodes", "positive"]), ("--checkpoint-freq", "0", ["positive"])],
+)  # fmt: skip
+def test_bad_integer_options_are_one_line_errors(option, value, words, capsys):
+    rc, _, err = run_cli(["train", "--algo", "dqn", "--env", ENV, option, value], capsys)
+    assert_one_line_error(rc, err, *words)
 
 
 # --- the subcommands with tiny budgets ----------------------------------------------------------------------
 
 
-def test_train_writes_a_complete_run(trained_run):
+def test_train_writes_a_complete_run(trained_run, tiny_config):
     paths = RunPaths(trained_run)
     for p in (paths.model, paths.checkpoint, paths.replay_buffer, paths.state, paths.evaluations, paths.run_yaml):
         assert p.is_file(), p
     assert any(paths.tensorboard.iterdir())
     run = yaml.safe_load(paths.run_yaml.read_text())
-    assert run["algo"] == "dqn" and run["steps"] == 300 and run["device"] == "cpu"
-    rows = read_eval_rows(paths.evaluations)
-    assert rows[-1]["env_steps"] == 300
-    header = (trained_run / "progress.csv").read_text().splitlines()[0]
-    assert "charts/success_rate" in header or "charts/episodic_length" in header or "eval/success_rate" in header
+    expected = {"algo": "dqn", "env_id": ENV, "steps": 60, "seed": 0, "device": "cpu", "config": str(tiny_config),
+                "eval_freq": 30, "eval_episodes": 4, "checkpoint_freq": 30}  # fmt: skip
+    assert {k: run[k] for k in expected} == expected
+    assert run["hyperparams"] == TINY_DQN and {"torch", "stable_baselines3", "hrm_mazes"} <= set(run["versions"])
+    assert read_run(trained_run) == TrainConfig(**expected, hyperparams=TINY_DQN)
+    assert [r["env_steps"] for r in read_eval_rows(paths.evaluations)] == [30, 60]
+    assert all(r["episodes"] == 4 for r in read_eval_rows(paths.evaluations))
+    state = read_state(paths)
+    assert state.env_steps == 60 and state.optimizer_steps == (60 - 20) // 2 and state.resumes == 0
+    header = (trained_run / "progress.csv").read_text().splitlines()[0].split(",")
+    assert "eval/success_rate" in header and "charts/optimizer_steps" in header
+    assert not [key for key in header if key.startswith(("rollout/", "train/", "time/"))]  # CleanRL names only
+
+
+def test_train_prints_the_result_and_where_it_went(tmp_path, tiny_config, capsys):
+    out = tmp_path / "run"
+    rc, stdout, _ = run_cli(["train", "--algo", "dqn", "--env", ENV, "--config", str(tiny_config), "--steps", "20",
+                             "--out", str(out), "--no-progress"], capsys)  # fmt: skip
+    assert rc == 0
+    assert "done: 20 env steps, 0 optimizer steps" in stdout and "over 4 held-out episodes" in stdout
+    assert stdout.strip().splitlines()[-1].startswith(f"outputs written to {out}/")
+
+
+def test_force_replaces_a_run_but_only_after_the_input_checks(tmp_path, tiny_config, capsys):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    base = ["train", "--algo", "dqn", "--env", ENV, "--steps", "20", "--out", str(out), "--no-progress"]
+    rc, _, err = run_cli([*base, "--config", str(tiny_config)], capsys)
+    assert_one_line_error(rc, err, "already exists", "--resume", "--force")
+    rc, _, err = run_cli([*base, "--config", "nope", "--force"], capsys)
+    assert_one_line_error(rc, err, "unknown config")
+    assert (out / "keep.txt").read_text() == "mine"  # a bad input never costs the directory
+    rc, _, _ = run_cli([*base, "--config", str(tiny_config), "--force"], capsys)
+    assert rc == 0 and not (out / "keep.txt").exists() and (out / "model.zip").is_file()
 
 
 def test_evaluate_model_and_reference_agents(trained_run, tmp_path, capsys):
-    rc, out, _ = run_cli(["evaluate", "--model", str(trained_run / "model.zip"), "--episodes", "12", "--no-progress"], capsys)
-    assert rc == 0 and "success rate" in out and "path efficiency" in out
-    data = json.loads((trained_run / "evaluation_12.json").read_text())
-    assert data["summary"]["episodes"] == 12 and data["seed_offset"] == 1_000_000
+    rc, out, _ = run_cli(["evaluate", "--model", str(trained_run / "model.zip"), "--episodes", "6", "--no-progress"], capsys)
+    assert rc == 0
+    assert "dqn on FourRooms-Dynamic-v0: 6 held-out episodes (seeds 1000000..1000005), greedy" in out
+    assert "success rate" in out and "path efficiency" in out and "oracle           100.0% success" in out
+    data = json.loads((trained_run / "evaluation_6.json").read_text())
+    assert data["summary"]["episodes"] == 6 and data["seed_offset"] == 1_000_000 and data["agent"] == "dqn"
+    assert data["encoding"]["obs_mode"] == "onehot" and data["device"] == "cpu"
+    assert [r["seed"] for r in data["records"]] == list(range(1_000_000, 1_000_006))
+    assert out.strip().splitlines()[-1] == f"outputs written to {trained_run / 'evaluation_6.json'}"
     target = tmp_path / "oracle.json"
-    rc, out, _ = run_cli(["evaluate", "--agent", "oracle", "--env", "FourRooms-Dynamic-v0", "--episodes", "20",
+    rc, out, _ = run_cli(["evaluate", "--agent", "oracle", "--env", ENV, "--episodes", "20",
                           "--json", str(target), "--no-progress"], capsys)  # fmt: skip
-    assert rc == 0 and json.loads(target.read_text())["summary"]["success_rate"] == 1.0
-    assert str(target) in out
+    assert rc == 0 and str(target) in out
+    summary = json.loads(target.read_text())["summary"]
+    assert summary["success_rate"] == 1.0 and summary["path_efficiency"] == pytest.approx(1.0)
+    rc, _, err = run_cli(["evaluate", "--agent", "random", "--env", ENV, "--episodes", "2", "--seed-offset", "5",
+                          "--json", str(tmp_path / "r.json"), "--no-progress"], capsys)  # fmt: skip
+    assert rc == 0 and "not held-out episodes" in err
 
 
+def test_watch_frames_show_the_model_values(trained_run):
+    from agents.harness.loading import load_agent
+    from agents.watch import record_frames
+
+    agent = load_agent(trained_run, device="cpu")
+    frames = record_frames(agent, 1, 1_000_000, on_frame=lambda frame: False)  # the first frame only
+    assert len(frames) == 1 and frames[0].shape[1] > 352  # the maze and the side panel
+    maze = agent.env_fn(render_mode="rgb_array")
+    maze.reset(seed=1_000_000)
+    assert (frames[0][: maze.render().shape[0], : maze.render().shape[1]] == maze.render()).all()
+
+
+def test_watch_saves_a_gif(tmp_path, capsys):
+    import imageio.v3 as iio
+
+    gif = tmp_path / "oracle.gif"
+    rc, out, _ = run_cli(["watch", "--agent", "oracle", "--env", ENV, "--episodes", "1", "--save", str(gif)], capsys)
+    assert rc == 0 and out.startswith(f"outputs written to {gif} (")
+    frames = iio.imread(gif, index=None)
+    assert frames.ndim == 4 and frames.shape[2] > 352 and len(frames) > 2
+
+
+@pytest.mark.slow
 def test_watch_saves_gif_with_values(trained_run, tmp_path, capsys):
     import imageio.v3 as iio
 
     gif = tmp_path / "watch.gif"
     rc, out, _ = run_cli(["watch", "--model", str(trained_run), "--episodes", "1", "--save", str(gif)], capsys)
-    assert rc == 0 and gif.is_file() and str(gif) in out
+    assert rc == 0 and gif.is_file() and f"outputs written to {gif}" in out
     frames = iio.imread(gif, index=None)
     assert frames.ndim == 4 and frames.shape[2] > 352  # maze + the side panel
     gif2 = tmp_path / "oracle.gif"
@@ -118,33 +214,51 @@ def test_watch_saves_gif_with_values(trained_run, tmp_path, capsys):
 
 
 def test_watch_window_headless(capsys):
-    rc, out, _ = run_cli(["watch", "--agent", "random", "--env", "FourRooms-Dynamic-v0", "--episodes", "1", "--fps", "1000"], capsys)
-    assert rc == 0
+    rc, out, _ = run_cli(["watch", "--agent", "random", "--env", ENV, "--episodes", "1", "--fps", "1000"], capsys)
+    assert rc == 0 and "window closed" in out
 
 
 def test_benchmark_small_suite(tmp_path, capsys):
     suite = tmp_path / "suite.yaml"
     suite.write_text(yaml.safe_dump({
-        "name": "tiny", "envs": ["FourRooms-Dynamic-v0"], "algos": [{"algo": "dqn", "config": "cpu-small"}],
-        "seeds": [0, 1], "steps": 200, "eval_freq": 100, "eval_episodes": 4, "final_episodes": 10,
-        "n_envs": 2, "references": ["oracle", "random"], "device": "cpu",
+        "name": "tiny", "envs": [ENV], "algos": [{"algo": "dqn", "config": "cpu-small"}],
+        "seeds": [0, 1], "steps": 40, "eval_freq": 20, "eval_episodes": 2, "final_episodes": 6,
+        "n_envs": 2, "references": ["oracle", "random"], "device": "cpu", "overrides": TINY_OVERRIDES,
     }))  # fmt: skip
     out = tmp_path / "bench"
     rc, stdout, _ = run_cli(["benchmark", "--suite", str(suite), "--out", str(out), "--no-progress"], capsys)
-    assert rc == 0 and str(out) in stdout
+    assert rc == 0 and f"outputs written to {out}/" in stdout
+    assert "[1/2] dqn-cpu-small on FourRooms-Dynamic-v0, seed 0" in stdout
     md = (out / "results.md").read_text()
-    assert "| dqn-cpu-small | 2 |" in md and "| oracle |" in md and "| random |" in md
+    assert "| dqn-cpu-small | 2 | 40 |" in md and "| oracle |" in md and "| random |" in md
     assert (out / "results.csv").read_text().count("\n") == 1 + 2 + 2  # header, 2 runs, 2 references
-    assert json.loads((out / "results.json").read_text())["summary"][0]["n_seeds"] == 2
+    results = json.loads((out / "results.json").read_text())
+    assert results["summary"][0]["n_seeds"] == 2 and results["device"] == "cpu"
+    assert [r["seed"] for r in results["runs"]] == [0, 1] and all(r["episodes"] == 6 for r in results["runs"])
+    assert results["references"][0]["success_rate"] == 1.0  # the oracle
+    run = read_run(out / "runs" / "dqn-cpu-small" / ENV / "seed1")
+    assert run.seed == 1 and run.steps == 40 and run.hyperparams["buffer_size"] == 1000
     for x in ("env_steps", "optimizer_steps"):
-        assert (out / "curves" / f"FourRooms-Dynamic-v0_{x}.png").stat().st_size > 1000
+        assert (out / "curves" / f"{ENV}_{x}.png").stat().st_size > 1000
     # Existing output: refused without --resume; with --resume the finished runs are reused.
     rc, _, err = run_cli(["benchmark", "--suite", str(suite), "--out", str(out)], capsys)
-    assert_one_line_error(rc, err, "already exists")
+    assert_one_line_error(rc, err, "already exists", "--resume")
     rc, stdout, _ = run_cli(["benchmark", "--suite", str(suite), "--out", str(out), "--resume", "--no-progress"], capsys)
-    assert rc == 0 and "reusing" in stdout
+    assert rc == 0 and stdout.count("reusing the finished run") == 2
 
 
+def test_demo_refuses_bad_input_before_touching_anything(tmp_path, capsys):
+    out = tmp_path / "demo"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    rc, _, err = run_cli(["demo", "--out", str(out)], capsys)
+    assert_one_line_error(rc, err, "already exists", "--force")
+    rc, _, err = run_cli(["demo", "--out", str(out), "--force", "--scale", "0"], capsys)
+    assert_one_line_error(rc, err, "--scale")
+    assert (out / "keep.txt").read_text() == "mine"
+
+
+@pytest.mark.slow
 def test_demo_tiny_scale(tmp_path, capsys):
     out = tmp_path / "demo"
     rc, stdout, _ = run_cli(["demo", "--out", str(out), "--scale", "0.02", "--episodes", "10", "--no-progress"], capsys)
@@ -152,6 +266,10 @@ def test_demo_tiny_scale(tmp_path, capsys):
     for name in ("results.md", "results.json", "curves_env_steps.png", "curves_optimizer_steps.png", "hrm_dqn.gif"):
         assert (out / name).is_file(), name
     assert "| hrm-dqn |" in stdout and "| dqn |" in stdout and "| oracle |" in stdout and "| random |" in stdout
+    results = json.loads((out / "results.json").read_text())
+    assert results["episodes"] == 10 and set(results["summaries"]) == {"hrm-dqn", "dqn", "oracle", "random"}
+    # Budgets at scale 0.02: 4,000 and 1,200 env steps, or fewer when the (also scaled) wall-clock cap comes first.
+    assert 0 < results["runs"]["dqn"]["env_steps"] <= 4_000 and 0 < results["runs"]["hrm-dqn"]["env_steps"] <= 1_200
     rc, _, err = run_cli(["demo", "--out", str(out)], capsys)
     assert_one_line_error(rc, err, "already exists")
 
@@ -172,73 +290,74 @@ class Crash(BaseCallback):
         return True
 
 
-def test_resume_after_a_crash_continues_from_the_checkpoint(tmp_path, capsys):
+def test_resume_after_a_crash_continues_from_the_checkpoint(tmp_path, tiny_config, capsys):
     from stable_baselines3 import DQN
 
     out = tmp_path / "run"
-    kwargs = dict(steps=800, config="cpu-small", out=out, device="cpu", n_envs=2, eval_freq=200, eval_episodes=4,
-                  checkpoint_freq=200, progress=False, overrides={"learning_starts": 100})  # fmt: skip
+    config = TrainConfig(algo="dqn", env_id=ENV, steps=120, config=str(tiny_config), out=out, device="cpu",
+                         eval_freq=20, checkpoint_freq=20, progress=False)  # fmt: skip
     with pytest.raises(RuntimeError, match="simulated"):
-        train("dqn", "FourRooms-Dynamic-v0", callbacks=[Crash(500, RuntimeError)], **kwargs)
+        train(config, callbacks=[Crash(70, RuntimeError)])
     paths = RunPaths(out)
     crashed = read_state(paths)
-    assert crashed.env_steps == 400 and crashed.optimizer_steps > 0 and not paths.model.exists()
-    assert [r["env_steps"] for r in read_eval_rows(paths.evaluations)] == [200, 400]
+    assert crashed.env_steps == 60 and crashed.optimizer_steps > 0 and not paths.model.exists()
+    assert [r["env_steps"] for r in read_eval_rows(paths.evaluations)] == [20, 40, 60]
 
-    rc, _, err = run_cli(["train", *TINY_DQN, "--steps", "800", "--out", str(out)], capsys)
+    rc, _, err = run_cli(["train", "--algo", "dqn", "--env", ENV, "--steps", "120", "--out", str(out)], capsys)
     assert_one_line_error(rc, err, "already exists", "--resume")
 
     rc, out_text, _ = run_cli(["train", "--resume", "--out", str(out), "--no-progress"], capsys)
-    assert rc == 0 and "800 env steps" in out_text
+    assert rc == 0 and "done: 120 env steps" in out_text
     state = read_state(paths)
-    assert state.env_steps == 800 and state.resumes == 1
-    assert [r["env_steps"] for r in read_eval_rows(paths.evaluations)] == [200, 400, 600, 800]
+    assert state.env_steps == 120 and state.resumes == 1
+    assert [r["env_steps"] for r in read_eval_rows(paths.evaluations)] == [20, 40, 60, 80, 100, 120]
     model = DQN.load(paths.checkpoint, device="cpu")
     model.load_replay_buffer(paths.replay_buffer)
-    assert model.num_timesteps == 800
-    assert model.replay_buffer.size() == 800 // 2  # 400 vec steps x 2 envs, nothing lost at the crash point
-    # DQN trains once per vec step after learning_starts: 150 (before the crash) + 200 (after).
-    assert model._n_updates == crashed.optimizer_steps + 200
+    assert model.num_timesteps == 120
+    assert model.replay_buffer.size() == 120 // 2  # 60 vec steps x 2 envs, nothing lost at the crash point
+    # DQN trains once per vec step after learning_starts: 30 vec steps after the checkpoint.
+    assert model._n_updates == crashed.optimizer_steps + 30
 
     # Extending a finished run: --resume with a larger --steps.
-    rc, _, _ = run_cli(["train", "--resume", "--out", str(out), "--steps", "1000", "--no-progress"], capsys)
-    assert rc == 0 and read_state(paths).env_steps == 1000
+    rc, _, _ = run_cli(["train", "--resume", "--out", str(out), "--steps", "140", "--no-progress"], capsys)
+    assert rc == 0 and read_state(paths).env_steps == 140 and read_run(out).steps == 140
 
 
-def test_keyboard_interrupt_saves_a_checkpoint(tmp_path):
+def test_keyboard_interrupt_saves_a_checkpoint(tmp_path, tiny_config):
     out = tmp_path / "run"
-    result = train("dqn", "FourRooms-Dynamic-v0", steps=600, config="cpu-small", out=out, device="cpu", n_envs=2,
-                   eval_episodes=2, progress=False, callbacks=[Crash(300, KeyboardInterrupt)])  # fmt: skip
+    config = TrainConfig(algo="dqn", env_id=ENV, steps=80, config=str(tiny_config), out=out, device="cpu", progress=False)
+    result = train(config, callbacks=[Crash(40, KeyboardInterrupt)])
     assert result.interrupted and result.model_path is None
-    assert read_state(RunPaths(out)).env_steps == 300
-    result = train(None, None, out=out, resume=True, device="cpu", progress=False)
-    assert not result.interrupted and result.env_steps == 600
+    assert read_state(RunPaths(out)).env_steps == 40
+    result = train(TrainConfig(out=out, resume=True, device="cpu", progress=False))
+    assert not result.interrupted and result.env_steps == 80 and result.model_path.is_file()
 
 
 def test_resume_hrm_dqn(tmp_path):
-    pytest.importorskip("agents.hrm_dqn")
     out = tmp_path / "hrm"
-    kwargs = dict(steps=160, config="cpu-small", out=out, device="cpu", n_envs=4, eval_freq=80, eval_episodes=2,
-                  checkpoint_freq=80, progress=False, overrides={"learning_starts": 40, "batch_size": 8})  # fmt: skip
+    config = TrainConfig(algo="hrm-dqn", env_id=ENV, steps=48, config="cpu-small", out=out, device="cpu", n_envs=4,
+                         eval_freq=24, eval_episodes=2, checkpoint_freq=24, progress=False,
+                         overrides={"learning_starts": 8, "batch_size": 4, "buffer_size": 500})  # fmt: skip
     with pytest.raises(RuntimeError):
-        train("hrm-dqn", "FourRooms-Dynamic-v0", callbacks=[Crash(100, RuntimeError)], **kwargs)
-    assert read_state(RunPaths(out)).env_steps == 80
-    result = train(None, None, out=out, resume=True, device="cpu", progress=False)
-    assert result.env_steps == 160 and result.optimizer_steps > 0
+        train(config, callbacks=[Crash(32, RuntimeError)])
+    crashed = read_state(RunPaths(out))
+    assert crashed.env_steps == 24 and crashed.optimizer_steps > 0
+    result = train(TrainConfig(out=out, resume=True, device="cpu", progress=False))
+    assert result.env_steps == 48 and result.optimizer_steps > crashed.optimizer_steps
 
 
 # --- bad input: one line, exit code 2, no traceback ----------------------------------------------------------
 
 
 def test_unknown_names_are_one_line_errors(capsys):
-    rc, _, err = run_cli(["train", "--algo", "sac", "--env", "FourRooms-Dynamic-v0"], capsys)
+    rc, _, err = run_cli(["train", "--algo", "sac", "--env", ENV], capsys)
     assert_one_line_error(rc, err, "sac")
     rc, _, err = run_cli(["train", "--algo", "dqn", "--env", "CartPole-v1"], capsys)
     assert_one_line_error(rc, err, "CartPole-v1")
-    rc, _, err = run_cli(["train", "--algo", "dqn", "--env", "FourRooms-Dynamic-v0", "--config", "nope"], capsys)
+    rc, _, err = run_cli(["train", "--algo", "dqn", "--env", ENV, "--config", "nope"], capsys)
     assert_one_line_error(rc, err, "unknown config")
-    rc, _, err = run_cli(["train", "--algo", "dqn", "--env", "FourRooms-Dynamic-v0", "--steps", "-5"], capsys)
-    assert_one_line_error(rc, err, "positive")
+    rc, _, err = run_cli(["train", "--env", ENV], capsys)
+    assert_one_line_error(rc, err, "--algo and --env")
     rc, _, err = run_cli(["frobnicate"], capsys)
     assert_one_line_error(rc, err)
 
@@ -256,19 +375,24 @@ def test_missing_and_corrupt_files_are_one_line_errors(trained_run, tmp_path, ca
     assert_one_line_error(rc, err, "corrupt")
     rc, _, err = run_cli(["evaluate", "--agent", "oracle"], capsys)
     assert_one_line_error(rc, err, "--env")
-    rc, _, err = run_cli(["watch", "--agent", "oracle", "--env", "FourRooms-Dynamic-v0", "--save", "x.avi"], capsys)
+    rc, _, err = run_cli(["watch", "--agent", "oracle", "--env", ENV, "--save", "x.avi"], capsys)
     assert_one_line_error(rc, err, ".gif")
     rc, _, err = run_cli(["benchmark", "--suite", str(tmp_path / "none.yaml")], capsys)
     assert_one_line_error(rc, err, "does not exist")
+    bad_suite = tmp_path / "bad.yaml"
+    bad_suite.write_text(yaml.safe_dump({"envs": [ENV], "algos": ["dqn"], "seeds": [0, 100]}))
+    rc, _, err = run_cli(["benchmark", "--suite", str(bad_suite)], capsys)
+    assert_one_line_error(rc, err, "seeds", "[0, 99]")
 
 
 def test_resume_errors(trained_run, tmp_path, capsys):
     rc, _, err = run_cli(["train", "--resume", "--out", str(tmp_path / "nothing")], capsys)
     assert_one_line_error(rc, err, "run.yaml")
+    rc, _, err = run_cli(["train", "--resume"], capsys)
+    assert_one_line_error(rc, err, "--resume needs --out")
     broken = tmp_path / "broken"
     broken.mkdir()
-    for name in ("run.yaml",):
-        (broken / name).write_text((trained_run / name).read_text())
+    (broken / "run.yaml").write_text((trained_run / "run.yaml").read_text())
     (broken / "checkpoints").mkdir()
     (broken / "checkpoints" / "state.json").write_text((trained_run / "checkpoints" / "state.json").read_text())
     (broken / "checkpoints" / "last.zip").write_bytes(b"garbage")
@@ -278,7 +402,10 @@ def test_resume_errors(trained_run, tmp_path, capsys):
     assert_one_line_error(rc, err, "'dqn'")
 
 
+@pytest.mark.slow
 def test_errors_in_a_real_process_have_no_traceback(tmp_path):
+    done = subprocess.run(["hrm-mazes", "--help"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "train" in done.stdout and "demo" in done.stdout
     cases = [
         ["evaluate", "--model", str(tmp_path / "missing.zip")],
         ["train", "--algo", "dqn", "--env", "Nope-v0"],
@@ -289,9 +416,18 @@ def test_errors_in_a_real_process_have_no_traceback(tmp_path):
         assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
 
 
-def test_parser_lists_every_algorithm():
+def test_parser_lists_every_command():
     text = build_parser().format_help()
-    assert all(cmd in text for cmd in ("train", "evaluate", "benchmark", "watch", "play", "demo"))
+    assert all(cmd in text for cmd in ("train", "evaluate", "benchmark", "watch", "play", "bench-env", "demo"))
+
+
+def test_play_delegates_to_hrm_mazes_play(monkeypatch, capsys):
+    import hrm_mazes.play
+
+    seen = {}
+    monkeypatch.setattr(hrm_mazes.play, "main", lambda argv: seen.setdefault("argv", argv) and 0)
+    rc, _, _ = run_cli(["play", "--env", "RandomDoorMaze-v0", "--seed", "3"], capsys)
+    assert rc == 0 and seen["argv"] == ["--env", "RandomDoorMaze-v0", "--seed", "3"]
 
 
 def test_bench_env_prints_the_throughput_table(capsys):

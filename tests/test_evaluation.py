@@ -1,4 +1,4 @@
-"""Metrics and confidence intervals of agents.evaluation, and the oracle / random reference numbers."""
+"""Metrics and confidence intervals of agents.harness.evaluation, and the oracle / random reference numbers."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ import math
 import numpy as np
 import pytest
 
-from agents.evaluation import (
+from agents.harness.evaluation import (
     EVAL_SEED_OFFSET,
-    OraclePolicy,
-    RandomPolicy,
+    REFERENCE_PLAYERS,
+    OraclePlayer,
+    RandomPlayer,
     aggregate,
     bootstrap_interval,
     eval_seeds,
@@ -23,13 +24,22 @@ from agents.evaluation import (
     wilson_interval,
 )
 
+# t_{0.975, df} from a published table (NIST/SEMATECH e-Handbook of Statistical Methods, section 1.3.6.7.2,
+# "Critical values of the Student's t distribution", column 0.025), including rows beyond the module's own
+# 30-row table, where it switches to its series expansion.
+PUBLISHED_T_975 = {1: 12.706, 2: 4.303, 3: 3.182, 5: 2.571, 10: 2.228, 15: 2.131, 20: 2.086, 25: 2.060, 30: 2.042,
+                   40: 2.021, 50: 2.009, 60: 2.000, 80: 1.990, 100: 1.984}  # fmt: skip
 
-def test_t_quantiles_match_the_tables():
-    assert t_quantile_975(1) == pytest.approx(12.706, abs=1e-3)
-    assert t_quantile_975(2) == pytest.approx(4.303, abs=1e-3)
-    assert t_quantile_975(30) == pytest.approx(2.042, abs=1e-3)
-    assert t_quantile_975(60) == pytest.approx(2.000, abs=2e-3)
-    assert t_quantile_975(10_000) == pytest.approx(1.960, abs=1e-3)
+
+@pytest.mark.parametrize(("df", "published"), sorted(PUBLISHED_T_975.items()))
+def test_t_quantiles_match_a_published_table(df, published):
+    assert t_quantile_975(df) == pytest.approx(published, abs=6e-4)  # the table rounds to 3 decimals
+
+
+def test_t_quantiles_match_scipy():
+    stats = pytest.importorskip("scipy.stats")
+    for df in [*range(1, 201), 500, 1_000, 10_000]:
+        assert t_quantile_975(df) == pytest.approx(stats.t.ppf(0.975, df), abs=6e-4), df
     with pytest.raises(ValueError):
         t_quantile_975(0)
 
@@ -100,12 +110,12 @@ def test_eval_seeds_are_held_out():
 
 @pytest.mark.parametrize("env_id", ["FourRooms-Dynamic-v0", "RandomDoorMaze-v0"])
 def test_oracle_and_random_numbers_are_plausible(env_id):
-    oracle = evaluate(OraclePolicy(), env_id, episodes=200).summary
-    random = evaluate(RandomPolicy(), env_id, episodes=200).summary
+    oracle = evaluate(OraclePlayer(), env_id, episodes=200).summary
+    random = evaluate(RandomPlayer(), env_id, episodes=200).summary
     # SPEC reference: BFS re-planning ~100% / ~98% success, ~11.5 steps.
     assert oracle["success_rate"] >= (0.99 if env_id.startswith("FourRooms") else 0.95)
     assert 9.0 < oracle["mean_length_success"] < 14.0
-    # Playing the oracle as a policy replays exactly the oracle's reference episodes.
+    # Playing the oracle as a player replays exactly the oracle's reference episodes.
     assert oracle["path_efficiency"] == pytest.approx(1.0)
     assert 0.10 < random["success_rate"] < 0.40
     assert random["mean_length"] > 55
@@ -114,15 +124,20 @@ def test_oracle_and_random_numbers_are_plausible(env_id):
 
 def test_numbers_are_stable_and_independent_of_batching():
     env_id = "RandomDoorMaze-v0"
-    a = evaluate(RandomPolicy(), env_id, episodes=60, n_parallel=7).records
-    b = evaluate(RandomPolicy(), env_id, episodes=60, n_parallel=32).records
+    a = evaluate(RandomPlayer(), env_id, episodes=60, n_parallel=7).records
+    b = evaluate(RandomPlayer(), env_id, episodes=60, n_parallel=32).records
     assert a == b
     import gymnasium as gym
 
     seeds = eval_seeds(30)
-    one = run_episodes(OraclePolicy(), lambda: gym.make(env_id), seeds, n_parallel=1)
-    many = run_episodes(OraclePolicy(), lambda: gym.make(env_id), seeds, n_parallel=16)
+    one = run_episodes(OraclePlayer(), lambda: gym.make(env_id), seeds, n_parallel=1)
+    many = run_episodes(OraclePlayer(), lambda: gym.make(env_id), seeds, n_parallel=16)
     assert one == many
+
+
+def test_reference_players_by_name():
+    assert REFERENCE_PLAYERS == {"oracle": OraclePlayer, "random": RandomPlayer}
+    assert all(player().name == name for name, player in REFERENCE_PLAYERS.items())
 
 
 def test_aggregate_keeps_missing_intervals_missing():

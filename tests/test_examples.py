@@ -1,7 +1,12 @@
-"""Every script in examples/ runs to completion with a tiny budget (as a user would run it)."""
+"""Every script in examples/ runs to completion with a tiny budget (as a user would run it), and the docs build.
+
+Fast layer: every example imports and parses its options in-process, the quick ones run end to end.
+``slow``: the ones that train, in their own processes.
+"""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -10,6 +15,7 @@ from pathlib import Path
 import pytest
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+SCRIPTS = sorted(p.name for p in EXAMPLES.glob("*.py"))
 
 
 def run_example(name: str, *args: str, cwd: Path) -> str:
@@ -20,9 +26,24 @@ def run_example(name: str, *args: str, cwd: Path) -> str:
     return done.stdout
 
 
+def load_example(name: str):
+    spec = importlib.util.spec_from_file_location(f"example_{Path(name).stem}", EXAMPLES / name)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def test_every_example_has_a_test():
     tested = {"quickstart.py", "random_agent.py", "train_hrm_dqn.py", "compare_dqn.py", "record_video.py"}
-    assert {p.name for p in EXAMPLES.glob("*.py")} == tested
+    assert set(SCRIPTS) == tested
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_every_example_imports_and_has_help(name, capsys):
+    module = load_example(name)
+    with pytest.raises(SystemExit) as exit_:
+        module.main(["--help"])
+    assert exit_.value.code == 0 and "usage:" in capsys.readouterr().out
 
 
 def test_quickstart(tmp_path):
@@ -35,19 +56,28 @@ def test_random_agent(tmp_path):
     assert "random" in out and "oracle" in out and "100.0%" in out
 
 
+def test_record_video_of_the_oracle(tmp_path, capsys):
+    gif = tmp_path / "oracle.gif"
+    assert load_example("record_video.py").main(["--episodes", "1", "--out", str(gif)]) == 0
+    assert gif.is_file() and (tmp_path / "oracle_plain.gif").is_file() and "outputs written" in capsys.readouterr().out
+
+
+@pytest.mark.slow
 def test_train_hrm_dqn(tmp_path):
-    pytest.importorskip("agents.hrm_dqn")
     out = run_example("train_hrm_dqn.py", "--steps", "160", "--episodes", "4", "--out", str(tmp_path / "m.zip"), cwd=tmp_path)
     assert "HRM-DQN after 160 env steps" in out and (tmp_path / "m.zip").is_file()
 
 
+@pytest.mark.slow
 def test_compare_dqn(tmp_path):
-    pytest.importorskip("agents.hrm_dqn")
     out = run_example("compare_dqn.py", "--steps", "160", "--episodes", "4", "--out", str(tmp_path / "cmp"), cwd=tmp_path)
     for name in ("hrm-dqn", "dqn", "oracle", "random"):
         assert name in out
+    for algo in ("hrm-dqn", "dqn"):
+        assert (tmp_path / "cmp" / algo / "model.zip").is_file()
 
 
+@pytest.mark.slow
 def test_record_video(tmp_path):
     gif = tmp_path / "oracle.gif"
     out = run_example("record_video.py", "--episodes", "1", "--out", str(gif), cwd=tmp_path)

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import ast
+import importlib
 import re
 from pathlib import Path
 
-import torch
+import pytest
 
 README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def python_blocks() -> list[str]:
+    return re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
 
 
 def test_readme_starts_with_the_main_job_and_the_test_command():
@@ -19,8 +25,31 @@ def test_readme_starts_with_the_main_job_and_the_test_command():
     ]
 
 
+def test_readme_python_examples_compile_and_import():
+    for block in python_blocks():
+        tree = ast.parse(block)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                module = importlib.import_module(node.module)
+                for alias in node.names:
+                    assert hasattr(module, alias.name), f"{node.module}.{alias.name}"
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    importlib.import_module(alias.name)
+
+
+def test_readme_environment_example_runs():
+    namespace: dict = {}
+    exec(compile(python_blocks()[0], str(README), "exec"), namespace)
+    assert namespace["frame"].shape == (352, 416, 3)
+    assert namespace["envs"].num_envs == 4096
+
+
+@pytest.mark.slow
 def test_readme_python_examples_run():
-    code = "\n".join(re.findall(r"```python\n(.*?)```", README.read_text(), re.S))
+    import torch
+
+    code = "\n".join(python_blocks())
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # the tiny model runs fastest single-threaded, and CI machines are small
     try:

@@ -12,7 +12,7 @@ A suite is a YAML file::
     eval_freq: 5000                   # periodic evaluation for the learning curves (env steps)
     eval_episodes: 100                # episodes per periodic evaluation
     final_episodes: 1000              # episodes of the final held-out evaluation
-    references: [oracle, random]      # reference policies evaluated on the same seeds
+    references: [oracle, random]      # reference players evaluated on the same seeds
     device: auto
     overrides: {}                     # hyperparameters applied to every run (e.g. {n_envs: 4})
 
@@ -25,7 +25,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -34,7 +33,10 @@ import numpy as np
 import yaml
 
 from agents.errors import UserError
-from agents.evaluation import aggregate, format_ci, t_interval
+from agents.harness.algos import ALGOS, check_env_id
+from agents.harness.config import MAX_SEED, TrainConfig, parse_int
+from agents.harness.evaluation import REFERENCE_PLAYERS, aggregate, format_ci, t_interval
+from agents.harness.rundir import claim_output_dir, read_eval_rows
 
 SUITE_KEYS = {
     "name", "envs", "algos", "seeds", "steps", "eval_freq", "eval_episodes", "final_episodes",
@@ -44,8 +46,6 @@ SUITE_KEYS = {
 
 def load_suite(path: str | Path) -> dict[str, Any]:
     """Read and check a suite file; every problem is one :class:`UserError` line."""
-    from agents.baselines import ALGOS, check_env_id
-
     path = Path(path)
     if not path.is_file():
         raise UserError(f"suite file {path} does not exist")
@@ -75,14 +75,21 @@ def load_suite(path: str | Path) -> dict[str, Any]:
     if len(set(labels)) != len(labels):
         raise UserError(f"suite {path.name}: algorithm labels must be unique, got {labels}")
     suite["algos"] = entries
-    suite["seeds"] = [int(s) for s in suite.get("seeds", [0])]
+    suite["seeds"] = [_suite_int(path, "seeds", s, 0, MAX_SEED) for s in suite.get("seeds", [0])]
     suite.setdefault("references", ["oracle", "random"])
     for ref in suite["references"]:
-        if ref not in ("oracle", "random"):
+        if ref not in REFERENCE_PLAYERS:
             raise UserError(f"suite {path.name}: unknown reference {ref!r}; use oracle and/or random")
-    suite.setdefault("final_episodes", 1000)
-    suite.setdefault("eval_episodes", 100)
+    suite["final_episodes"] = _suite_int(path, "final_episodes", suite.get("final_episodes", 1000), 1)
+    suite["eval_episodes"] = _suite_int(path, "eval_episodes", suite.get("eval_episodes", 100), 1)
     return suite
+
+
+def _suite_int(path: Path, key: str, value: Any, lo: int, hi: int | None = None) -> int:
+    try:
+        return parse_int(value, lo, hi)
+    except ValueError as err:
+        raise UserError(f"suite {path.name}: {key}: {err}") from None
 
 
 def run_suite(
@@ -94,17 +101,20 @@ def run_suite(
     progress: bool = True,
 ) -> Path:
     """Run every (algorithm, env, seed) of the suite, evaluate, and write the report. Returns the output dir."""
-    from agents.evaluation import ModelPolicy, OraclePolicy, RandomPolicy, evaluate
-    from agents.training import RunPaths, load_model, read_state, resolve_device, train
+    from agents.harness.baselines import load_model
+    from agents.harness.encodings import env_encoding, make_env
+    from agents.harness.evaluation import ModelPlayer, evaluate
+    from agents.harness.rundir import RunPaths, read_run, read_state
+    from agents.harness.runtime import resolve_device
+    from agents.harness.training import train
 
     suite = load_suite(suite_path)
     out = Path(out or suite.get("out") or Path("runs") / "benchmark" / suite["name"])
-    if out.exists() and any(out.iterdir()) and not resume:
-        if not force:
-            raise UserError(f"output directory {out} already exists; use --resume to continue it or --force to replace it")
-        shutil.rmtree(out)
-    out.mkdir(parents=True, exist_ok=True)
     device = resolve_device(device or suite.get("device", "auto"))
+    if resume:
+        out.mkdir(parents=True, exist_ok=True)
+    else:
+        claim_output_dir(out, force, "output directory", resumable=True).create()
     (out / "suite.yaml").write_text(yaml.safe_dump(suite, sort_keys=False))
 
     jobs = [(e, env_id, s) for env_id in suite["envs"] for e in suite["algos"] for s in suite["seeds"]]
@@ -119,9 +129,9 @@ def run_suite(
             print(f"  reusing the finished run in {run_dir}")
         else:
             can_resume = resume and paths.state.is_file()
-            result = train(
-                None if can_resume else entry["algo"],
-                None if can_resume else env_id,
+            config = TrainConfig(
+                algo=None if can_resume else entry["algo"],
+                env_id=None if can_resume else env_id,
                 steps=entry.get("steps", suite.get("steps")),
                 seed=seed,
                 device=device,
@@ -135,21 +145,17 @@ def run_suite(
                 progress=progress,
                 overrides={**(suite.get("overrides") or {}), **(entry.get("overrides") or {})},
             )
-            if result.interrupted:
+            if train(config).interrupted:
                 raise KeyboardInterrupt
-        from agents.training import env_encoding, read_run
-
         run = read_run(run_dir)
         model = load_model(entry["algo"], paths.model, device)
-        encoding = env_encoding(run["hyperparams"])
+        encoding = env_encoding(run.hyperparams)
 
         def env_fn(env_id=env_id, encoding=encoding):
-            from agents.baselines import make_env
-
             return make_env(env_id, **encoding)
 
         evaluation = evaluate(
-            ModelPolicy(model, label),
+            ModelPlayer(model, label),
             env_id,
             suite["final_episodes"],
             env_fn=env_fn,
@@ -168,7 +174,7 @@ def run_suite(
                 "env_steps": state.env_steps,
                 "optimizer_steps": state.optimizer_steps,
                 "train_wall_time_s": state.wall_time_s,
-                "device": run["device"],
+                "device": run.device,
                 "run_dir": str(run_dir),
                 **evaluation.summary,
             }
@@ -178,8 +184,7 @@ def run_suite(
     references = []
     for env_id in suite["envs"]:
         for ref in suite["references"]:
-            policy = OraclePolicy() if ref == "oracle" else RandomPolicy()
-            evaluation = evaluate(policy, env_id, suite["final_episodes"], progress=progress)
+            evaluation = evaluate(REFERENCE_PLAYERS[ref](), env_id, suite["final_episodes"], progress=progress)
             references.append({"label": ref, "env_id": env_id, **evaluation.summary})
     write_report(out, suite, runs, references, device)
     return out
@@ -187,8 +192,6 @@ def run_suite(
 
 def write_report(out: Path, suite: dict[str, Any], runs: list[dict], references: list[dict], device: str) -> None:
     """results.md, results.csv, results.json and curves/<env>_{env,optimizer}_steps.png."""
-    from agents.training import read_eval_rows
-
     groups: dict[tuple[str, str], list[dict]] = {}
     for r in runs:
         groups.setdefault((r["label"], r["env_id"]), []).append(r)

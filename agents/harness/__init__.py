@@ -1,0 +1,24 @@
+"""The run harness: everything between a command and the algorithms.
+
+================  ======================================================================  ==========
+module            job                                                                     torch?
+================  ======================================================================  ==========
+``algos``         the registry of algorithms (:class:`AlgoSpec`), env ids, devices        no
+``config``        :class:`TrainConfig`, the one typed config of a run; integer checks     no
+``hyperparams``   the presets in ``agents/configs/*.yaml``                                no
+``encodings``     observation encodings and :func:`make_env`                              no
+``rundir``        run directories, run.yaml, checkpoints, evaluations.csv, ``--force``    no
+``evaluation``    players, episodes on held-out seeds, metrics and confidence intervals   no
+``baselines``     SB3 side of the registry: constructor kwargs, GridCNN, build / load     yes
+``runtime``       device, CPU threads, versions recorded in run.yaml                      on use
+``logger``        SB3's logger with CleanRL names                                         yes
+``callback``      :class:`TrainingCallback`: progress, evaluation, checkpoints            yes
+``training``      :func:`train`: fresh or resumed, then one shared run                    yes
+``loading``       :func:`load_agent`: a model or reference player for evaluate / watch    on use
+``benchmark``     suites of runs, the results table, CSV / JSON and learning curves       on use
+================  ======================================================================  ==========
+
+The user-facing commands sit on top, in :mod:`agents` (``cli``, ``watch``, ``demo``, ``zoo``); the HRM-DQN
+algorithm is its own package, :mod:`agents.hrm_dqn`. Nothing is imported here, so ``import agents.harness.X``
+costs only X.
+"""

@@ -1,0 +1,159 @@
+"""The callback of every training run: progress bar, periodic greedy evaluation, checkpoints, wall-clock cap."""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+from stable_baselines3.common.callbacks import BaseCallback
+
+from agents.harness.algos import optimizer_steps
+from agents.harness.encodings import make_env
+from agents.harness.evaluation import ModelPlayer, evaluate
+from agents.harness.rundir import RunPaths, RunState, append_eval_row, save_checkpoint
+
+
+class TrainingCallback(BaseCallback):
+    """Progress bar, periodic greedy evaluation and checkpoints, all keyed on env steps.
+
+    Evaluations append a row to ``evaluations.csv`` and log ``eval/...``; checkpoints are taken between rollouts,
+    so every collected transition is stored and trained on, and a resumed run loses only the training envs'
+    unfinished episodes (PPO's rollout buffer is empty there too).
+
+    :param algo: the algorithm's name (progress bar, evaluation player).
+    :param env_id: the env of the periodic evaluations.
+    :param encoding: their observation encoding (the training envs', see :mod:`agents.harness.encodings`).
+    :param paths: the run directory.
+    :param state: the run's checkpoint state; its ``wall_time_s`` is the time spent before this session.
+    :param total_steps: the run's env-step budget (the progress bar's total).
+    :param eval_freq: evaluate every this many env steps.
+    :param eval_episodes: held-out episodes per evaluation.
+    :param checkpoint_freq: checkpoint every this many env steps.
+    :param off_policy: save the replay buffer with each checkpoint, show epsilon.
+    :param progress: show a tqdm progress bar.
+    :param max_wall_s: stop training (``time_limited``) once the run's wall-clock seconds pass this.
+    """
+
+    def __init__(
+        self,
+        algo: str,
+        env_id: str,
+        encoding: dict[str, Any],
+        paths: RunPaths,
+        state: RunState,
+        total_steps: int,
+        eval_freq: int,
+        eval_episodes: int,
+        checkpoint_freq: int,
+        off_policy: bool,
+        progress: bool = True,
+        max_wall_s: float | None = None,
+    ) -> None:
+        super().__init__()
+        self.algo, self.env_id, self.encoding = algo, env_id, encoding
+        self.paths, self.state = paths, state
+        self.total_steps = total_steps
+        self.eval_freq, self.eval_episodes, self.checkpoint_freq = eval_freq, eval_episodes, checkpoint_freq
+        self.off_policy = off_policy
+        self.progress = progress
+        self.max_wall_s = max_wall_s
+        self.bar = None
+        self.started = time.perf_counter()
+        self.wall_before = state.wall_time_s
+        self.last_eval = math.nan
+        self.next_eval = 0
+        self.next_checkpoint = 0
+        self.time_limited = False
+
+    def wall_time(self) -> float:
+        """Seconds of training in this run, earlier sessions included."""
+        return self.wall_before + time.perf_counter() - self.started
+
+    # --- SB3 hooks ----------------------------------------------------------------------------------------------
+
+    def _on_training_start(self) -> None:
+        now = self.model.num_timesteps
+        self.next_eval = (now // self.eval_freq + 1) * self.eval_freq
+        self.next_checkpoint = (now // self.checkpoint_freq + 1) * self.checkpoint_freq
+        if self.progress:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=self.total_steps, initial=now, desc=f"{self.algo} {self.env_id}", unit="step", dynamic_ncols=True)
+
+    def _on_step(self) -> bool:
+        steps = self.model.num_timesteps
+        if self.bar is not None:
+            self.bar.update(steps - self.bar.n)
+            if self.n_calls % 50 == 0:
+                self.bar.set_postfix_str(self.postfix(), refresh=False)
+        if steps >= self.next_eval:
+            self.evaluate()
+            self.next_eval = (steps // self.eval_freq + 1) * self.eval_freq
+        if self.max_wall_s is not None and self.wall_time() >= self.max_wall_s:
+            self.time_limited = True
+            return False
+        return True
+
+    def _on_rollout_start(self) -> None:
+        steps = self.model.num_timesteps
+        if steps >= self.next_checkpoint:
+            self.save_checkpoint()
+            self.next_checkpoint = (steps // self.checkpoint_freq + 1) * self.checkpoint_freq
+
+    def _on_training_end(self) -> None:
+        if self.bar is not None:
+            self.bar.set_postfix_str(self.postfix())
+        self.close_bar()
+
+    # --- the work -----------------------------------------------------------------------------------------------
+
+    def evaluate(self) -> None:
+        """Greedy evaluation now: a row in ``evaluations.csv`` and ``eval/...`` in the logs."""
+        result = evaluate(
+            ModelPlayer(self.model, self.algo),
+            self.env_id,
+            episodes=self.eval_episodes,
+            env_fn=lambda: make_env(self.env_id, **self.encoding),
+            env_kwargs=self.encoding["env_kwargs"],
+            n_parallel=min(64, self.eval_episodes),
+        )
+        s = result.summary
+        self.last_eval = s["success_rate"]
+        row = {
+            "env_steps": self.model.num_timesteps,
+            "optimizer_steps": optimizer_steps(self.model),
+            "wall_time_s": round(self.wall_time(), 2),
+            "episodes": s["episodes"],
+            "success_rate": s["success_rate"],
+            "success_lo": s["success_ci"][0],
+            "success_hi": s["success_ci"][1],
+            "mean_length": s["mean_length"],
+            "path_efficiency": s["path_efficiency"],
+        }
+        append_eval_row(self.paths.evaluations, row)
+        for key in ("success_rate", "mean_length", "path_efficiency"):
+            if not math.isnan(s[key]):
+                self.logger.record(f"eval/{key}", s[key])
+        self.logger.record("charts/optimizer_steps", row["optimizer_steps"])
+        self.logger.dump(self.model.num_timesteps)
+        if self.bar is not None:
+            self.bar.set_postfix_str(self.postfix())
+
+    def save_checkpoint(self) -> None:
+        save_checkpoint(self.model, self.paths, self.state, self.off_policy, self.wall_time())
+
+    def postfix(self) -> str:
+        """The progress bar's live numbers: training success, last greedy evaluation, epsilon."""
+        buf = list(getattr(self.model, "ep_success_buffer", []))
+        parts = [f"success(train)={100 * sum(buf) / len(buf):.0f}%" if buf else "success(train)=-"]
+        if not math.isnan(self.last_eval):
+            parts.append(f"eval={100 * self.last_eval:.0f}%")
+        if hasattr(self.model, "exploration_rate") and self.off_policy:
+            parts.append(f"eps={self.model.exploration_rate:.2f}")
+        return " ".join(parts)
+
+    def close_bar(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None

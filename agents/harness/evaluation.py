@@ -1,0 +1,371 @@
+"""Evaluation metrics shared by every command: success rate, episode length, path efficiency, confidence intervals.
+
+Protocol (SPEC section 5):
+
+* Episodes are played greedily on **held-out seeds**: episode ``i`` is ``env.reset(seed=EVAL_SEED_OFFSET + i)``.
+  Training envs are seeded below ``EVAL_SEED_OFFSET`` (see :mod:`agents.harness.training`), so the two never meet.
+* **Success rate**: fraction of episodes that reach the goal before the 80-step limit.
+* **Episode length**: steps per episode, all episodes (a failure counts its 80 steps); the mean over
+  successful episodes is reported too.
+* **Path efficiency**: on the *same seeded episode* (same seed, same options, hence the same maze, start, goal
+  and door schedule) the BFS re-planning oracle of :mod:`hrm_mazes.oracle` is played; efficiency is
+  ``oracle steps / agent steps``, averaged over the episodes both solved. It can exceed 1 on a single episode
+  (the oracle waits at a closed door; an agent may get lucky), so its mean is not clipped.
+
+Confidence intervals (95%):
+
+* within one run: **Wilson** score interval for the success rate; percentile **bootstrap** (2,000 resamples,
+  fixed seed) for mean length and path efficiency;
+* over training seeds: **Student-t** interval of the per-seed means (``mean +- t_{0.975, n-1} * sd / sqrt(n)``);
+  with a single seed the interval is the within-run one.
+
+Who plays is a *player* (:class:`Player`): a trained model (:class:`ModelPlayer`, anything with SB3's ``predict``),
+the BFS oracle or the uniform random walk. (An SB3 *policy* is the network inside a model.) This module imports
+neither torch nor SB3.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import gymnasium as gym
+import numpy as np
+
+import hrm_mazes  # noqa: F401  (registers the envs)
+from hrm_mazes.core import MAX_EPISODE_STEPS
+from hrm_mazes.oracle import BFSOracle, run_oracle_episode
+
+EVAL_SEED_OFFSET = 1_000_000
+Z_95 = 1.959963984540054
+
+# Two-sided 95% Student-t quantiles t_{0.975, df} for df = 1..30 (beyond: the normal-approximation series).
+_T_975 = (
+    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+    2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+    2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+)  # fmt: skip
+
+
+def t_quantile_975(df: int) -> float:
+    """The 0.975 quantile of Student's t with ``df`` degrees of freedom (3 decimals for df <= 30)."""
+    if df < 1:
+        raise ValueError(f"df must be >= 1, got {df}")
+    if df <= len(_T_975):
+        return _T_975[df - 1]
+    z = Z_95  # Cornish-Fisher expansion, accurate to ~1e-4 for df > 30
+    return z + (z**3 + z) / (4 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df**2)
+
+
+def wilson_interval(successes: int, n: int, z: float = Z_95) -> tuple[float, float]:
+    """Wilson score interval for a binomial proportion (well-behaved at 0% and 100%)."""
+    if n == 0:
+        return (math.nan, math.nan)
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def bootstrap_interval(values: Sequence[float], n_resamples: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap 95% interval of the mean (deterministic: fixed resampling seed)."""
+    x = np.asarray(values, dtype=float)
+    if len(x) == 0:
+        return (math.nan, math.nan)
+    if len(x) == 1:
+        return (float(x[0]), float(x[0]))
+    rng = np.random.default_rng(seed)
+    means = x[rng.integers(len(x), size=(n_resamples, len(x)))].mean(axis=1)
+    lo, hi = np.quantile(means, [0.025, 0.975])
+    return (float(lo), float(hi))
+
+
+def t_interval(values: Sequence[float]) -> tuple[float, float]:
+    """Student-t 95% interval of the mean of ``values`` (one value per training seed)."""
+    x = np.asarray(values, dtype=float)
+    if len(x) < 2:
+        return (math.nan, math.nan)
+    half = t_quantile_975(len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x))
+    return (float(x.mean() - half), float(x.mean() + half))
+
+
+# --- players -----------------------------------------------------------------------------------------------
+
+
+class Player(Protocol):
+    """Who plays the episodes of :func:`run_episodes`: one action per parallel env slot."""
+
+    name: str
+
+    def reset(self, n_slots: int) -> None: ...
+
+    def act(self, obs: np.ndarray, episode_start: np.ndarray, envs: list[gym.Env], seeds: np.ndarray) -> np.ndarray: ...
+
+
+class ModelPlayer:
+    """A trained model, played greedily. Works for SB3 feed-forward models, RecurrentPPO and HRM-DQN alike:
+    the state returned by ``predict`` is passed back with ``episode_start`` (RecurrentPPO's contract).
+
+    :param model: anything with ``predict(obs, state=, episode_start=, deterministic=) -> (actions, state)``.
+    """
+
+    def __init__(self, model: Any, name: str = "model") -> None:
+        self.model = model
+        self.name = name
+        self.state: Any = None
+
+    def reset(self, n_slots: int) -> None:
+        self.state = None
+
+    def act(self, obs: np.ndarray, episode_start: np.ndarray, envs: list[gym.Env], seeds: np.ndarray) -> np.ndarray:
+        actions, self.state = self.model.predict(obs, state=self.state, episode_start=episode_start, deterministic=True)
+        return np.asarray(actions).reshape(len(envs))
+
+
+class RandomPlayer:
+    """Uniform random actions, reproducible per episode: each episode's generator is seeded with its env seed."""
+
+    name = "random"
+
+    def __init__(self) -> None:
+        self._rngs: list[np.random.Generator] = []
+
+    def reset(self, n_slots: int) -> None:
+        self._rngs = [np.random.default_rng(0) for _ in range(n_slots)]
+
+    def act(self, obs: np.ndarray, episode_start: np.ndarray, envs: list[gym.Env], seeds: np.ndarray) -> np.ndarray:
+        for i in np.flatnonzero(episode_start):
+            self._rngs[i] = np.random.default_rng([int(seeds[i]), 7])
+        return np.array([int(rng.integers(4)) for rng in self._rngs])
+
+
+class OraclePlayer:
+    """The BFS re-planning oracle (:class:`hrm_mazes.oracle.BFSOracle`): reads each env's true state."""
+
+    name = "oracle"
+
+    def reset(self, n_slots: int) -> None:
+        pass
+
+    def act(self, obs: np.ndarray, episode_start: np.ndarray, envs: list[gym.Env], seeds: np.ndarray) -> np.ndarray:
+        return np.array([BFSOracle(env)() for env in envs])
+
+
+# The reference players, by the name the command line and the benchmark suites use.
+REFERENCE_PLAYERS: dict[str, type[Player]] = {"oracle": OraclePlayer, "random": RandomPlayer}
+
+
+# --- playing episodes --------------------------------------------------------------------------------------
+
+
+def eval_seeds(episodes: int, offset: int = EVAL_SEED_OFFSET) -> np.ndarray:
+    """The held-out seeds of an evaluation: ``offset, offset + 1, ...``."""
+    return np.arange(offset, offset + episodes, dtype=np.int64)
+
+
+def run_episodes(
+    player: Player,
+    env_fn: Callable[[], gym.Env],
+    seeds: Sequence[int],
+    n_parallel: int = 32,
+    progress: bool = False,
+    desc: str = "evaluating",
+) -> list[dict[str, Any]]:
+    """Play one episode per seed, ``n_parallel`` at a time, and return one record per seed (in seed order).
+
+    Each slot resets its env with the next seed when its episode ends, so every record depends only on its
+    seed and the player, never on the batching.
+
+    :return: dicts with ``seed``, ``success``, ``length``, ``return``.
+    """
+    seeds = [int(s) for s in seeds]
+    n_slots = max(1, min(n_parallel, len(seeds)))
+    envs = [env_fn() for _ in range(n_slots)]
+    player.reset(n_slots)
+    records: dict[int, dict[str, Any]] = {}
+    queue = list(reversed(seeds))
+    slot_seed = np.full(n_slots, -1, dtype=np.int64)
+    active = np.zeros(n_slots, dtype=bool)
+    episode_start = np.ones(n_slots, dtype=bool)
+    returns = np.zeros(n_slots)
+    lengths = np.zeros(n_slots, dtype=np.int64)
+    obs_list: list[np.ndarray] = [np.empty(0)] * n_slots
+    for i, env in enumerate(envs):
+        obs_list[i], _ = env.reset(seed=queue[-1] if queue else 0)
+        if queue:
+            slot_seed[i], active[i] = queue.pop(), True
+    bar = _progress_bar(len(seeds), desc) if progress else None
+    try:
+        while active.any():
+            actions = player.act(np.stack(obs_list), episode_start.copy(), envs, slot_seed)
+            episode_start[:] = False
+            for i in np.flatnonzero(active):
+                obs, reward, terminated, truncated, info = envs[i].step(int(actions[i]))
+                obs_list[i] = obs
+                returns[i] += float(reward)
+                lengths[i] += 1
+                if terminated or truncated:
+                    records[int(slot_seed[i])] = {
+                        "seed": int(slot_seed[i]),
+                        "success": bool(info["is_success"]),
+                        "length": int(lengths[i]),
+                        "return": float(returns[i]),
+                    }
+                    returns[i], lengths[i] = 0.0, 0
+                    if bar is not None:
+                        bar.update(1)
+                    if queue:
+                        slot_seed[i] = queue.pop()
+                        obs_list[i], _ = envs[i].reset(seed=int(slot_seed[i]))
+                        episode_start[i] = True
+                    else:
+                        active[i] = False
+    finally:
+        if bar is not None:
+            bar.close()
+        for env in envs:
+            env.close()
+    return [records[s] for s in seeds]
+
+
+def _progress_bar(total: int, desc: str):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="ep", leave=False, dynamic_ncols=True)
+
+
+_ORACLE_CACHE: dict[tuple, dict[str, Any]] = {}
+
+
+def oracle_records(env_id: str, seeds: Sequence[int], env_kwargs: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The oracle's episode on each seed (``success``, ``length``, ``return``, ``shortest_path``), cached per process.
+
+    The oracle env gets the same dynamics kwargs; observation and render options do not touch the env's
+    random stream, so ``reset(seed=s)`` replays the agent's episode exactly (same maze, same door draws).
+    """
+    kwargs = {k: v for k, v in (env_kwargs or {}).items() if k not in ("obs_mode", "render_mode", "tile_size")}
+    key_kwargs = tuple(sorted((k, repr(v)) for k, v in kwargs.items()))
+    missing = [int(s) for s in seeds if (env_id, key_kwargs, int(s)) not in _ORACLE_CACHE]
+    if missing:
+        env = gym.make(env_id, **kwargs)
+        for s in missing:
+            _ORACLE_CACHE[(env_id, key_kwargs, s)] = run_oracle_episode(env, seed=s)
+        env.close()
+    return [_ORACLE_CACHE[(env_id, key_kwargs, int(s))] for s in seeds]
+
+
+# --- summaries ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Evaluation:
+    """The episodes of one evaluation and their summary (see :func:`summarize`)."""
+
+    records: list[dict[str, Any]]
+    summary: dict[str, Any]
+
+
+def summarize(records: Sequence[dict[str, Any]], oracle: Sequence[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Metrics and 95% CIs of one run's episodes (``oracle``: the oracle's records on the same seeds).
+
+    :return: ``episodes``, ``success_rate`` (+ ``success_ci``, Wilson), ``mean_length`` (+ ``length_ci``,
+        bootstrap), ``mean_length_success``, ``mean_return``, and with ``oracle``: ``path_efficiency``
+        (+ ``efficiency_ci``, bootstrap), ``efficiency_episodes``, ``oracle_success_rate``, ``oracle_mean_length``.
+    """
+    n = len(records)
+    success = np.array([r["success"] for r in records], dtype=bool)
+    lengths = np.array([r["length"] for r in records], dtype=float)
+    out: dict[str, Any] = {
+        "episodes": n,
+        "success_rate": float(success.mean()) if n else math.nan,
+        "success_ci": list(wilson_interval(int(success.sum()), n)),
+        "mean_length": float(lengths.mean()) if n else math.nan,
+        "length_ci": list(bootstrap_interval(lengths)),
+        "mean_length_success": float(lengths[success].mean()) if success.any() else math.nan,
+        "mean_return": float(np.mean([r["return"] for r in records])) if n else math.nan,
+    }
+    if oracle is not None:
+        if len(oracle) != n:
+            raise ValueError(f"oracle has {len(oracle)} episodes, the agent {n}: they must be the same seeds")
+        oracle_success = np.array([o["success"] for o in oracle], dtype=bool)
+        oracle_len = np.array([o["length"] for o in oracle], dtype=float)
+        both = success & oracle_success
+        ratios = oracle_len[both] / lengths[both]
+        out.update(
+            path_efficiency=float(ratios.mean()) if len(ratios) else math.nan,
+            efficiency_ci=list(bootstrap_interval(ratios)),
+            efficiency_episodes=int(both.sum()),
+            oracle_success_rate=float(oracle_success.mean()),
+            oracle_mean_length=float(oracle_len.mean()),
+        )
+    return out
+
+
+def evaluate(
+    player: Player,
+    env_id: str,
+    episodes: int = 1000,
+    env_fn: Callable[[], gym.Env] | None = None,
+    env_kwargs: dict[str, Any] | None = None,
+    seed_offset: int = EVAL_SEED_OFFSET,
+    n_parallel: int = 32,
+    progress: bool = False,
+    with_oracle: bool = True,
+) -> Evaluation:
+    """Greedy evaluation of ``player`` on ``episodes`` held-out seeds, with the oracle on the same episodes.
+
+    :param env_fn: builds one env with the player's observation encoding (default: ``gym.make(env_id, **env_kwargs)``).
+    :param env_kwargs: the env's dynamics kwargs (``p_change``...), shared with the oracle's env.
+    """
+    seeds = eval_seeds(episodes, seed_offset)
+    if env_fn is None:
+
+        def env_fn() -> gym.Env:
+            return gym.make(env_id, **(env_kwargs or {}))
+
+    records = run_episodes(player, env_fn, seeds, n_parallel=n_parallel, progress=progress, desc=f"eval {player.name}")
+    oracle = oracle_records(env_id, seeds, env_kwargs) if with_oracle else None
+    return Evaluation(records, summarize(records, oracle))
+
+
+METRICS = ("success_rate", "mean_length", "path_efficiency")
+# A t band is symmetric: clip it to what the metric can be (efficiency alone may exceed 1, see above).
+_BOUNDS = {"success_rate": (0.0, 1.0), "mean_length": (1.0, float(MAX_EPISODE_STEPS)), "path_efficiency": (0.0, math.inf)}
+_WITHIN_RUN_CI = {"success_rate": "success_ci", "mean_length": "length_ci", "path_efficiency": "efficiency_ci"}
+
+
+def aggregate(summaries: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Mean and 95% CI of each metric over training seeds (Student-t); one seed keeps its within-run CI.
+
+    :return: per metric ``{"mean", "ci": [lo, hi], "per_seed": [...]}``, plus ``n_seeds``.
+    """
+    out: dict[str, Any] = {"n_seeds": len(summaries)}
+    for metric in METRICS:
+        values = [s[metric] for s in summaries if metric in s]
+        if not values:
+            continue
+        finite = [v for v in values if not math.isnan(v)]
+        mean = float(np.mean(finite)) if finite else math.nan
+        if len(summaries) == 1:
+            ci = summaries[0].get(_WITHIN_RUN_CI[metric], [math.nan, math.nan])
+        else:
+            ci = list(t_interval(finite)) if len(finite) >= 2 else [math.nan, math.nan]
+            low, high = _BOUNDS[metric]
+            if not any(math.isnan(c) for c in ci):
+                ci = [max(low, ci[0]), min(high, ci[1])]
+        out[metric] = {"mean": mean, "ci": [float(ci[0]), float(ci[1])], "per_seed": values}
+    return out
+
+
+def format_ci(mean: float, ci: Sequence[float], percent: bool = False, digits: int = 1) -> str:
+    """``"97.1% [96.0, 98.0]"`` / ``"12.3 [11.9, 12.8]"``; NaN reads ``"-"``."""
+    if mean is None or math.isnan(mean):
+        return "-"
+    scale, unit = (100.0, "%") if percent else (1.0, "")
+    text = f"{mean * scale:.{digits}f}{unit}"
+    if ci is not None and not any(math.isnan(c) for c in ci):
+        text += f" [{ci[0] * scale:.{digits}f}, {ci[1] * scale:.{digits}f}]"
+    return text

@@ -1,0 +1,80 @@
+"""An agent to evaluate or watch: a trained model with the env it expects, or a reference player."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from agents.errors import UserError
+from agents.harness.algos import check_env_id
+from agents.harness.config import TrainConfig
+from agents.harness.encodings import TOKENS, env_encoding, guess_encoding, make_env
+from agents.harness.evaluation import REFERENCE_PLAYERS, ModelPlayer, Player
+from agents.harness.rundir import find_run_for_model
+
+
+@dataclass
+class LoadedAgent:
+    """A player ready for :func:`agents.harness.evaluation.evaluate`, with the env it expects.
+
+    :param encoding: the observation encoding of ``env_fn``'s envs (see :mod:`agents.harness.encodings`).
+    :param model: the SB3 model behind a :class:`ModelPlayer` (None for a reference player).
+    :param run_dir: the model's run directory, where it has one.
+    """
+
+    name: str
+    player: Player
+    env_id: str
+    encoding: dict[str, Any]
+    model: Any = None
+    algo: str | None = None
+    run_dir: Path | None = None
+
+    def env_fn(self, render_mode: str | None = None):
+        return make_env(self.env_id, render_mode=render_mode, **self.encoding)
+
+
+def load_agent(
+    model: str | os.PathLike | None = None,
+    agent: str | None = None,
+    env_id: str | None = None,
+    algo: str | None = None,
+    device: str = "auto",
+) -> LoadedAgent:
+    """A trained model (``model``: a .zip or a run directory) or a reference player (``agent``: oracle, random).
+
+    The model's run.yaml says how it was trained; a bare .zip needs ``algo`` and ``env_id``, and its encoding is
+    read off its observation space. ``env_id`` may name another env with the same observation shape.
+    """
+    from agents.harness.baselines import load_model
+    from agents.harness.runtime import configure_threads, resolve_device
+
+    if agent is not None:
+        if env_id is None:
+            raise UserError(f"--agent {agent} needs --env")
+        check_env_id(env_id)
+        return LoadedAgent(agent, REFERENCE_PLAYERS[agent](), env_id, dict(TOKENS, env_kwargs={}))
+    if model is None:
+        raise UserError("give --model PATH or --agent {oracle,random}")
+    path = Path(model)
+    if not path.exists():
+        raise UserError(f"model file {path} does not exist")
+    if path.is_dir():
+        path = path / "model.zip" if (path / "model.zip").is_file() else path / "checkpoints" / "last.zip"
+        if not path.is_file():
+            raise UserError(f"{model} holds no model.zip and no checkpoints/last.zip")
+    try:
+        run_dir, run = find_run_for_model(path)
+    except UserError:
+        if algo is None or env_id is None:
+            raise
+        run_dir, run = None, TrainConfig(algo=algo, env_id=env_id)
+    algo = algo or run.algo
+    env_id = check_env_id(env_id or run.env_id)
+    device = resolve_device(device)
+    configure_threads(device)
+    loaded = load_model(algo, path, device)
+    encoding = env_encoding(run.hyperparams) if run.hyperparams else guess_encoding(loaded.observation_space)
+    return LoadedAgent(algo, ModelPlayer(loaded, algo), env_id, encoding, loaded, algo, run_dir)

@@ -1,0 +1,56 @@
+"""Where a run executes: the torch device, CPU threads, and the versions and host recorded in run.yaml."""
+
+from __future__ import annotations
+
+import os
+import platform
+from typing import Any
+
+from agents.errors import UserError
+from agents.harness.config import describe_int, parse_int
+
+
+def resolve_device(device: str) -> str:
+    """``auto`` -> ``cuda`` when available, else ``cpu``; asking for CUDA without it is a :class:`UserError`."""
+    import torch
+
+    if device not in ("auto", "cpu", "cuda") and not device.startswith("cuda:"):
+        raise UserError(f"unknown device {device!r}; use auto, cpu or cuda")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise UserError("CUDA is not available on this machine; use --device cpu (or auto)")
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+def configure_threads(device: str) -> None:
+    """On CPU use ``HRM_MAZES_THREADS`` torch threads (default 1: these networks are small, and extra threads
+    mostly fight over cores with the env loop)."""
+    import torch
+
+    if device != "cpu":
+        return
+    text = os.environ.get("HRM_MAZES_THREADS", "1")
+    try:
+        threads = parse_int(text)
+    except ValueError:
+        raise UserError(f"HRM_MAZES_THREADS must be {describe_int(1)}, got {text!r}") from None
+    torch.set_num_threads(max(1, threads))
+
+
+def environment_record() -> dict[str, Any]:
+    """``versions`` and ``host`` for run.yaml."""
+    import stable_baselines3
+    import torch
+
+    import hrm_mazes
+
+    return {
+        "versions": {
+            "hrm_mazes": hrm_mazes.__version__,
+            "torch": str(torch.__version__),
+            "stable_baselines3": str(stable_baselines3.__version__),
+            "python": platform.python_version(),
+        },
+        "host": {"cpu_count": os.cpu_count(), "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None},
+    }
