@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 from stable_baselines3.common.env_util import make_vec_env
 
-from agents.evaluation import ModelPolicy, evaluate, format_ci
+from agents.harness.evaluation import ModelPlayer, evaluate, format_ci
 from agents.hrm_dqn import HRMDQN
 from hrm_mazes import ENV_IDS
 
@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     model.save(args.out)
 
     loaded = HRMDQN.load(args.out, device="cpu")
-    s = evaluate(ModelPolicy(loaded, "hrm-dqn"), args.env, episodes=args.episodes).summary
+    s = evaluate(ModelPlayer(loaded, "hrm-dqn"), args.env, episodes=args.episodes).summary
     print(f"HRM-DQN after {args.steps} env steps ({loaded._n_updates} optimizer steps): "
           f"success {format_ci(s['success_rate'], s['success_ci'], percent=True)}, "
           f"path efficiency {format_ci(s['path_efficiency'], s['efficiency_ci'], digits=3)}")  # fmt: skip
