@@ -3,17 +3,17 @@
 Every algorithm is an SB3 / sb3-contrib class (or HRM-DQN, an SB3 DQN subclass) plus the observation encoding
 its config gives it (``agents/configs/<name>.yaml``, see :mod:`agents.harness.encodings`):
 
-=================  ==============================  ==========================================================
-name               class                           observation
-=================  ==============================  ==========================================================
-``hrm-dqn``        ``agents.hrm_dqn.HRMDQN``       ``tokens`` (H, W): one token per cell, embedded by the HRM
-``dqn``            ``stable_baselines3.DQN``       ``onehot`` (7, H, W), flattened into an MLP
-``dqn-cnn``        ``stable_baselines3.DQN``       ``onehot`` (7, H, W), GridCNN (3x3 convs, no stride)
-``dqn-stack``      ``stable_baselines3.DQN``       ``onehot`` stacked over the last 4 steps (28, H, W), GridCNN
-``qrdqn``          ``sb3_contrib.QRDQN``           ``onehot`` (7, H, W), GridCNN
-``ppo``            ``stable_baselines3.PPO``       ``onehot`` (7, H, W), GridCNN
-``recurrent-ppo``  ``sb3_contrib.RecurrentPPO``    ``onehot`` (7, H, W), GridCNN + LSTM
-=================  ==============================  ==========================================================
+=================  =================================  ==========================================================
+name               class                              observation
+=================  =================================  ==========================================================
+``hrm-dqn``        ``agents.hrm_dqn.HRMDQN``          ``tokens`` (H, W): one token per cell, embedded by the HRM
+``dqn``            ``stable_baselines3.DQN``          ``onehot`` (7, H, W), flattened into an MLP
+``dqn-cnn``        ``agents.double_dqn.DoubleDQN``    ``onehot`` (7, H, W), GridCNN (3x3 convs, no stride)
+``dqn-stack``      ``stable_baselines3.DQN``          ``onehot`` stacked over the last 4 steps (28, H, W), GridCNN
+``qrdqn``          ``sb3_contrib.QRDQN``              ``onehot`` (7, H, W), GridCNN
+``ppo``            ``stable_baselines3.PPO``          ``onehot`` (7, H, W), GridCNN
+``recurrent-ppo``  ``sb3_contrib.RecurrentPPO``       ``onehot`` (7, H, W), GridCNN + LSTM
+=================  =================================  ==========================================================
 
 The classes are imported only by :meth:`AlgoSpec.load_class`, so the command line's parser takes its
 ``--algo`` choices from here without importing torch. Adding a baseline: one :class:`AlgoSpec` line here and
@@ -69,7 +69,7 @@ ALGOS: dict[str, AlgoSpec] = {
     for spec in (
         AlgoSpec("hrm-dqn", "agents.hrm_dqn", "HRMDQN", True, True, "hrm-dqn", "HRM Q-network trained with DQN (the paper's agent)"),
         AlgoSpec("dqn", "stable_baselines3", "DQN", True, False, "dqn", "SB3 DQN, MLP on the one-hot grid"),
-        AlgoSpec("dqn-cnn", "stable_baselines3", "DQN", True, False, "dqn", "SB3 DQN, small CNN on the one-hot grid"),
+        AlgoSpec("dqn-cnn", "agents.double_dqn", "DoubleDQN", True, False, "double-dqn", "double DQN (an SB3 DQN subclass), small CNN on the one-hot grid"),
         AlgoSpec("dqn-stack", "stable_baselines3", "DQN", True, False, "dqn", "SB3 DQN, CNN on the last 4 one-hot frames"),
         AlgoSpec("qrdqn", "sb3_contrib", "QRDQN", True, False, "qrdqn", "sb3-contrib QR-DQN, CNN on the one-hot grid"),
         AlgoSpec("ppo", "stable_baselines3", "PPO", False, False, "ppo", "SB3 PPO, CNN on the one-hot grid"),
