@@ -36,6 +36,11 @@ def check_count(name: str, value: Any, low: int, high: int) -> int:
     return int(value)
 
 
+def check_max_distance(name: str, value: Any) -> int:
+    """A curriculum's ``max_distance``: a positive int (open-map steps between start and goal)."""
+    return check_count(name, value, 1, 1 << 30)
+
+
 def check_choice(name: str, value: Any, allowed: tuple) -> Any:
     """``value`` itself when it is one of ``allowed``, or a ValueError listing them."""
     if value not in allowed:

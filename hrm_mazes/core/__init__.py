@@ -44,6 +44,7 @@ from hrm_mazes.core.constants import (
 from hrm_mazes.core.doors import (
     FIXED_WALL_TRIES,
     draw_closed_doors,
+    max_open_map_distance,
     sample_fixed_walls,
     sample_other_cell,
     sample_start_goal,
@@ -78,6 +79,7 @@ from hrm_mazes.core.paths import (
     lattice_goal_distances,
     lattice_room_distances,
     lattice_room_steps,
+    open_map_distances,
 )
 
 __all__ = [
@@ -133,6 +135,8 @@ __all__ = [
     "room_lattice",
     "sample_fixed_walls",
     "sample_other_cell",
+    "max_open_map_distance",
+    "open_map_distances",
     "sample_start_goal",
     "sample_subset",
     "static_tokens",

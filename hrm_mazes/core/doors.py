@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from hrm_mazes.core.layouts import Layout, positions_on_doors
-from hrm_mazes.core.paths import batched_is_connected
+from hrm_mazes.core.paths import batched_is_connected, open_map_distances
 
 FIXED_WALL_TRIES = 10  # attempts per fixed wall before it is skipped (paper's generator)
 
@@ -18,9 +18,20 @@ FIXED_WALL_TRIES = 10  # attempts per fixed wall before it is skipped (paper's g
 # --- start and goal -------------------------------------------------------------------------------------
 
 
-def sample_start_goal(rng: np.random.Generator, layout: Layout, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """``n`` pairs of distinct walkable cells (door cells included), uniformly at random: ``(N, 2)`` each."""
+def sample_start_goal(
+    rng: np.random.Generator, layout: Layout, n: int, max_distance: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` pairs of distinct walkable cells (door cells included), uniformly at random: ``(N, 2)`` each.
+
+    :param max_distance: None (the task's law), or the curriculum's limit: uniform over the pairs at most
+        ``max_distance`` steps apart on the open map (:func:`open_map_distances`; fixed walls and closed doors,
+        drawn later, may lengthen the real path).
+    """
     cells = layout.walkable_positions
+    if max_distance is not None:
+        pairs = _pairs_within(layout, max_distance)
+        pick = pairs[rng.integers(len(pairs), size=n)]
+        return cells[pick[:, 0]], cells[pick[:, 1]]
     first = rng.integers(len(cells), size=n)
     # Uniform over the other M-1 cells: draw in [0, M-1) and skip over the first.
     second = rng.integers(len(cells) - 1, size=n)
@@ -28,8 +39,11 @@ def sample_start_goal(rng: np.random.Generator, layout: Layout, n: int) -> tuple
     return cells[first], cells[second]
 
 
-def sample_other_cell(rng: np.random.Generator, layout: Layout, pinned: np.ndarray) -> np.ndarray:
-    """``(N, 2)``: per row a walkable cell other than ``pinned[i]`` (``(N, 2)`` walkable map positions), uniformly.
+def sample_other_cell(
+    rng: np.random.Generator, layout: Layout, pinned: np.ndarray, max_distance: int | None = None
+) -> np.ndarray:
+    """``(N, 2)``: per row a walkable cell other than ``pinned[i]`` (``(N, 2)`` walkable map positions), uniformly
+    (with ``max_distance``: among the cells at most that many open-map steps from ``pinned[i]``).
 
     The draw of the free one of start and goal when ``reset`` pins the other.
     """
@@ -37,8 +51,28 @@ def sample_other_cell(rng: np.random.Generator, layout: Layout, pinned: np.ndarr
     pinned = np.asarray(pinned).reshape(-1, 2)
     w = layout.shape[1]
     where = np.searchsorted(cells[:, 0] * w + cells[:, 1], pinned[:, 0] * w + pinned[:, 1])
+    if max_distance is not None:
+        distances = open_map_distances(layout)[where]
+        allowed = (distances > 0) & (distances <= max_distance)
+        # Uniform among the allowed cells of each row: the largest of i.i.d. uniform keys.
+        keys = np.where(allowed, rng.random(allowed.shape), -1.0)
+        return cells[keys.argmax(axis=1)]
     draw = rng.integers(len(cells) - 1, size=len(pinned))
     return cells[draw + (draw >= where)]
+
+
+def _pairs_within(layout: Layout, max_distance: int) -> np.ndarray:
+    """``(P, 2)`` indices into ``walkable_positions`` of the ordered pairs 1..max_distance open-map steps apart."""
+    key = ("pairs_within", int(max_distance))
+    if key not in layout._cache:
+        distances = open_map_distances(layout)
+        layout._cache[key] = np.argwhere((distances > 0) & (distances <= max_distance))
+    return layout._cache[key]
+
+
+def max_open_map_distance(layout: Layout) -> int:
+    """The largest open-map distance between two walkable cells: a ``max_distance`` at or above it is no limit."""
+    return int(open_map_distances(layout).max())
 
 
 # --- closed temporary doors -----------------------------------------------------------------------------

@@ -16,12 +16,13 @@ from hrm_mazes.checks import (  # noqa: F401  (check_count is imported from here
     check_choice,
     check_count,
     check_flag,
+    check_max_distance,
     check_probability,
 )
 from hrm_mazes.core import Layout
 
 RENDER_MODES = ("human", "rgb_array", "ansi")
-RESET_OPTION_KEYS = ("start", "goal", "layout_seed")
+RESET_OPTION_KEYS = ("start", "goal", "layout_seed", "max_distance")
 
 
 def _as_cell(position: np.ndarray) -> tuple[int, int]:
@@ -91,26 +92,30 @@ class DynamicDoorsEnv(gym.Env[np.ndarray, np.int64]):
         self._distance_to_goal: list[int] = []
         self._tokens_without_agent = np.zeros((h, w), dtype=np.uint8)
         self._has_reset = False
+        self.max_distance: int | None = None  # the distance curriculum's limit (set_max_distance); None: the task
 
     # --- Gymnasium API ------------------------------------------------------------------------------------
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
-        """Start an episode. ``options`` may pin ``start`` and ``goal`` (map ``(row, col)``) and a ``layout_seed``.
+        """Start an episode. ``options`` may pin ``start`` and ``goal`` (map ``(row, col)``), a ``layout_seed``
+        and a ``max_distance``.
 
         ``layout_seed`` draws start, goal and fixed walls from its own generator, so the same seed gives the
-        same maze; door dynamics still follow the env's generator.
+        same maze; door dynamics still follow the env's generator. ``max_distance`` (a positive int; default:
+        the limit of :meth:`set_max_distance`, none unless set) draws start and goal at most that many steps
+        apart on the open map, uniformly over such pairs: the distance curriculum.
         """
         super().reset(seed=seed)
-        start, goal, layout_rng = self._parse_options(options)
+        start, goal, layout_rng, max_distance = self._parse_options(options)
         if start is None and goal is None:
-            drawn_start, drawn_goal = core.sample_start_goal(layout_rng, self.layout, 1)
+            drawn_start, drawn_goal = core.sample_start_goal(layout_rng, self.layout, 1, max_distance)
             start, goal = _as_cell(drawn_start[0]), _as_cell(drawn_goal[0])
         elif start is None:
-            start = _as_cell(core.sample_other_cell(layout_rng, self.layout, np.array([goal]))[0])
+            start = _as_cell(core.sample_other_cell(layout_rng, self.layout, np.array([goal]), max_distance)[0])
         elif goal is None:
-            goal = _as_cell(core.sample_other_cell(layout_rng, self.layout, np.array([start]))[0])
+            goal = _as_cell(core.sample_other_cell(layout_rng, self.layout, np.array([start]), max_distance)[0])
         if start == goal:
             raise ValueError(f"options['start'] and options['goal'] must differ, both are {start}")
         self.start_pos, self.goal_pos, self.agent_pos = start, goal, start
@@ -231,7 +236,16 @@ class DynamicDoorsEnv(gym.Env[np.ndarray, np.int64]):
                 raise ValueError(f"options['layout_seed'] must be a non-negative integer, got {seed!r}")
             layout_rng = np.random.default_rng(int(seed))
         start = check_cell(self.layout, "start", options.get("start"))
-        return start, check_cell(self.layout, "goal", options.get("goal")), layout_rng
+        goal = check_cell(self.layout, "goal", options.get("goal"))
+        max_distance = self.max_distance
+        if options.get("max_distance") is not None:
+            max_distance = check_max_distance("options['max_distance']", options["max_distance"])
+        return start, goal, layout_rng, max_distance
+
+    def set_max_distance(self, max_distance: int | None) -> None:
+        """Draw every later episode's start and goal at most ``max_distance`` open-map steps apart (the distance
+        curriculum; ``reset(options={"max_distance": d})`` overrides it for one episode). None: the task's law."""
+        self.max_distance = None if max_distance is None else check_max_distance("max_distance", max_distance)
 
     def _draw_doors(self) -> np.ndarray:
         protected = np.array([[self.agent_pos, self.start_pos, self.goal_pos]])

@@ -4,6 +4,9 @@ Per-env state is flat arrays: cell indices ``(N,)`` and door booleans ``(N, K)``
 kept by a :class:`~hrm_mazes.vector.door_cache.DoorCache` and refreshed only for the envs whose doors changed.
 Auto-resets take their episodes from a pool drawn in bulk, a few thousand at a time (same law: every pooled
 episode is an independent draw). There is no Python loop over environments in ``step()`` or ``reset()``.
+
+(Near 500 lines: one class holding one state machine, reset / step / auto-reset / observations, whose parts
+share every per-env array; the door-dependent caches are already their own module.)
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from hrm_mazes.checks import (
     check_choice,
     check_count,
     check_flag,
+    check_max_distance,
     check_probability,
 )
 from hrm_mazes.core import Layout
@@ -32,7 +36,7 @@ from hrm_mazes.vector.door_cache import make_door_cache
 
 VECTOR_RENDER_MODES = ("rgb_array", "ansi")
 INFO_KEYS = ("agent_pos", "goal_pos", "is_success", "doors_changed", "shortest_path")
-VECTOR_RESET_OPTION_KEYS = ("start", "goal", "reset_mask")
+VECTOR_RESET_OPTION_KEYS = ("start", "goal", "reset_mask", "max_distance")
 EPISODE_KEYS = ("start", "goal", "fixed_walls", "closed_doors")  # what a reset draws, besides the door cache rows
 # Reward by (blocked move) + 2 * (reached the goal): a lookup instead of two np.where.
 _REWARDS = np.array([core.REWARD_STEP, core.REWARD_BLOCKED, core.REWARD_GOAL, core.REWARD_GOAL])
@@ -128,6 +132,7 @@ class DynamicDoorsVectorEnv(VectorEnv):
         self._pool_next = 0
         self._pool_size = int(min(4096, max(256, n // 2)))
         self._autoreset = np.zeros(n, dtype=bool)  # NEXT_STEP: envs to reset on the next step()
+        self.max_distance: int | None = None  # the distance curriculum's limit (set_max_distance); None: the task
         self._done = np.zeros(n, dtype=bool)  # DISABLED: envs that must be reset before stepping again
         self._has_reset = False
 
@@ -182,7 +187,9 @@ class DynamicDoorsVectorEnv(VectorEnv):
     ) -> tuple[np.ndarray, dict[str, Any]]:
         """Reset all envs, or those in ``options["reset_mask"]``; ``seed`` (an int) seeds the whole batch.
 
-        ``options`` may also pin ``start`` / ``goal``: a map ``(row, col)`` for every env, or an ``(N, 2)`` array.
+        ``options`` may also pin ``start`` / ``goal``: a map ``(row, col)`` for every env, or an ``(N, 2)`` array,
+        and set ``max_distance`` for these resets (default: the limit of :meth:`set_max_distance`, which
+        auto-resets follow too; none unless set): start and goal at most that many open-map steps apart.
         """
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
             raise ValueError(f"seed must be None or one int for the whole batch, got {seed!r}")
@@ -210,9 +217,13 @@ class DynamicDoorsVectorEnv(VectorEnv):
             idx = np.flatnonzero(mask)
         start = check_cells(self.layout, "start", options.get("start"), len(idx))
         goal = check_cells(self.layout, "goal", options.get("goal"), len(idx))
+        max_distance = self.max_distance
+        if options.get("max_distance") is not None:
+            max_distance = check_max_distance("options['max_distance']", options["max_distance"])
         if seed is not None:
             self._pool = None  # pooled episodes were drawn from the old generator
-        self._reset_envs(idx, start, goal, pooled=False)  # explicit resets draw afresh; auto-resets use the pool
+        # Explicit resets draw afresh; auto-resets use the pool.
+        self._reset_envs(idx, start, goal, pooled=False, max_distance=max_distance)
         self._autoreset[idx] = False
         self._done[idx] = False
         self._has_reset = True
@@ -325,8 +336,19 @@ class DynamicDoorsVectorEnv(VectorEnv):
 
     # --- episodes ------------------------------------------------------------------------------------------
 
+    def set_max_distance(self, max_distance: int | None) -> None:
+        """Draw every later episode's start and goal (auto-resets included) at most ``max_distance`` open-map
+        steps apart, uniformly over such pairs (the distance curriculum). None: the task's law."""
+        self.max_distance = None if max_distance is None else check_max_distance("max_distance", max_distance)
+        self._pool = None  # pooled episodes were drawn under the old limit
+
     def _reset_envs(
-        self, idx: np.ndarray, start: np.ndarray | None = None, goal: np.ndarray | None = None, pooled: bool = True
+        self,
+        idx: np.ndarray,
+        start: np.ndarray | None = None,
+        goal: np.ndarray | None = None,
+        pooled: bool = True,
+        max_distance: int | None = None,
     ) -> None:
         """Start new episodes in envs ``idx``, their door cache rows included.
 
@@ -339,7 +361,7 @@ class DynamicDoorsVectorEnv(VectorEnv):
         if pooled and start is None and goal is None:
             episodes = self._from_pool(len(idx))
         else:
-            episodes = self._draw_episodes(len(idx), start, goal)
+            episodes = self._draw_episodes(len(idx), start, goal, max_distance)
         self._start[idx] = episodes["start"]
         self._goal[idx] = episodes["goal"]
         self.fixed_walls[idx] = episodes["fixed_walls"]
@@ -353,22 +375,24 @@ class DynamicDoorsVectorEnv(VectorEnv):
     def _from_pool(self, n: int) -> dict[str, np.ndarray]:
         """The next ``n`` pooled episodes; a fresh pool is drawn when too few are left (leftovers are dropped)."""
         if self._pool is None or self._pool_next + n > len(self._pool["start"]):
-            self._pool = self._draw_episodes(max(n, self._pool_size))
+            self._pool = self._draw_episodes(max(n, self._pool_size), max_distance=self.max_distance)
             self._pool_next = 0
         lo, self._pool_next = self._pool_next, self._pool_next + n
         return {name: values[lo : self._pool_next] for name, values in self._pool.items()}
 
-    def _draw_episodes(self, n: int, start: np.ndarray | None = None, goal: np.ndarray | None = None) -> dict:
+    def _draw_episodes(
+        self, n: int, start: np.ndarray | None = None, goal: np.ndarray | None = None, max_distance: int | None = None
+    ) -> dict:
         """``n`` new episodes (flat start and goal, fixed walls with the path check, closed doors) and their door
         cache rows, keyed by :data:`EPISODE_KEYS` and the cache's ``row_names``."""
         rng = self.np_random
         w = self.layout.shape[1]
         if start is None and goal is None:
-            start_pos, goal_pos = core.sample_start_goal(rng, self.layout, n)
+            start_pos, goal_pos = core.sample_start_goal(rng, self.layout, n, max_distance)
             start, goal = start_pos[:, 0] * w + start_pos[:, 1], goal_pos[:, 0] * w + goal_pos[:, 1]
         elif start is None or goal is None:
             pinned = start if start is not None else goal
-            other_pos = core.sample_other_cell(rng, self.layout, self._pos_table.take(pinned, axis=0))
+            other_pos = core.sample_other_cell(rng, self.layout, self._pos_table.take(pinned, axis=0), max_distance)
             other = other_pos[:, 0] * w + other_pos[:, 1]
             start, goal = (pinned, other) if start is not None else (other, pinned)
         if (start == goal).any():

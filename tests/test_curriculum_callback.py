@@ -1,0 +1,97 @@
+"""DistanceCurriculum: promotions on training success, the end of the curriculum, persistence, config checks."""
+
+import numpy as np
+import pytest
+from stable_baselines3.common.logger import configure
+
+from agents.errors import UserError
+from agents.harness.curriculum import CurriculumSettings, DistanceCurriculum
+from hrm_mazes import core
+from hrm_mazes.sb3 import make_sb3_vec_env
+
+
+class StubModel:
+    def __init__(self, venv):
+        self.venv = venv
+        self.logger = configure(None, [])
+        self.num_timesteps = 0
+
+    def get_env(self):
+        return self.venv
+
+
+def episodes(callback, outcomes):
+    """Feed finished episodes (one per env slot) with the given successes."""
+    n = len(outcomes)
+    callback.locals = {"dones": np.ones(n, dtype=bool), "infos": [{"is_success": ok} for ok in outcomes]}
+    callback.on_step()
+
+
+def make(settings):
+    venv = make_sb3_vec_env("FourRooms-Dynamic-v0", num_envs=4, seed=0)
+    model = StubModel(venv)
+    callback = DistanceCurriculum(settings, core.FOUR_ROOMS)
+    callback.init_callback(model)
+    callback.on_training_start({}, {})
+    return callback, model, venv
+
+
+def test_promotes_when_the_window_reaches_the_success_rate():
+    callback, model, venv = make(CurriculumSettings(start=2, step=3, success=0.5, window=4))
+    assert venv.get_attr("max_distance") == [2] * 4 and model.curriculum_max_distance == 2
+    episodes(callback, [True, False, True])  # window not full yet
+    assert callback.max_distance == 2
+    episodes(callback, [False])  # 2 of 4: promoted
+    assert callback.max_distance == 5 and venv.get_attr("max_distance") == [5] * 4
+    episodes(callback, [False, False, True, False])  # 1 of 4: stays
+    assert callback.max_distance == 5
+    # Episodes that are not finished do not count.
+    before = list(callback.outcomes)
+    callback.locals = {"dones": np.zeros(4, dtype=bool), "infos": [{"is_success": True}] * 4}
+    callback.on_step()
+    assert list(callback.outcomes) == before == [False, False, True, False]
+
+def test_ends_with_the_unmodified_task():
+    largest = core.max_open_map_distance(core.FOUR_ROOMS)
+    callback, model, venv = make(CurriculumSettings(start=largest - 2, step=2, success=1.0, window=2))
+    episodes(callback, [True, True])
+    assert callback.max_distance is None and model.curriculum_max_distance is None
+    assert venv.get_attr("max_distance") == [None] * 4
+    episodes(callback, [True, True])  # nothing left to do
+    assert callback.max_distance is None
+
+
+def test_a_resumed_model_continues_at_its_limit(tmp_path):
+    from agents.double_dqn import DoubleDQN
+
+    venv = make_sb3_vec_env("FourRooms-Dynamic-v0", num_envs=2, seed=0, obs_mode="onehot")
+    model = DoubleDQN("MlpPolicy", venv, buffer_size=100, learning_starts=10, device="cpu")
+    model.curriculum_max_distance = 7
+    model.save(tmp_path / "m.zip")
+    loaded = DoubleDQN.load(tmp_path / "m.zip", env=venv)
+    loaded.set_logger(configure(None, []))  # (learn() sets one up; the harness sets its own)
+    callback = DistanceCurriculum(CurriculumSettings(start=2), core.FOUR_ROOMS)
+    callback.init_callback(loaded)
+    callback.on_training_start({}, {})
+    assert callback.max_distance == 7 and venv.get_attr("max_distance") == [7, 7]
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        (3, "curriculum must be a mapping"),
+        ({"start": 0}, "curriculum.start must be a positive integer"),
+        ({"step": 1.5}, "curriculum.step must be a positive integer"),
+        ({"window": True}, "curriculum.window must be a positive integer"),
+        ({"success": 0}, r"curriculum.success must be a number in \(0, 1\]"),
+        ({"success": "high"}, r"curriculum.success must be a number in \(0, 1\]"),
+        ({"speed": 2}, r"unknown curriculum key\(s\) \['speed'\]"),
+    ],
+)
+def test_bad_settings_are_one_clear_error(value, message):
+    with pytest.raises(UserError, match=message):
+        CurriculumSettings.from_config(value)
+
+
+def test_settings_from_a_config_entry():
+    assert CurriculumSettings.from_config({"start": 4, "success": 0.9}) == CurriculumSettings(4, 2, 0.9, 200)
