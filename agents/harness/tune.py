@@ -1,0 +1,628 @@
+"""``hrm-mazes tune``: hyperparameter search with Optuna over ordinary ``train`` runs.
+
+A study samples hyperparameters from the algorithm's search space (:data:`SEARCH_SPACES`) on top of a base
+preset, and each trial is one :func:`~agents.harness.training.train` run in ``<out>/trials/trial-NNNN``. The
+harness's periodic greedy evaluation (``evaluations.csv``) is reported to Optuna after every evaluation, and
+the median pruner stops trials that fall behind. The study directory holds::
+
+    tune.yaml         the study's fixed settings (algorithm, env, budgets, evaluation, seed)
+    base.yaml         the base preset the trials start from (RL-Zoo layout, one key: the env id)
+    study.db          Optuna's storage (SQLite): ``--resume`` continues the study from it
+    trials/           one run directory per trial (run.yaml, evaluations.csv, model.zip, tb/)
+    best.yaml         the base preset with the best trial's hyperparameters: ``train --config best.yaml``
+    study.csv         one row per trial (the columns of Optuna's ``trials_dataframe``)
+    summary.md        the trials as a table, the best trial, the command and the machine
+
+The sampler and pruner follow RL Baselines3 Zoo (``rl_zoo3/exp_manager.py``): TPE (multivariate, seeded) and
+the median pruner, with the number of random start-up trials shared by both. The objective of a trial is the
+mean greedy success rate of its last two evaluations (the final one included), less noisy than the last alone.
+Optuna and the algorithms are imported when a study runs, not when this module is imported by the CLI handler.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import platform
+import shutil
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from stable_baselines3.common.callbacks import BaseCallback
+
+from agents.errors import UserError
+from agents.harness.algos import check_env_id, get_algo
+from agents.harness.config import MAX_SEED, TrainConfig, describe_int, parse_int
+from agents.harness.hyperparams import CONFIG_DIR, apply_overrides, load_config
+from agents.harness.rundir import RunPaths, read_eval_rows
+
+TUNE_DIR = Path("runs") / "tune"
+STUDY_NAME = "tune"
+# RL Zoo prunes from its n_evaluations // 3-th evaluation (3 of its usual 10): the first two never prune.
+WARMUP_EVALUATIONS = 3
+# RL Zoo uses --n-startup-trials 10 for both its TPE sampler and its median pruner; tuning budgets here are
+# tens of trials, so 5 (Optuna's MedianPruner default) random trials start the study.
+STARTUP_TRIALS = 5
+OBJECTIVE = "mean greedy success rate of the trial's last two evaluations"
+
+
+# --- search spaces ------------------------------------------------------------------------------------------
+
+# GridCNN shapes by name (Optuna's categorical choices must be scalars).
+CHANNELS = {"16-16": [16, 16], "32-32": [32, 32], "32-64": [32, 64]}
+
+
+def sample_dqn_cnn(trial: Any) -> dict[str, Any]:
+    """Double DQN with GridCNN. ``target_update_interval`` is in env steps (SB3 counts it per env step)."""
+    return {
+        "learning_rate": trial.suggest_float("learning_rate", 1e-4, 3e-3, log=True),
+        "batch_size": trial.suggest_categorical("batch_size", [64, 128, 256]),
+        "n_steps": trial.suggest_categorical("n_steps", [1, 3, 5]),
+        "target_update_interval": trial.suggest_categorical("target_update_interval", [2000, 8000, 16000, 32000]),
+        "exploration_fraction": trial.suggest_float("exploration_fraction", 0.05, 0.5),
+        "gradient_steps": trial.suggest_categorical("gradient_steps", [1, 2, 4]),
+        "double_q": trial.suggest_categorical("double_q", [True, False]),
+        "features_extractor_kwargs": {
+            "channels": CHANNELS[trial.suggest_categorical("channels", list(CHANNELS))],
+            "features_dim": trial.suggest_categorical("features_dim", [64, 128, 256]),
+        },
+    }
+
+
+def sample_hrm_dqn(trial: Any) -> dict[str, Any]:
+    """HRM-DQN: the DQN recipe options, the target update (EMA with ``tau`` or hard copies every K optimizer
+    steps, which needs the paper's ``tau``), and the HRM's size, depth of deep supervision and readout."""
+    from agents.hrm_dqn.hrm_dqn import LOSSES, PAPER_TAU
+    from agents.hrm_dqn.model import READOUTS
+
+    params = {
+        "learning_rate": trial.suggest_float("learning_rate", 1e-4, 3e-3, log=True),
+        "batch_size": trial.suggest_categorical("batch_size", [16, 32, 64, 128]),
+        "n_steps": trial.suggest_categorical("n_steps", [1, 3, 5]),
+        "double_q": trial.suggest_categorical("double_q", [True, False]),
+        "loss": trial.suggest_categorical("loss", list(LOSSES)),
+        "exploration_steps": trial.suggest_categorical("exploration_steps", [1000, 3000, 10000, 30000]),
+        "policy_kwargs": {
+            "segments": trial.suggest_categorical("segments", [1, 2, 4]),
+            "d_model": trial.suggest_categorical("d_model", [32, 64]),
+            "readout": trial.suggest_categorical("readout", list(READOUTS)),
+        },
+    }
+    if trial.suggest_categorical("target_update", ["ema", "hard"]) == "ema":
+        params["tau"] = trial.suggest_float("tau", 1e-3, 5e-2, log=True)
+    else:
+        params["target_update_interval"] = trial.suggest_categorical("target_update_interval", [250, 500, 1000, 2000])
+        params["tau"] = PAPER_TAU
+    return params
+
+
+def sample_ppo(trial: Any) -> dict[str, Any]:
+    """PPO with GridCNN: the ranges of RL Zoo's ``sample_ppo_params``, narrowed to what fits these small mazes."""
+    return {
+        "learning_rate": trial.suggest_float("learning_rate", 1e-5, 3e-3, log=True),
+        "n_steps": trial.suggest_categorical("n_steps", [32, 64, 128, 256]),
+        "batch_size": trial.suggest_categorical("batch_size", [64, 128, 256, 512]),
+        "n_epochs": trial.suggest_categorical("n_epochs", [3, 5, 10]),
+        "gamma": trial.suggest_categorical("gamma", [0.9, 0.95, 0.99]),
+        "gae_lambda": trial.suggest_categorical("gae_lambda", [0.8, 0.9, 0.95, 0.99]),
+        "clip_range": trial.suggest_categorical("clip_range", [0.1, 0.2, 0.3]),
+        "ent_coef": trial.suggest_float("ent_coef", 1e-5, 0.05, log=True),
+        "max_grad_norm": trial.suggest_categorical("max_grad_norm", [0.5, 1.0, 5.0]),
+        "features_extractor_kwargs": {
+            "channels": CHANNELS[trial.suggest_categorical("channels", list(CHANNELS))],
+            "features_dim": trial.suggest_categorical("features_dim", [64, 128, 256]),
+        },
+    }
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    """What a study samples for one algorithm.
+
+    :param sample: draws one set of overrides (a dict merged onto the base preset) from an Optuna trial.
+    :param decides: base-preset keys that every sample sets or leaves out on purpose; they are dropped from the
+        base (``hrm-dqn``: ``tau`` or ``target_update_interval``, never both).
+    """
+
+    sample: Callable[[Any], dict[str, Any]]
+    decides: tuple[str, ...] = ()
+
+
+SEARCH_SPACES: dict[str, SearchSpace] = {
+    "dqn-cnn": SearchSpace(sample_dqn_cnn),
+    "hrm-dqn": SearchSpace(sample_hrm_dqn, decides=("tau", "target_update_interval")),
+    "ppo": SearchSpace(sample_ppo),
+}
+
+
+def get_space(algo: str) -> SearchSpace:
+    get_algo(algo)
+    if algo not in SEARCH_SPACES:
+        raise UserError(f"tune has no search space for {algo!r}; it tunes: {', '.join(SEARCH_SPACES)}")
+    return SEARCH_SPACES[algo]
+
+
+def default_base_config(algo: str) -> str | None:
+    """The base preset of a study: the algorithm's ``cpu`` preset, else ``cpu-small``, else its default (None)."""
+    for name in ("cpu", "cpu-small"):
+        if (CONFIG_DIR / f"{algo}-{name}.yaml").is_file():
+            return name
+    return None
+
+
+# --- the study's settings -----------------------------------------------------------------------------------
+
+
+@dataclass
+class TuneConfig:
+    """What ``hrm-mazes tune`` is asked to do.
+
+    :param algo, env_id: the algorithm (one of :data:`SEARCH_SPACES`) and the env.
+    :param trials: the study's trial cap: trials are run until this many have finished (complete or pruned),
+        earlier sessions of a resumed study included.
+    :param minutes: the study's wall-clock budget (Optuna's ``timeout``): no trial starts after it.
+    :param trial_minutes: wall-clock budget of one trial (default ``minutes / trials``).
+    :param steps: env steps of one trial (default: the base preset's ``n_timesteps``).
+    :param config: the base preset (default: :func:`default_base_config`).
+    :param seed: the training seed of every trial, and the sampler's seed (default 0).
+    :param eval_freq, eval_episodes: the periodic greedy evaluation (default: the preset's, else steps / 10 and 100).
+    :param startup_trials: random trials before TPE samples and before the pruner prunes (default 5).
+    :param device: torch device.
+    :param out: the study directory (default ``runs/tune/<algo>-<env>``).
+    :param resume: continue the study in ``out``.
+    :param force: replace the study in ``out``.
+    :param keep_checkpoints: keep each trial's final checkpoint (with its replay buffer: large).
+    :param progress: a progress bar per trial.
+    """
+
+    algo: str
+    env_id: str
+    trials: int
+    minutes: float
+    trial_minutes: float | None = None
+    steps: int | None = None
+    config: str | None = None
+    seed: int | None = None
+    eval_freq: int | None = None
+    eval_episodes: int | None = None
+    startup_trials: int | None = None
+    device: str = "auto"
+    out: str | os.PathLike | None = None
+    resume: bool = False
+    force: bool = False
+    keep_checkpoints: bool = False
+    progress: bool = True
+
+
+# The settings a resumed study keeps from tune.yaml (name -> the option that sets it).
+FIXED = {"config": "--config", "seed": "--seed", "steps": "--steps", "trial_seconds": "--trial-minutes",
+         "eval_freq": "--eval-freq", "eval_episodes": "--eval-episodes", "startup_trials": "--startup-trials"}  # fmt: skip
+
+
+def _integer(value: Any, flag: str, lo: int | None, hi: int | None = None) -> int:
+    try:
+        return parse_int(value, lo, hi)
+    except ValueError:
+        raise UserError(f"{flag} must be {describe_int(lo, hi)}, got {value!r}") from None
+
+
+def _minutes(value: Any, flag: str) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if isinstance(value, bool) or not math.isfinite(number) or number <= 0:
+        raise UserError(f"{flag} must be a positive number of minutes, got {value!r}")
+    return number
+
+
+def check_config(config: TuneConfig) -> TuneConfig:
+    """``config`` with its numbers checked (one-line :class:`UserError` naming the option), before any work."""
+    get_space(config.algo)
+    check_env_id(config.env_id)
+    trials = _integer(config.trials, "--trials", 1)
+    minutes = _minutes(config.minutes, "--minutes")
+    changes: dict[str, Any] = {"trials": trials, "minutes": minutes}
+    if config.trial_minutes is not None:
+        changes["trial_minutes"] = _minutes(config.trial_minutes, "--trial-minutes")
+    for name, lo, hi in (("steps", 1, None), ("seed", 0, MAX_SEED), ("eval_freq", 1, None), ("eval_episodes", 1, None),
+                         ("startup_trials", 0, None)):  # fmt: skip
+        if getattr(config, name) is not None:
+            changes[name] = _integer(getattr(config, name), "--" + name.replace("_", "-"), lo, hi)
+    if config.resume and config.force:
+        raise UserError("--resume continues a study and --force replaces it: pass only one of them")
+    return TuneConfig(**{**config.__dict__, **changes})
+
+
+def _study_dir(config: TuneConfig) -> Path:
+    """The study directory, checked: new or empty, or a study that ``--resume`` continues or ``--force`` replaces."""
+    path = Path(config.out if config.out is not None else TUNE_DIR / f"{config.algo}-{config.env_id}").expanduser()
+    if not os.fspath(path).strip():
+        raise UserError("--out is empty ('')")
+    resolved = path.resolve()
+    if resolved == Path.cwd().resolve() or resolved in Path.cwd().resolve().parents or resolved == Path.home().resolve():
+        raise UserError(f"study directory {path} is the current, a parent or the home directory; give one of its own")
+    if path.exists() and not path.is_dir():
+        raise UserError(f"study directory {path} is a file")
+    if config.resume:
+        if not ((path / "tune.yaml").is_file() and (path / "study.db").is_file()):
+            raise UserError(f"--resume: {path} holds no study (no tune.yaml and study.db); start one without --resume")
+        return path
+    if path.is_dir() and any(path.iterdir()):
+        if not config.force:
+            raise UserError(f"study directory {path} already exists; "
+                            "use --resume to continue it, --force to replace it or --out to pick another")
+        if not (path / "tune.yaml").is_file():
+            raise UserError(f"{path} was not made by hrm-mazes tune (no tune.yaml): nothing is deleted; "
+                            "use --out to pick another")
+    return path
+
+
+def _settings(config: TuneConfig, path: Path) -> dict[str, Any]:
+    """The study's fixed settings: resolved from ``config`` for a new study, read from tune.yaml on resume."""
+    from agents.harness.runtime import resolve_device
+    from agents.harness.training import resolve_fresh
+
+    if config.resume:
+        saved = yaml.safe_load((path / "tune.yaml").read_text())
+        given = {"config": config.config, "seed": config.seed, "steps": config.steps, "eval_freq": config.eval_freq,
+                 "eval_episodes": config.eval_episodes, "startup_trials": config.startup_trials,
+                 "trial_seconds": None if config.trial_minutes is None else round(60 * config.trial_minutes, 3)}  # fmt: skip
+        for name in ("algo", "env_id"):
+            if saved[name] != getattr(config, name):
+                raise UserError(f"--resume: the study in {path} tunes {saved['algo']} on {saved['env_id']}, "
+                                f"not {config.algo} on {config.env_id}")
+        for name, flag in FIXED.items():
+            same = given[name] == saved[name] or (name == "config" and given[name] == saved["config_given"])
+            if given[name] is not None and not same:
+                raise UserError(f"--resume: {flag} is fixed by the study ({path}/tune.yaml has {saved[name]}); "
+                                "start a new study to change it")
+        return {**saved, "device": resolve_device(config.device)}
+    base_name = config.config if config.config is not None else default_base_config(config.algo)
+    run = resolve_fresh(TrainConfig(algo=config.algo, env_id=config.env_id, steps=config.steps, seed=config.seed,
+                                    device=config.device, config=base_name, eval_freq=config.eval_freq,
+                                    eval_episodes=config.eval_episodes, out=path / "trials"))  # fmt: skip
+    trial_minutes = config.trial_minutes if config.trial_minutes is not None else config.minutes / config.trials
+    decided = SEARCH_SPACES[config.algo].decides
+    base = {k: v for k, v in load_config(config.algo, config.env_id, run.config)[0].items() if k not in decided}
+    return {
+        "algo": config.algo,
+        "env_id": config.env_id,
+        "config": run.config,
+        "config_given": base_name,
+        "base": base,
+        "seed": run.seed,
+        "steps": run.steps,
+        "trial_seconds": round(60 * trial_minutes, 3),
+        "eval_freq": run.eval_freq,
+        "eval_episodes": run.eval_episodes,
+        "startup_trials": config.startup_trials if config.startup_trials is not None else STARTUP_TRIALS,
+        "device": run.device,
+        "objective": OBJECTIVE,
+    }
+
+
+# --- one trial ----------------------------------------------------------------------------------------------
+
+
+class PruningCallback(BaseCallback):
+    """Reports every periodic greedy evaluation of a run to an Optuna trial and stops the run once the trial
+    should be pruned.
+
+    It runs after the harness's :class:`~agents.harness.callback.TrainingCallback` in the same callback list,
+    so an evaluation due at this step is already in ``evaluations.csv``. Each success rate is reported at the
+    env steps of its evaluation point (a multiple of ``eval_freq``), so that the median pruner compares trials
+    at the same steps. Stopping ends the run as a finished one (final checkpoint, model.zip).
+
+    :param trial: an ``optuna.Trial`` (anything with ``report`` and ``should_prune``).
+    :param evaluations: the run's ``evaluations.csv``.
+    :param eval_freq: the run's evaluation period in env steps.
+    """
+
+    def __init__(self, trial: Any, evaluations: Path, eval_freq: int) -> None:
+        super().__init__()
+        self.trial, self.evaluations, self.eval_freq = trial, Path(evaluations), eval_freq
+        self.reported = 0
+        self.next_check = eval_freq
+        self.pruned = False
+        self.last_step: int | None = None
+
+    def _on_step(self) -> bool:
+        if self.num_timesteps < self.next_check:
+            return True
+        self.next_check = (self.num_timesteps // self.eval_freq + 1) * self.eval_freq
+        rows = read_eval_rows(self.evaluations)
+        for row in rows[self.reported :]:
+            step = int(row["env_steps"]) // self.eval_freq * self.eval_freq
+            self.trial.report(float(row["success_rate"]), step)
+            self.last_step = step
+        self.reported = len(rows)
+        if rows and self.trial.should_prune():
+            self.pruned = True
+            return False
+        return True
+
+
+def objective_value(rows: list[dict[str, float]]) -> float:
+    """The trial's objective: the mean success rate of its last two evaluations (of the only one, if one)."""
+    last = [row["success_rate"] for row in rows[-2:]]
+    if not last:
+        raise UserError("the trial's run wrote no evaluation")
+    return sum(last) / len(last)
+
+
+def run_trial(
+    trial: Any, settings: dict[str, Any], study_dir: Path, progress: bool = True, keep_checkpoints: bool = False
+) -> float:
+    """One trial: sample, train in ``<study_dir>/trials/trial-NNNN`` with the pruning callback, and return the
+    objective (:func:`objective_value`); raises ``optuna.TrialPruned`` when the pruner stopped the run and
+    ``KeyboardInterrupt`` when the run was interrupted."""
+    import optuna
+
+    from agents.harness.training import train
+
+    overrides = SEARCH_SPACES[settings["algo"]].sample(trial)
+    run_dir = study_dir / "trials" / f"trial-{trial.number:04d}"
+    trial.set_user_attr("overrides", overrides)
+    trial.set_user_attr("run_dir", os.fspath(run_dir.relative_to(study_dir)))
+    callback = PruningCallback(trial, RunPaths(run_dir).evaluations, settings["eval_freq"])
+    config = TrainConfig(
+        algo=settings["algo"],
+        env_id=settings["env_id"],
+        steps=settings["steps"],
+        seed=settings["seed"],
+        device=settings["device"],
+        config=os.fspath(study_dir / "base.yaml"),
+        out=run_dir,
+        eval_freq=settings["eval_freq"],
+        eval_episodes=settings["eval_episodes"],
+        checkpoint_freq=settings["steps"],  # only the final checkpoint: a tuning run is not resumed
+        progress=progress,
+        max_wall_s=settings["trial_seconds"],
+        overrides=overrides,
+    )
+    try:
+        result = train(config, callbacks=[callback])
+    except (ValueError, AssertionError) as err:  # as RL Zoo: diverging hyperparameters (NaNs) end the trial only
+        trial.set_user_attr("error", f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}")
+        raise
+    if result.interrupted:
+        raise KeyboardInterrupt
+    if not keep_checkpoints:
+        shutil.rmtree(RunPaths(run_dir).checkpoints, ignore_errors=True)
+    rows = read_eval_rows(RunPaths(run_dir).evaluations)
+    for key, value in (("env_steps", result.env_steps), ("optimizer_steps", result.optimizer_steps),
+                       ("wall_time_s", round(result.wall_time_s, 1)), ("evaluations", len(rows))):  # fmt: skip
+        trial.set_user_attr(key, value)
+    if callback.pruned:
+        raise optuna.TrialPruned(f"pruned at {callback.last_step} env steps")
+    return objective_value(rows)
+
+
+# --- the study ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class TuneResult:
+    """Where a study's outputs went and how it stands."""
+
+    out: Path
+    finished: int
+    best_value: float | None
+    best_yaml: Path | None
+    resume_command: str
+    interrupted: bool = False
+
+
+def _optuna():
+    try:
+        import optuna
+    except ImportError:
+        raise UserError("tune needs Optuna: pip install 'optuna>=3.5' (or the 'agents' extra)") from None
+    return optuna
+
+
+def prepare_study(config: TuneConfig) -> tuple[TuneConfig, Path, dict[str, Any]]:
+    """Check everything, then make (``--force``: remake) or reopen the study directory.
+
+    :return: the checked config, the study directory and the study's settings (what tune.yaml records).
+    """
+    config = check_config(config)
+    path = _study_dir(config)
+    settings = _settings(config, path)
+    if not config.resume:
+        if path.exists():
+            shutil.rmtree(path)  # --force on a study directory, checked by _study_dir
+        path.mkdir(parents=True)
+        (path / "base.yaml").write_text(yaml.safe_dump({settings["env_id"]: settings["base"]}, sort_keys=False))
+        (path / "tune.yaml").write_text(yaml.safe_dump(settings, sort_keys=False))
+    return config, path, settings
+
+
+def tune(config: TuneConfig, command: str | None = None) -> TuneResult:
+    """Run (or continue) a study; see the module docstring for the outputs.
+
+    :param command: the command line, for summary.md (default: the equivalent ``hrm-mazes tune`` command).
+    """
+    optuna = _optuna()
+    config, path, settings = prepare_study(config)
+    command = command or _command(config, path)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # one line per trial is ours (_print_trial)
+    storage = f"sqlite:///{(path / 'study.db').resolve()}"
+    states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        study = optuna.load_study(study_name=STUDY_NAME, storage=storage) if config.resume else None
+        previous = len(study.trials) if study is not None else 0
+        study = optuna.create_study(
+            storage=storage,
+            study_name=STUDY_NAME,
+            direction="maximize",
+            load_if_exists=config.resume,
+            # A resumed study reseeds its sampler, so that its random start-up trials do not repeat earlier ones.
+            sampler=optuna.samplers.TPESampler(n_startup_trials=settings["startup_trials"], seed=settings["seed"] + previous,
+                                               multivariate=True),  # fmt: skip
+            pruner=optuna.pruners.MedianPruner(
+                n_startup_trials=settings["startup_trials"], n_warmup_steps=WARMUP_EVALUATIONS * settings["eval_freq"]
+            ),
+        )
+        for stale in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+            study.tell(stale.number, state=optuna.trial.TrialState.FAIL)  # the session running it was killed
+        remaining = config.trials - len(study.get_trials(deepcopy=False, states=states))
+        interrupted = False
+        if remaining <= 0:
+            print(f"the study already has {config.trials - remaining} finished trials (--trials {config.trials}); "
+                  "raise --trials to run more")  # fmt: skip
+        else:
+            print(f"tuning {settings['algo']} on {settings['env_id']}: up to {remaining} trials in {config.minutes:g} min, "
+                  f"each up to {settings['steps']:,} env steps or {settings['trial_seconds'] / 60:.3g} min")  # fmt: skip
+            try:
+                study.optimize(
+                    lambda trial: run_trial(trial, settings, path, config.progress, config.keep_checkpoints),
+                    n_trials=remaining,
+                    timeout=60 * config.minutes,
+                    catch=(ValueError, AssertionError),
+                    callbacks=[_print_trial],
+                )
+            except KeyboardInterrupt:
+                interrupted = True
+            finally:  # an error that stops the study still leaves the outputs of the trials that finished
+                best_yaml = write_outputs(study, settings, path, command)
+    if remaining <= 0:
+        best_yaml = write_outputs(study, settings, path, command)
+    best = _best_trial(study)
+    finished = len(study.get_trials(deepcopy=False, states=states))
+    resume_command = _command(TuneConfig(**{**config.__dict__, "resume": True}), path)
+    return TuneResult(path, finished, None if best is None else best.value, best_yaml, resume_command, interrupted)
+
+
+def _best_trial(study: Any) -> Any:
+    try:
+        return study.best_trial
+    except ValueError:  # no complete trial yet
+        return None
+
+
+def _print_trial(study: Any, trial: Any) -> None:
+    """One line per finished trial."""
+    best = _best_trial(study)
+    value = "-" if trial.value is None else f"{trial.value:.3f}"
+    shown_best = "-" if best is None else f"{best.value:.3f} (#{best.number})"
+    wall = trial.user_attrs.get("wall_time_s", "-")
+    params = " ".join(f"{k}={_short(v)}" for k, v in trial.params.items())
+    print(f"trial {trial.number}: {trial.state.name.lower()}  objective {value}  best {shown_best}  "
+          f"{trial.user_attrs.get('env_steps', '-')} env steps  {wall} s  {params}", flush=True)  # fmt: skip
+    if "error" in trial.user_attrs:
+        print(f"  {trial.user_attrs['error']}", flush=True)
+
+
+def _short(value: Any) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+def _command(config: TuneConfig, path: Path) -> str:
+    parts = ["hrm-mazes tune", f"--algo {config.algo}", f"--env {config.env_id}", f"--trials {config.trials}",
+             f"--minutes {config.minutes:g}"]  # fmt: skip
+    for name in ("trial_minutes", "steps", "config", "seed", "eval_freq", "eval_episodes", "startup_trials"):
+        value = getattr(config, name)
+        if value is not None:
+            parts.append(f"--{name.replace('_', '-')} {_short(value)}")
+    if config.device != "auto":
+        parts.append(f"--device {config.device}")
+    parts.append(f"--out {path}")
+    parts += ["--resume"] * config.resume
+    return " ".join(parts)
+
+
+# --- outputs ------------------------------------------------------------------------------------------------
+
+
+def write_outputs(study: Any, settings: dict[str, Any], path: Path, command: str) -> Path | None:
+    """study.csv, summary.md, and best.yaml when a trial completed (its path, else None)."""
+    trials = study.get_trials(deepcopy=False)
+    _write_study_csv(trials, path / "study.csv")
+    best = _best_trial(study)
+    best_yaml = None
+    if best is not None:
+        best_yaml = path / "best.yaml"
+        hyperparams = apply_overrides(settings["base"], best.user_attrs["overrides"])
+        header = (f"# hrm-mazes tune: trial {best.number} of {len(trials)}, objective {best.value:.4f} ({OBJECTIVE}),\n"
+                  f"# each trial up to {settings['steps']:,} env steps or {settings['trial_seconds'] / 60:.3g} min; "
+                  f"base {settings['config']}.\n# Train with: hrm-mazes train --algo {settings['algo']} "
+                  f"--env {settings['env_id']} --config {best_yaml}\n")  # fmt: skip
+        best_yaml.write_text(header + yaml.safe_dump({settings["env_id"]: hyperparams}, sort_keys=False))
+    (path / "summary.md").write_text(_summary(trials, best, settings, path, command, best_yaml))
+    return best_yaml
+
+
+def _write_study_csv(trials: list[Any], path: Path) -> None:
+    """The columns of Optuna's ``trials_dataframe`` (which needs pandas): number, value, times, params_*,
+    user_attrs_* (dicts as JSON), state."""
+    params = sorted({k for t in trials for k in t.params})
+    attrs = sorted({k for t in trials for k in t.user_attrs})
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["number", "value", "datetime_start", "datetime_complete", "duration",
+                         *(f"params_{k}" for k in params), *(f"user_attrs_{k}" for k in attrs), "state"])  # fmt: skip
+        for t in trials:
+            duration = t.datetime_complete - t.datetime_start if t.datetime_complete and t.datetime_start else ""
+            attr_values = [_cell(t.user_attrs.get(k)) for k in attrs]
+            writer.writerow([t.number, _cell(t.value), _cell(t.datetime_start), _cell(t.datetime_complete), _cell(duration),
+                             *(_cell(t.params.get(k)) for k in params), *attr_values, t.state.name])  # fmt: skip
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list)):
+        return json.dumps(value)
+    return str(value)
+
+
+def _summary(trials: list[Any], best: Any, settings: dict[str, Any], path: Path, command: str, best_yaml: Path | None) -> str:
+    import optuna
+
+    from agents.harness.runtime import environment_record
+
+    states = [t.state.name.lower() for t in trials]
+    record = environment_record()
+    versions = ", ".join(f"{k} {v}" for k, v in record["versions"].items())
+    gpu = record["host"]["cuda"]
+    lines = [
+        f"# Hyperparameter search: {settings['algo']} on {settings['env_id']}",
+        "",
+        f"- command: `{command}`",
+        f"- machine: {platform.platform()}, {record['host']['cpu_count']} CPUs{f', {gpu}' if gpu else ''}; "
+        f"device {settings['device']}; {versions}, optuna {optuna.__version__}",
+        f"- trials: {len(trials)} ({', '.join(f'{states.count(s)} {s}' for s in sorted(set(states)))}); "
+        f"each up to {settings['steps']:,} env steps or {settings['trial_seconds'] / 60:.3g} min",
+        f"- base preset: {settings['config']}; training seed {settings['seed']}",
+        f"- evaluation: every {settings['eval_freq']:,} env steps, {settings['eval_episodes']} held-out episodes, greedy",
+        f"- objective: {OBJECTIVE}",
+        f"- sampler: TPE (multivariate, seed {settings['seed']}, {settings['startup_trials']} random start-up trials); "
+        f"pruner: median ({settings['startup_trials']} start-up trials, never before evaluation {WARMUP_EVALUATIONS})",
+        "",
+    ]
+    if best is None:
+        lines += ["No trial completed yet: no best.yaml.", ""]
+    else:
+        lines += [f"## Best trial: {best.number}, objective {best.value:.4f}", "", "| hyperparameter | value |", "|---|---|"]
+        lines += [f"| {k} | {_short(v)} |" for k, v in best.params.items()]
+        train = f"hrm-mazes train --algo {settings['algo']} --env {settings['env_id']} --config {best_yaml}"
+        lines += ["", f"Train with it: `{train}`", ""]
+    params = list(dict.fromkeys(k for t in trials for k in t.params))
+    lines += ["## Trials", "", "| # | state | objective | env steps | wall s | " + " | ".join(params) + " |",
+              "|---" * (5 + len(params)) + "|"]  # fmt: skip
+    for t in trials:
+        value = "" if t.value is None else f"{t.value:.3f}"
+        cells = [str(t.number), t.state.name.lower(), value, str(t.user_attrs.get("env_steps", "")),
+                 str(t.user_attrs.get("wall_time_s", ""))]  # fmt: skip
+        cells += [_short(t.params[k]) if k in t.params else "" for k in params]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,224 @@
+"""``hrm-mazes tune``: search spaces that build models, the pruning callback, tiny studies, resume and errors.
+
+Trials here train a few hundred env steps with ``learning_starts`` just below the budget, so that every sampled
+network takes a couple of optimizer steps and nothing more.
+"""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import optuna
+import pytest
+import yaml
+
+from agents.cli import main
+from agents.harness.baselines import build_model, make_train_env
+from agents.harness.hyperparams import apply_overrides, check_hyperparams, load_config
+from agents.harness.rundir import RunPaths, read_eval_rows
+from agents.harness.tune import SEARCH_SPACES, TuneConfig, prepare_study, run_trial
+
+ENV = "FourRooms-Dynamic-v0"
+TINY = {
+    "dqn-cnn": {"policy": "MlpPolicy", "obs_mode": "onehot", "features_extractor": "grid-cnn",
+                "features_extractor_kwargs": {"features_dim": 16, "channels": [4, 4]}, "n_envs": 2, "buffer_size": 1000,
+                "learning_starts": 196, "batch_size": 16, "gamma": 0.95, "train_freq": 1, "gradient_steps": 1,
+                "target_update_interval": 100, "exploration_fraction": 0.3, "policy_kwargs": {"net_arch": []},
+                "eval_episodes": 2},
+    "hrm-dqn": {"policy": "HRMQPolicy", "obs_mode": "tokens", "n_envs": 2, "buffer_size": 1000, "learning_starts": 196,
+                "batch_size": 16, "tau": 0.01, "gamma": 0.95, "train_freq": 1, "gradient_steps": 1, "lr_warmup_steps": 10,
+                "exploration_steps": 100,
+                "policy_kwargs": {"d_model": 16, "num_heads": 2, "H_layers": 1, "L_layers": 1, "H_cycles": 1, "L_cycles": 1,
+                                  "segments": 1, "readout": "agent", "carry": "last_token"},
+                "eval_episodes": 2},
+    "ppo": {"policy": "MlpPolicy", "obs_mode": "onehot", "features_extractor": "grid-cnn",
+            "features_extractor_kwargs": {"features_dim": 16, "channels": [4, 4]}, "n_envs": 16, "n_steps": 16,
+            "batch_size": 16, "n_epochs": 1, "policy_kwargs": {"net_arch": []}, "eval_episodes": 2},
+}  # fmt: skip
+
+
+def tiny_config(tmp_path: Path, algo: str) -> Path:
+    path = tmp_path / f"tiny-{algo}.yaml"
+    path.write_text(yaml.safe_dump({ENV: TINY[algo]}))
+    return path
+
+
+def tune_args(tmp_path: Path, algo: str = "dqn-cnn", trials: int = 2) -> list[str]:
+    return ["tune", "--algo", algo, "--env", ENV, "--trials", str(trials), "--minutes", "10",
+            "--config", str(tiny_config(tmp_path, algo)), "--steps", "200", "--eval-freq", "100", "--device", "cpu",
+            "--out", str(tmp_path / "study"), "--no-progress"]  # fmt: skip
+
+
+def run_cli(args: list[str], capsys) -> tuple[int, str, str]:
+    try:
+        rc = main(args)
+    except SystemExit as exit_:  # argparse errors
+        rc = exit_.code
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def assert_one_line_error(rc: int, err: str, *words: str) -> None:
+    lines = [line for line in err.strip().splitlines() if line.strip()]
+    assert rc == 2 and len(lines) == 1 and "error" in lines[0] and "Traceback" not in err, err
+    for word in words:
+        assert word in lines[0], lines[0]
+
+
+def study_rows(out: Path) -> list[dict[str, str]]:
+    with (out / "study.csv").open() as f:
+        return list(csv.DictReader(f))
+
+
+# --- search spaces ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("algo", sorted(SEARCH_SPACES))
+def test_every_sampled_override_set_builds_a_model(algo):
+    space = SEARCH_SPACES[algo]
+    base = {k: v for k, v in TINY[algo].items() if k not in space.decides}
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    for _ in range(4):
+        overrides = space.sample(study.ask())
+        hyperparams = check_hyperparams(algo, ENV, apply_overrides(base, overrides), f"sample {overrides}")
+        venv = make_train_env(ENV, hyperparams, hyperparams["n_envs"], seed=0)
+        model = build_model(algo, hyperparams, venv, seed=0, device="cpu")
+        for key in ("learning_rate", "batch_size"):
+            assert getattr(model, key) == overrides[key]
+        venv.close()
+
+
+# --- the pruning callback -----------------------------------------------------------------------------------
+
+
+class AlwaysPrune(optuna.trial.FixedTrial):
+    """A trial with fixed parameters whose pruner always says stop; it records what is reported."""
+
+    def __init__(self, params: dict) -> None:
+        super().__init__(params, number=0)
+        self.reports: list[tuple[float, int]] = []
+
+    def report(self, value: float, step: int) -> None:
+        self.reports.append((value, step))
+
+    def should_prune(self) -> bool:
+        return True
+
+
+def test_the_pruning_callback_stops_the_run_and_prunes_the_trial(tmp_path):
+    config = TuneConfig(algo="dqn-cnn", env_id=ENV, trials=1, minutes=5, config=str(tiny_config(tmp_path, "dqn-cnn")),
+                        steps=400, eval_freq=100, device="cpu", out=tmp_path / "study", progress=False)  # fmt: skip
+    _, path, settings = prepare_study(config)
+    trial = AlwaysPrune({"learning_rate": 1e-3, "batch_size": 64, "n_steps": 3, "target_update_interval": 2000,
+                         "exploration_fraction": 0.2, "gradient_steps": 1, "double_q": True, "channels": "16-16",
+                         "features_dim": 64})  # fmt: skip
+    with pytest.raises(optuna.TrialPruned):
+        run_trial(trial, settings, path, progress=False)
+    rows = read_eval_rows(RunPaths(path / "trials" / "trial-0000").evaluations)
+    assert trial.reports == [(rows[0]["success_rate"], 100)]
+    assert len(rows) == 1 and rows[0]["env_steps"] < 400  # stopped at the first evaluation, not at 400 steps
+    assert (path / "trials" / "trial-0000" / "model.zip").is_file()  # a stopped run ends cleanly
+
+
+# --- whole studies (each trial: ~1.5 s) ----------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_tiny_dqn_cnn_study_writes_its_outputs_and_resumes(tmp_path, capsys):
+    args = tune_args(tmp_path)
+    out = tmp_path / "study"
+    rc, stdout, err = run_cli(args, capsys)
+    assert rc == 0, err
+    assert [line.split(":")[0] for line in stdout.splitlines() if line.startswith("trial ")] == ["trial 0", "trial 1"]
+    assert f"outputs written to {out}" in stdout
+    hyperparams, _ = load_config("dqn-cnn", ENV, out / "best.yaml")
+    check_hyperparams("dqn-cnn", ENV, hyperparams, "best.yaml")
+    best = min(study_rows(out), key=lambda row: -float(row["value"]))
+    assert hyperparams["learning_rate"] == float(best["params_learning_rate"])
+    assert [row["state"] for row in study_rows(out)] == ["COMPLETE", "COMPLETE"]
+    summary = (out / "summary.md").read_text()
+    assert "## Best trial" in summary and "hrm-mazes tune --algo dqn-cnn" in summary and "| 1 | complete |" in summary
+
+    rc, _, err = run_cli(args, capsys)  # again, without --resume
+    assert_one_line_error(rc, err, "already exists", "--resume")
+
+    rc, stdout, err = run_cli([*with_option(args, "--trials", "3"), "--resume"], capsys)
+    assert rc == 0, err
+    assert len(study_rows(out)) == 3 and "trial 2:" in stdout
+
+
+@pytest.mark.slow
+def test_a_tiny_hrm_dqn_study(tmp_path, capsys):
+    rc, stdout, err = run_cli(tune_args(tmp_path, "hrm-dqn"), capsys)
+    assert rc == 0, err
+    hyperparams, _ = load_config("hrm-dqn", ENV, tmp_path / "study" / "best.yaml")
+    check_hyperparams("hrm-dqn", ENV, hyperparams, "best.yaml")
+    assert ("target_update_interval" in hyperparams) == (hyperparams["tau"] == 0.001)
+    assert hyperparams["policy_kwargs"]["num_heads"] == 2  # the base's policy settings are kept
+    assert len(study_rows(tmp_path / "study")) == 2
+
+
+# --- errors and the command line ----------------------------------------------------------------------------
+
+
+def with_option(args: list[str], option: str, value: str) -> list[str]:
+    if option in args:
+        args = list(args)
+        args[args.index(option) + 1] = value
+        return args
+    return [*args, option, value]
+
+
+@pytest.mark.parametrize(
+    "option, value, words",
+    [
+        ("--trials", "0", ["--trials", "positive integer"]),
+        ("--minutes", "-1", ["--minutes", "positive number"]),
+        ("--minutes", "nan", ["--minutes", "positive number"]),
+        ("--trial-minutes", "0", ["--trial-minutes"]),
+        ("--algo", "qrdqn", ["qrdqn", "search space"]),
+    ],
+)
+def test_bad_arguments_are_one_clear_line(tmp_path, capsys, option, value, words):
+    rc, _, err = run_cli(with_option(tune_args(tmp_path), option, value), capsys)
+    assert_one_line_error(rc, err, *words)
+    assert not (tmp_path / "study").exists()
+
+
+def test_resume_and_force_together_are_one_line(tmp_path, capsys):
+    rc, _, err = run_cli([*tune_args(tmp_path), "--resume", "--force"], capsys)
+    assert_one_line_error(rc, err, "--resume", "--force")
+
+
+def test_an_existing_study_is_resumed_or_replaced_never_overwritten(tmp_path, capsys):
+    args = tune_args(tmp_path)
+    config = TuneConfig(algo="dqn-cnn", env_id=ENV, trials=1, minutes=1, config=str(tiny_config(tmp_path, "dqn-cnn")),
+                        steps=200, out=tmp_path / "study")  # fmt: skip
+    prepare_study(config)
+    rc, _, err = run_cli(args, capsys)
+    assert_one_line_error(rc, err, "already exists", "--resume", "--force")
+    foreign = tmp_path / "mine"
+    (foreign / "notes.txt").parent.mkdir()
+    (foreign / "notes.txt").write_text("keep")
+    rc, _, err = run_cli([*with_option(args, "--out", str(foreign)), "--force"], capsys)
+    assert_one_line_error(rc, err, "not made by hrm-mazes tune")
+    assert (foreign / "notes.txt").read_text() == "keep"
+
+
+def test_resume_without_a_study_is_one_line(tmp_path, capsys):
+    rc, _, err = run_cli([*tune_args(tmp_path), "--resume"], capsys)
+    assert_one_line_error(rc, err, "--resume", "no study")
+
+
+def test_tune_help_imports_neither_torch_nor_optuna():
+    code = (
+        "import sys\nfrom agents.cli import build_parser\n"
+        "try:\n    build_parser().parse_args(['tune', '--help'])\nexcept SystemExit:\n    pass\n"
+        "assert 'torch' not in sys.modules and 'optuna' not in sys.modules, 'tune --help imported torch or optuna'\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "--trials" in result.stdout
