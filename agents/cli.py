@@ -1,4 +1,4 @@
-"""The ``hrm-mazes`` command line: train, evaluate, benchmark, watch, play, demo.
+"""The ``hrm-mazes`` command line: train, evaluate, benchmark, watch, play, demo, tune.
 
 A thin layer over :mod:`agents.harness`: ``train``'s options are generated from the fields of
 :class:`~agents.harness.config.TrainConfig`, and each handler calls one harness function. Every subcommand imports
@@ -86,6 +86,25 @@ def build_parser() -> argparse.ArgumentParser:
         "--scale", type=float, default=1.0, help="multiply the training budgets (e.g. 0.05 for a smoke run)"
     )
     demo.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+    tune = sub.add_parser("tune", help="hyperparameter search (Optuna, pruned on greedy success) -> best.yaml")
+    tune.add_argument("--algo", required=True, choices=ALGO_NAMES, help="algorithm (one with a search space: docs/tuning.md)")
+    tune.add_argument("--env", dest="env_id", required=True, choices=ENV_IDS, help="environment id")
+    tune.add_argument("--trials", type=int_arg(lo=1), required=True, help="trial cap of the study (resumed sessions included)")
+    tune.add_argument("--minutes", type=float, required=True, help="wall-clock budget of the study: no trial starts after it")
+    tune.add_argument("--trial-minutes", type=float, help="wall-clock budget of one trial (default minutes / trials)")
+    tune.add_argument("--steps", type=int_arg(lo=1), help="env steps of one trial (default: the base config's n_timesteps)")
+    tune.add_argument("--config", help="base preset the samples go on top of (default: the algo's cpu preset, else its default)")
+    tune.add_argument("--seed", type=int_arg(lo=0), help="training seed of every trial and the sampler's seed (default 0)")
+    tune.add_argument("--eval-freq", type=int_arg(lo=1), help="greedy evaluation (and pruning check) every N env steps")
+    tune.add_argument("--eval-episodes", type=int_arg(lo=1), help="episodes per periodic evaluation")
+    tune.add_argument("--startup-trials", type=int_arg(lo=0), help="random trials before TPE and pruning start (default 5)")
+    tune.add_argument("--device", choices=DEVICES, default="auto", help="torch device (default auto)")
+    tune.add_argument("--out", help="study directory (default runs/tune/<algo>-<env>)")
+    tune.add_argument("--resume", action="store_true", help="continue the study in --out")
+    tune.add_argument("--force", action="store_true", help="replace the study in --out")
+    tune.add_argument("--keep-checkpoints", action="store_true", help="keep each trial's final checkpoint (replay buffer: large)")
+    tune.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar per trial")
     return parser
 
 
@@ -204,6 +223,19 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _tune(args: argparse.Namespace) -> int:
+    from agents.harness.tune import TuneConfig, tune
+
+    result = tune(TuneConfig(**{k: v for k, v in vars(args).items() if k != "command"}))
+    best = "no trial completed" if result.best_value is None else f"best objective {result.best_value:.3f}"
+    print(f"{result.finished} trials finished, {best}")
+    print(f"outputs written to {result.out}/ ({'best.yaml, ' if result.best_yaml else ''}study.csv, summary.md, trials/)")
+    if result.interrupted:
+        print(f"interrupted; continue the study with:\n  {result.resume_command}", file=sys.stderr)
+        return 130
+    return 0
+
+
 HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "train": _train,
     "evaluate": _evaluate,
@@ -211,6 +243,7 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "watch": _watch,
     "play": _play,
     "demo": _demo,
+    "tune": _tune,
 }
 
 
