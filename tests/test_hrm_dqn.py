@@ -279,6 +279,19 @@ def test_ema_update_is_exact():
         th.testing.assert_close(new, 0.75 * o + 0.25 * src, rtol=0, atol=1e-6)
 
 
+def test_training_mode_flips_the_online_net_and_leaves_the_target_in_eval_mode():
+    model = tiny_model(four_rooms(1))
+    policy = model.policy
+    for mode in (True, False, True):
+        policy.set_training_mode(mode)
+        assert policy.training is mode and all(m.training is mode for m in policy.q_net.modules())
+        assert not any(m.training for m in policy.q_net_target.modules())
+    model.learn(40)  # SB3 sets it both ways on every collection step
+    assert not any(m.training for m in policy.q_net_target.modules())
+    model.predict(model.env.reset())
+    assert not any(m.training for m in policy.modules())
+
+
 def test_logged_metrics(tmp_path):
     env = four_rooms(2)
     model = tiny_model(env, learning_starts=8)

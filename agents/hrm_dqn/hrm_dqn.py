@@ -305,8 +305,9 @@ class HRMDQN(DQN):
         else:
             self._last_original_obs, new_obs_, reward_ = self._last_obs, new_obs, reward
         next_obs = np.array(new_obs_, copy=True)
-        for i, done in enumerate(dones):
-            if done and infos[i].get("terminal_observation") is not None:
+        finished = np.flatnonzero(dones)
+        for i in finished:
+            if infos[i].get("terminal_observation") is not None:
                 next_obs[i] = infos[i]["terminal_observation"]  # VecEnvs auto-reset: new_obs starts a new episode
         carry, next_carry = self._step_carry
         store = self.stores_carry
@@ -323,8 +324,10 @@ class HRMDQN(DQN):
         self._last_obs = new_obs  # type: ignore[assignment]
         if self._vec_normalize_env is not None:
             self._last_original_obs = new_obs_
-        init = self._initial_carry(len(dones))
-        self._last_carry = np.where(np.asarray(dones, dtype=bool)[:, None, None], init, next_carry)
+        if len(finished):
+            next_carry = next_carry.copy()
+            next_carry[finished] = self._initial_carry(1)
+        self._last_carry = next_carry
 
     def predict(  # type: ignore[override]
         self,

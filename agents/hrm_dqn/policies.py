@@ -145,6 +145,18 @@ class HRMQPolicy(BasePolicy):
             for net in (self.q_net, self.q_net_target):
                 net.segment = th.compile(net.segment)  # type: ignore[method-assign]
         self.optimizer = self.optimizer_class(self.q_net.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs)
+        self._online_modules = tuple(self.q_net.modules())
+
+    def set_training_mode(self, mode: bool) -> None:
+        """Train / eval flags of the policy and the online net; the target net stays in eval mode (as SB3's DQN).
+
+        SB3 calls this twice per collection step. The flags are set directly on the online net's modules:
+        ``nn.Module.train`` recursing over both nets cost about 0.4 ms a step (the HRM has no dropout or batch
+        norm, so no number depends on the flags).
+        """
+        mode = bool(mode)
+        for module in (self, *self._online_modules):
+            object.__setattr__(module, "training", mode)  # what nn.Module.__setattr__ ends in for a bool
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
         data = super()._get_constructor_parameters()
