@@ -26,6 +26,7 @@ import gymnasium as gym
 import numpy as np
 
 import hrm_mazes
+from hrm_mazes.cli_args import OneLineArgumentParser, float_option, int_option
 
 STATUS_HEIGHT = 48  # pixels of the text bar under the maze
 MIN_WIDTH = 448  # small tiles are scaled up so the text bar fits
@@ -216,32 +217,39 @@ def _env_name(env: gym.Env) -> str:
     return env.spec.id if env.spec is not None else type(env.unwrapped).__name__
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m hrm_mazes.play",
+def default_prog() -> str:
+    """``hrm-mazes play`` when run from the ``hrm-mazes`` command, else ``python -m hrm_mazes.play``."""
+    return "hrm-mazes play" if os.path.basename(sys.argv[0]) == "hrm-mazes" else "python -m hrm_mazes.play"
+
+
+def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Namespace:
+    """The command line; a bad one prints a one-line ``<prog>: error: ...`` and exits with status 2."""
+    parser = OneLineArgumentParser(
+        prog=prog or default_prog(),
         description="Play a dynamic-door maze with the keyboard: arrows/WASD move, R new episode, Esc quit.",
     )
     parser.add_argument("--env", default="RandomDoorMaze-v0", choices=hrm_mazes.ENV_IDS, help="environment id")
-    parser.add_argument("--seed", type=int, default=None, help="seed of the first episode")
-    parser.add_argument("--tile-size", type=int, default=48, help="pixels per maze cell")
+    parser.add_argument("--seed", type=int_option(0), default=None, help="seed of the first episode (>= 0)")
+    parser.add_argument("--tile-size", type=int_option(4, 256), default=48, help="pixels per maze cell, 4 to 256")
     parser.add_argument(
-        "--p-change", type=float, default=None, help="per-step door redraw probability (env default 0.05)"
+        "--p-change", type=float_option(0.0, 1.0), default=None, help="per-step door redraw probability (env default 0.05)"
     )
-    parser.add_argument("--fps", type=int, default=30, help="frame rate of the window")
-    parser.add_argument("--max-frames", type=int, default=None, help=argparse.SUPPRESS)  # for scripted runs
+    parser.add_argument("--fps", type=int_option(1, 1000), default=30, help="frame rate of the window, 1 to 1000")
+    parser.add_argument("--max-frames", type=int_option(0), default=None, help=argparse.SUPPRESS)  # for scripted runs
     return parser.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point; returns the exit status."""
-    args = parse_args(argv)
+def main(argv: list[str] | None = None, prog: str | None = None) -> int:
+    """Command-line entry point; returns the exit status (2 for a bad command line, after a one-line error)."""
+    prog = prog or default_prog()
+    args = parse_args(argv, prog)
     kwargs: dict[str, Any] = {"render_mode": "rgb_array", "tile_size": args.tile_size}
     if args.p_change is not None:
         kwargs["p_change"] = args.p_change
     try:
         env = gym.make(args.env, **kwargs)
     except ValueError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"{prog}: error: {err}", file=sys.stderr)
         return 2
     print(f"{args.env}: arrows/WASD move, R new episode, Esc quit", flush=True)
     run(env, seed=args.seed, fps=args.fps, max_frames=args.max_frames)

@@ -27,6 +27,7 @@ import gymnasium as gym
 import numpy as np
 
 import hrm_mazes  # noqa: F401  (registers the envs)
+from hrm_mazes.cli_args import OneLineArgumentParser, float_option, int_option
 
 ENV_IDS = ("FourRooms-Dynamic-v0", "RandomDoorMaze-v0")
 BATCH_SIZES = (1, 64, 1024, 4096, 16384)
@@ -35,6 +36,7 @@ SYNC_SIZE = 64
 TARGETS = {"single": 5.0, "FourRooms-Dynamic-v0": 1000.0, "RandomDoorMaze-v0": 300.0}
 MINIGRID_ID = "MiniGrid-FourRooms-v0"
 ACTION_POOL = 4096  # random actions drawn up front and cycled
+MAX_BATCH = 1 << 24  # the batched env's largest num_envs
 
 
 @dataclass
@@ -148,13 +150,23 @@ def render_table(rows: Sequence[Row], markdown: bool) -> str:
     return "\n".join([fmt.format(*header), fmt.format(*("-" * w for w in widths))] + [fmt.format(*c) for c in lines])
 
 
-def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
-    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=2.0, help="timed seconds per row (default 2)")
+def parse_args(argv: Sequence[str] | None, prog: str | None = None) -> argparse.Namespace:
+    """The command line; a bad one prints a one-line ``<prog>: error: ...`` and exits with status 2."""
+    parser = OneLineArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--seconds", type=float_option(0.0, 3600.0, low_open=True), default=2.0, help="timed seconds per row (default 2)"
+    )
     parser.add_argument("--quick", action="store_true", help="0.3 s per row, N in 1/64/1024, memory at 1024")
-    parser.add_argument("--sizes", type=int, nargs="+", default=None, help="batch sizes of the batched env")
+    parser.add_argument(
+        "--sizes", type=int_option(1, MAX_BATCH), nargs="+", default=None, help="batch sizes of the batched env"
+    )
     parser.add_argument("--markdown", default=None, help="also write the table (markdown) to this file")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
+    """Print the throughput table; progress is one line per row (no carriage returns, so logs stay readable)."""
+    args = parse_args(argv, prog)
     seconds = 0.3 if args.quick else args.seconds
     sizes = tuple(args.sizes) if args.sizes else (QUICK_BATCH_SIZES if args.quick else BATCH_SIZES)
     warmup = min(1.0, max(0.2, seconds / 4))

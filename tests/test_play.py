@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 
 import gymnasium as gym
 import numpy as np
@@ -166,10 +168,48 @@ def test_main_quits_on_escape(capsys):
     assert "played 1 episode(s)" in capsys.readouterr().out
 
 
-def test_main_rejects_bad_arguments(capsys):
-    assert play.main(["--tile-size", "2", "--max-frames", "1"]) == 2
+BAD_COMMAND_LINES = [
+    # (arguments, words the one error line must contain: the option and what is allowed)
+    (["--seed", "-1"], ["--seed", ">= 0", "'-1'"]),
+    (["--seed", "inf"], ["--seed", ">= 0"]),
+    (["--seed", "1e400"], ["--seed", ">= 0"]),
+    (["--seed", "2.5"], ["--seed", ">= 0"]),
+    (["--tile-size", "2"], ["--tile-size", "[4, 256]"]),
+    (["--fps", "0"], ["--fps", "[1, 1000]"]),
+    (["--p-change", "nan"], ["--p-change", "[0.0, 1.0]"]),
+    (["--p-change", "1.5"], ["--p-change", "[0.0, 1.0]"]),
+    (["--env", "NoSuchEnv-v0"], ["--env", "RandomDoorMaze-v0"]),
+    (["--bogus"], ["--bogus"]),
+]
+
+
+@pytest.mark.parametrize("argv, words", BAD_COMMAND_LINES, ids=[" ".join(argv) for argv, _ in BAD_COMMAND_LINES])
+def test_bad_command_line_is_one_error_line(argv, words, capsys):
+    with pytest.raises(SystemExit) as excinfo:
+        play.main(argv + ["--max-frames", "1"])
+    assert excinfo.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("python -m hrm_mazes.play: error: "), captured.err
+    for word in words:
+        assert word in lines[0], (word, lines[0])
+
+
+def test_bad_command_line_names_the_callers_prog(capsys):
     with pytest.raises(SystemExit):
-        play.main(["--env", "NoSuchEnv-v0"])
+        play.main(["--seed", "-1"], prog="hrm-mazes play")
+    assert capsys.readouterr().err.startswith("hrm-mazes play: error: argument --seed: must be an integer >= 0")
+
+
+def test_module_entry_point_rejects_a_negative_seed_in_one_line():
+    result = subprocess.run(
+        [sys.executable, "-m", "hrm_mazes.play", "--seed", "-1"], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.strip().splitlines() == [
+        "python -m hrm_mazes.play: error: argument --seed: must be an integer >= 0, got '-1' (see --help)"
+    ]
 
 
 def test_run_needs_rgb_array():

@@ -276,6 +276,41 @@ def test_kwargs_are_validated_like_the_single_env(env_id):
 
 
 @pytest.mark.parametrize("env_id", ENV_IDS)
+@pytest.mark.parametrize("name", ["start", "goal"])
+def test_bad_pinned_cells_are_one_line_errors(env_id, name):
+    """A wrong ``start`` / ``goal`` option names the parameter, the expected shape and what it got, in one line."""
+    venv = make(env_id, num_envs=16)
+    venv.reset(seed=0)
+    cases = [
+        (np.ones((5, 3), dtype=np.int64), [f"options['{name}']", "(16, 2)", "got shape (5, 3)"]),
+        (np.ones((16, 2)), [f"options['{name}']", "(16, 2)", "got shape (16, 2) dtype float64"]),
+        ([[1, 1]] * 15, [f"options['{name}']", "(16, 2)", "got shape (15, 2)"]),
+        (np.zeros((16, 2), dtype=np.int64), [f"options['{name}']", "walkable", "(0, 0)", "env 0"]),
+        (np.full((16, 2), 50), [f"options['{name}']", "walkable", "(50, 50)"]),
+    ]
+    for cells, words in cases:
+        with pytest.raises(ValueError) as excinfo:
+            venv.reset(options={name: cells})
+        message = str(excinfo.value)
+        assert "\n" not in message, message
+        for word in words:
+            assert word in message, (word, message)
+
+
+def test_bad_reset_mask_and_actions_are_one_line_errors():
+    venv = make("RandomDoorMaze-v0", num_envs=64)
+    venv.reset(seed=0)
+    with pytest.raises(ValueError) as excinfo:
+        venv.reset(options={"reset_mask": np.ones((64, 2), dtype=bool)})
+    assert "\n" not in str(excinfo.value) and "got shape (64, 2) dtype bool" in str(excinfo.value)
+    actions = np.zeros(64, dtype=np.int64)
+    actions[[5, 9]] = 7
+    with pytest.raises(ValueError) as excinfo:
+        venv.step(actions)
+    assert "\n" not in str(excinfo.value) and "got 7 for env 5 (2 env(s) out of range)" in str(excinfo.value)
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
 @pytest.mark.parametrize("mode", [AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP])
 def test_same_seed_same_rollout(env_id, mode):
     def rollout(seed):
