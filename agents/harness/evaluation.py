@@ -232,9 +232,9 @@ def run_episodes(
 
 
 def _progress_bar(total: int, desc: str):
-    from tqdm.auto import tqdm
+    from agents.harness.progress import progress_bar
 
-    return tqdm(total=total, desc=desc, unit="ep", leave=False, dynamic_ncols=True)
+    return progress_bar(total, desc, unit="ep", leave=False)
 
 
 _ORACLE_CACHE: dict[tuple, dict[str, Any]] = {}
