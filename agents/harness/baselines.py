@@ -100,8 +100,32 @@ def build_model(algo: str, hyperparams: dict[str, Any], venv, seed: int, device:
     policy = hyperparams.get("policy", "MlpPolicy")
     try:
         return cls(policy, venv, seed=seed, device=device, verbose=0, **algo_kwargs(hyperparams))
-    except TypeError as err:
-        raise UserError(f"bad hyperparameters for {algo}: {err}") from None
+    except (TypeError, ValueError, AssertionError) as err:  # what SB3's constructors raise for a bad combination
+        raise UserError(f"bad hyperparameters for {algo}: {str(err).splitlines()[0] if str(err) else type(err).__name__}") from None
+
+
+def saved_algos(path: str | Path) -> list[str] | None:
+    """The registry names whose class could have saved the model ``path`` (read from the zip's policy class,
+    without loading it); None when the file does not say (not an SB3 zip)."""
+    import json
+    import zipfile
+
+    from agents.harness.algos import ALGOS
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            module = json.loads(archive.read("data"))["policy_class"]["__module__"]
+    except Exception:  # a corrupt or foreign file: load_model reports it
+        return None
+    names = []
+    for name, spec in ALGOS.items():
+        try:
+            cls = spec.load_class()
+        except UserError:
+            continue
+        if module in {policy.__module__ for policy in cls.policy_aliases.values()}:
+            names.append(name)
+    return names
 
 
 def load_model(algo: str, path: str | Path, device: str = "auto", env=None):
@@ -110,6 +134,10 @@ def load_model(algo: str, path: str | Path, device: str = "auto", env=None):
     if not path.is_file():
         raise UserError(f"model file {path} does not exist")
     cls = get_algo(algo).load_class()
+    actual = saved_algos(path)
+    if actual is not None and algo not in actual:
+        real = " / ".join(actual) if actual else "an unknown algorithm's"
+        raise UserError(f"{path} is a {real} model, not a {algo} model" + (f"; use --algo {actual[0]}" if actual else ""))
     try:
         return cls.load(path, env=env, device=device)
     except UserError:

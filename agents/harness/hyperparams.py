@@ -2,18 +2,24 @@
 
 A config entry mixes two kinds of keys: :data:`RUN_KEYS` describe the run (budget, parallel envs, observation
 encoding, network parts by name, evaluation and logging cadence); every other key goes to the algorithm's
-constructor (:func:`agents.harness.baselines.algo_kwargs`).
+constructor (:func:`agents.harness.baselines.algo_kwargs`). :func:`check_hyperparams` checks both kinds before
+a run starts: the known keys against :data:`HYPERPARAM_RULES`, the others against the algorithm's constructor,
+and the env options by building the env once.
 """
 
 from __future__ import annotations
 
+import inspect
+import math
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from agents.errors import UserError
+from agents.harness.config import describe_int, parse_int
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 # Short preset names: "paper" and "default" are the algorithm's own file; any other NAME is <algo>-NAME.
@@ -68,8 +74,10 @@ def load_config(algo: str, env_id: str, config: str | os.PathLike | None = None)
     if not isinstance(data, dict):
         raise UserError(f"config {path} must map env ids to hyperparameters")
     if env_id not in data:
-        known = ", ".join(k for k in data if not str(k).startswith("_"))
+        known = ", ".join(str(k) for k in data if not str(k).startswith("_"))
         raise UserError(f"config {path.name} has no entry for {env_id!r} (it has: {known})")
+    if not isinstance(data[env_id], dict):
+        raise UserError(f"config {path.name}: the entry for {env_id} must map hyperparameters to values, got {data[env_id]!r}")
     return dict(data[env_id]), path
 
 
@@ -83,3 +91,129 @@ def apply_overrides(hyperparams: dict[str, Any], overrides: dict[str, Any]) -> d
         else:
             out[key] = value
     return out
+
+
+# --- checking a config entry ----------------------------------------------------------------------------------
+
+
+def _integer(lo: int | None = None) -> tuple[str, Callable[[Any], Any]]:
+    return describe_int(lo), lambda value: parse_int(value, lo)
+
+
+def _number(lo: float, hi: float | None = None, strict: bool = False, schedule: bool = False) -> tuple[str, Callable]:
+    """A finite number in ``[lo, hi]`` (``(lo, ...`` when ``strict``); text such as ``1e-4`` too (YAML reads it as a
+    string); with ``schedule`` also a callable (an SB3 schedule, from Python)."""
+    if hi is not None:
+        allowed = f"a number in [{lo:g}, {hi:g}]"
+    else:
+        allowed = ("a positive number" if strict else "a non-negative number") if lo == 0 else f"a number >= {lo:g}"
+
+    def convert(value: Any) -> Any:
+        if schedule and callable(value):
+            return value
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            raise ValueError
+        number = float(value)
+        if not math.isfinite(number) or number < lo or (strict and number == lo) or (hi is not None and number > hi):
+            raise ValueError
+        return number
+
+    return allowed, convert
+
+
+def _choice(*names: str) -> tuple[str, Callable]:
+    def convert(value: Any) -> Any:
+        if value not in names:
+            raise ValueError
+        return value
+
+    return "one of " + ", ".join(names), convert
+
+
+def _of_type(kind: type, allowed: str) -> tuple[str, Callable]:
+    def convert(value: Any) -> Any:
+        if not isinstance(value, kind):
+            raise ValueError
+        return value
+
+    return allowed, convert
+
+
+def _train_freq(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        if len(value) != 2 or value[1] not in ("step", "episode"):
+            raise ValueError
+        return [parse_int(value[0], 1), value[1]]
+    return parse_int(value, 1)
+
+
+def _obs_modes() -> tuple[str, ...]:
+    from hrm_mazes.checks import OBS_MODES
+
+    return OBS_MODES
+
+
+PROBABILITY = _number(0.0, 1.0)
+# The keys whose type and range are known (run keys and the common SB3 / sb3-contrib constructor arguments):
+# key -> (what is allowed, a function that returns the value in its type or raises ValueError).
+HYPERPARAM_RULES: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    **{key: _integer(1) for key in ("n_timesteps", "n_envs", "frame_stack", "eval_freq", "eval_episodes",
+                                    "checkpoint_freq", "log_interval", "batch_size", "buffer_size",
+                                    "target_update_interval", "n_epochs", "n_steps")},  # fmt: skip
+    "learning_starts": _integer(0),
+    "gradient_steps": _integer(-1),
+    "train_freq": ("a positive integer or [N, step|episode]", _train_freq),
+    "obs_mode": _choice(*_obs_modes()),
+    "vec_env": _choice("auto", "batched", "dummy"),
+    "policy": _of_type(str, "a policy name"),
+    "features_extractor": _of_type(str, "a features extractor name"),
+    **{key: _of_type(dict, "a mapping") for key in ("env_kwargs", "policy_kwargs", "features_extractor_kwargs",
+                                                    "replay_buffer_kwargs")},  # fmt: skip
+    "learning_rate": _number(0.0, strict=True, schedule=True),
+    "clip_range": _number(0.0, strict=True, schedule=True),
+    "max_grad_norm": _number(0.0, strict=True),
+    **{key: PROBABILITY for key in ("gamma", "tau", "gae_lambda", "exploration_fraction", "exploration_initial_eps",
+                                    "exploration_final_eps")},  # fmt: skip
+    "ent_coef": _number(0.0),
+    "vf_coef": _number(0.0),
+    **{key: _of_type(bool, "true or false") for key in ("optimize_memory_usage", "normalize_advantage", "double_q")},
+}
+# Constructor arguments that the run sets itself.
+RESERVED = {"seed": "--seed", "device": "--device", "env": "--env", "verbose": None, "tensorboard_log": None}
+
+
+def check_hyperparams(algo: str, env_id: str, hyperparams: dict[str, Any], source: str) -> dict[str, Any]:
+    """``hyperparams`` with every known value in its type, or a one-line :class:`UserError` naming the key, the
+    value and what is allowed. Unknown keys must be arguments of the algorithm's constructor, and the env options
+    (``obs_mode``, ``frame_stack``, ``env_kwargs``) must build the env.
+
+    :param source: where the entry came from, for the messages (``config tiny.yaml (FourRooms-Dynamic-v0)``).
+    """
+    from agents.harness.algos import get_algo
+    from agents.harness.encodings import env_encoding, make_env
+
+    checked = dict(hyperparams)
+    for key, value in hyperparams.items():
+        if not isinstance(key, str):
+            raise UserError(f"{source}: hyperparameter names must be text, got {key!r}")
+        if key in RESERVED:
+            how = f"use {RESERVED[key]}" if RESERVED[key] else "hrm-mazes sets it"
+            raise UserError(f"{source}: {key} cannot be set in a config ({how})")
+        if key in HYPERPARAM_RULES:
+            allowed, convert = HYPERPARAM_RULES[key]
+            try:
+                checked[key] = convert(value)
+            except (TypeError, ValueError):
+                raise UserError(f"{source}: {key} must be {allowed}, got {value!r}") from None
+    cls = get_algo(algo).load_class()
+    parameters = inspect.signature(cls.__init__).parameters
+    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        unknown = sorted(k for k in checked if k not in RUN_KEYS and k not in parameters)
+        if unknown:
+            raise UserError(f"{source}: unknown hyperparameter(s) {', '.join(unknown)} for {algo} (not arguments of {cls.__name__})")
+    try:
+        make_env(env_id, **env_encoding(checked)).close()
+    except (TypeError, ValueError) as err:
+        options = {k: checked[k] for k in ("obs_mode", "frame_stack", "env_kwargs") if k in checked}
+        raise UserError(f"{source}: the env rejects {options}: {str(err).splitlines()[0]}") from None
+    return checked
