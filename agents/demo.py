@@ -49,9 +49,9 @@ def run_demo(
     from agents.harness.training import train
     from agents.watch import record_frames, save_video
 
-    if not 0 < scale <= 100:
+    if not 0 < scale <= 100:  # also refuses NaN
         raise UserError(f"--scale must be in (0, 100], got {scale}")
-    output = claim_output_dir(out, force, "output directory")
+    output = claim_output_dir(out, force, "demo")
     device = resolve_device(device)
     out = output.create()
     episodes = episodes or (DEFAULT_EPISODES if scale >= 1 else max(20, int(DEFAULT_EPISODES * scale)))

@@ -66,21 +66,25 @@ def test_run_yaml_round_trip():
 def test_claim_output_dir_deletes_only_on_create(tmp_path):
     new = claim_output_dir(tmp_path / "new", force=False)
     assert not new.replace and not new.path.exists()
-    assert new.create().is_dir()
+    assert new.create().is_dir() and (new.path / ".hrm-mazes").is_file()  # the marker: hrm-mazes made it
     empty = tmp_path / "empty"
     empty.mkdir()
     assert not claim_output_dir(empty, force=False).replace
-    full = tmp_path / "full"
-    full.mkdir()
-    (full / "keep.txt").write_text("x")
+    full = claim_output_dir(tmp_path / "full", force=False).create()
+    (full / "run.yaml").write_text("x")
     with pytest.raises(UserError, match="run directory .* already exists; use --resume to continue it, --force"):
-        claim_output_dir(full, force=False, what="run directory", resumable=True)
+        claim_output_dir(full, force=False, resumable=True)
     with pytest.raises(UserError, match="use --force to replace it or --out to pick another$"):
         claim_output_dir(full, force=False)
     claimed = claim_output_dir(full, force=True)
-    assert (full / "keep.txt").is_file()  # nothing deleted yet: the caller still checks its other input
+    assert (full / "run.yaml").is_file()  # nothing deleted yet: the caller still checks its other input
     claimed.create()
-    assert full.is_dir() and not any(full.iterdir())
+    assert full.is_dir() and [p.name for p in full.iterdir()] == [".hrm-mazes"]
     (tmp_path / "file").write_text("x")
     with pytest.raises(UserError, match="is a file"):
         claim_output_dir(tmp_path / "file", force=True)
+    users = tmp_path / "users"
+    users.mkdir()
+    (users / "keep.txt").write_text("x")
+    with pytest.raises(UserError, match="already exists and was not made by hrm-mazes; use --out to pick another$"):
+        claim_output_dir(users, force=False)

@@ -5,13 +5,15 @@ module            job                                                           
 ================  ======================================================================  ==========
 ``algos``         the registry of algorithms (:class:`AlgoSpec`), env ids, devices        no
 ``config``        :class:`TrainConfig`, the one typed config of a run; integer checks     no
-``hyperparams``   the presets in ``agents/configs/*.yaml``                                no
+``hyperparams``   the presets in ``agents/configs/*.yaml`` and typed checks of them       on use
 ``encodings``     observation encodings and :func:`make_env`                              no
 ``rundir``        run directories, run.yaml, checkpoints, evaluations.csv, ``--force``    no
+                  (only directories hrm-mazes made), output-file checks
 ``evaluation``    players, episodes on held-out seeds, metrics and confidence intervals   no
 ``baselines``     SB3 side of the registry: constructor kwargs, GridCNN, build / load     yes
 ``runtime``       device, CPU threads, versions recorded in run.yaml                      on use
-``logger``        SB3's logger with CleanRL names                                         yes
+``progress``      progress bars on a terminal, plain lines in a log                       no
+``logger``        SB3's logger with CleanRL names; ``progress.csv`` continued on resume   yes
 ``callback``      :class:`TrainingCallback`: progress, evaluation, checkpoints            yes
 ``training``      :func:`train`: fresh or resumed, then one shared run                    yes
 ``loading``       :func:`load_agent`: a model or reference player for evaluate / watch    on use

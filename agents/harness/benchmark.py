@@ -25,6 +25,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,7 @@ import numpy as np
 import yaml
 
 from agents.errors import UserError
-from agents.harness.algos import ALGOS, check_env_id
+from agents.harness.algos import ALGOS, DEVICES, check_env_id
 from agents.harness.config import MAX_SEED, TrainConfig, parse_int
 from agents.harness.evaluation import REFERENCE_PLAYERS, aggregate, format_ci, t_interval
 from agents.harness.rundir import claim_output_dir, read_eval_rows
@@ -42,54 +43,130 @@ SUITE_KEYS = {
     "name", "envs", "algos", "seeds", "steps", "eval_freq", "eval_episodes", "final_episodes",
     "references", "device", "overrides", "out", "n_envs",
 }  # fmt: skip
+ENTRY_KEYS = {"algo", "config", "label", "steps", "eval_freq", "n_envs", "overrides"}
+# Labels and suite names become folder names.
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 def load_suite(path: str | Path) -> dict[str, Any]:
-    """Read and check a suite file; every problem is one :class:`UserError` line."""
+    """Read and check a suite file; every problem is one :class:`UserError` line naming the key."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"suite file {path} does not exist")
     try:
         suite = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as err:
+    except (UnicodeDecodeError, yaml.YAMLError) as err:
         raise UserError(f"suite file {path} is not valid YAML: {str(err).splitlines()[0]}") from None
     if not isinstance(suite, dict):
         raise UserError(f"suite file {path} must be a mapping with envs, algos, seeds")
-    unknown = set(suite) - SUITE_KEYS
+    where = f"suite {path.name}"
+    unknown = set(map(str, suite)) - SUITE_KEYS
     if unknown:
-        raise UserError(f"suite {path.name}: unknown key(s) {sorted(unknown)}; allowed: {sorted(SUITE_KEYS)}")
+        raise UserError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(SUITE_KEYS)}")
     suite.setdefault("name", path.stem)
+    _check_name(where, "name", suite["name"])
     for key in ("envs", "algos"):
         if not isinstance(suite.get(key), list) or not suite[key]:
-            raise UserError(f"suite {path.name}: '{key}' must be a non-empty list")
+            raise UserError(f"{where}: '{key}' must be a non-empty list")
     for env_id in suite["envs"]:
+        if not isinstance(env_id, str):
+            raise UserError(f"{where}: envs must be env ids, got {env_id!r}")
         check_env_id(env_id)
-    entries = []
-    for item in suite["algos"]:
-        entry = {"algo": item} if isinstance(item, str) else dict(item)
-        if entry.get("algo") not in ALGOS:
-            raise UserError(f"suite {path.name}: unknown algorithm {entry.get('algo')!r}; choose from {', '.join(ALGOS)}")
-        entry.setdefault("label", entry["algo"] if not entry.get("config") else f"{entry['algo']}-{Path(str(entry['config'])).stem}")
-        entries.append(entry)
-    labels = [e["label"] for e in entries]
+    suite["algos"] = [_suite_entry(where, item) for item in suite["algos"]]
+    labels = [e["label"] for e in suite["algos"]]
     if len(set(labels)) != len(labels):
-        raise UserError(f"suite {path.name}: algorithm labels must be unique, got {labels}")
-    suite["algos"] = entries
-    suite["seeds"] = [_suite_int(path, "seeds", s, 0, MAX_SEED) for s in suite.get("seeds", [0])]
+        raise UserError(f"{where}: algorithm labels must be unique, got {labels}")
+    seeds = suite.get("seeds", [0])
+    if not isinstance(seeds, list) or not seeds:
+        raise UserError(f"{where}: seeds must be a non-empty list such as [0, 1, 2], got {seeds!r}")
+    suite["seeds"] = [_suite_int(where, "seeds", s, 0, MAX_SEED) for s in seeds]
+    if len(set(suite["seeds"])) != len(suite["seeds"]):
+        raise UserError(f"{where}: seeds must be different, got {suite['seeds']}")
     suite.setdefault("references", ["oracle", "random"])
+    if not isinstance(suite["references"], list):
+        raise UserError(f"{where}: references must be a list such as [oracle, random], got {suite['references']!r}")
     for ref in suite["references"]:
         if ref not in REFERENCE_PLAYERS:
-            raise UserError(f"suite {path.name}: unknown reference {ref!r}; use oracle and/or random")
-    suite["final_episodes"] = _suite_int(path, "final_episodes", suite.get("final_episodes", 1000), 1)
-    suite["eval_episodes"] = _suite_int(path, "eval_episodes", suite.get("eval_episodes", 100), 1)
+            raise UserError(f"{where}: unknown reference {ref!r}; use oracle and/or random")
+    suite["final_episodes"] = _suite_int(where, "final_episodes", suite.get("final_episodes", 1000), 1)
+    suite["eval_episodes"] = _suite_int(where, "eval_episodes", suite.get("eval_episodes", 100), 1)
+    for key in ("steps", "eval_freq", "n_envs"):
+        if suite.get(key) is not None:
+            suite[key] = _suite_int(where, key, suite[key], 1)
+    suite["overrides"] = _suite_mapping(where, "overrides", suite.get("overrides"))
+    if suite.get("device", "auto") not in DEVICES:
+        raise UserError(f"{where}: device must be one of {', '.join(DEVICES)}, got {suite['device']!r}")
+    if "out" in suite and (not isinstance(suite["out"], str) or not suite["out"].strip()):
+        raise UserError(f"{where}: out must be a directory path, got {suite['out']!r}")
     return suite
 
 
-def _suite_int(path: Path, key: str, value: Any, lo: int, hi: int | None = None) -> int:
+def _suite_entry(where: str, item: Any) -> dict[str, Any]:
+    """One entry of ``algos``: a name, or a mapping with ``algo`` and optional settings."""
+    if isinstance(item, str):
+        entry: dict[str, Any] = {"algo": item}
+    elif isinstance(item, dict):
+        entry = dict(item)
+    else:
+        raise UserError(f"{where}: each entry of algos must be an algorithm name or a mapping with 'algo', got {item!r}")
+    unknown = set(map(str, entry)) - ENTRY_KEYS
+    if unknown:
+        raise UserError(f"{where}: algos entry {item!r} has unknown key(s) {sorted(unknown)}; allowed: {sorted(ENTRY_KEYS)}")
+    if entry.get("algo") not in ALGOS:
+        raise UserError(f"{where}: unknown algorithm {entry.get('algo')!r}; choose from {', '.join(ALGOS)}")
+    if entry.get("config") is not None and not isinstance(entry["config"], str):
+        raise UserError(f"{where}: config of {entry['algo']} must be a file or preset name, got {entry['config']!r}")
+    entry.setdefault("label", entry["algo"] if not entry.get("config") else f"{entry['algo']}-{Path(entry['config']).stem}")
+    _check_name(where, "label", entry["label"])
+    for key in ("steps", "eval_freq", "n_envs"):
+        if entry.get(key) is not None:
+            entry[key] = _suite_int(where, f"{entry['label']}: {key}", entry[key], 1)
+    entry["overrides"] = _suite_mapping(where, f"{entry['label']}: overrides", entry.get("overrides"))
+    return entry
+
+
+def _check_name(where: str, key: str, value: Any) -> None:
+    if not isinstance(value, str) or not _NAME.fullmatch(value):
+        raise UserError(f"{where}: {key} must be a folder name (letters, digits, '.', '_', '-'), got {value!r}")
+
+
+def _suite_mapping(where: str, key: str, value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise UserError(f"{where}: {key} must be a mapping of hyperparameters such as {{n_envs: 4}}, got {value!r}")
+    return value
+
+
+def _suite_int(where: str, key: str, value: Any, lo: int, hi: int | None = None) -> int:
     try:
         return parse_int(value, lo, hi)
     except ValueError as err:
-        raise UserError(f"suite {path.name}: {key}: {err}") from None
+        raise UserError(f"{where}: {key}: {err}") from None
+
+
+def suite_jobs(suite: dict[str, Any], out: Path, device: str, progress: bool) -> list[tuple[dict[str, Any], TrainConfig]]:
+    """One fresh-run :class:`TrainConfig` per (algorithm, env, seed), in the order they run."""
+    jobs = []
+    for env_id in suite["envs"]:
+        for entry in suite["algos"]:
+            for seed in suite["seeds"]:
+                config = TrainConfig(
+                    algo=entry["algo"],
+                    env_id=env_id,
+                    steps=entry.get("steps", suite.get("steps")),
+                    seed=seed,
+                    device=device,
+                    config=entry.get("config"),
+                    out=out / "runs" / entry["label"] / env_id / f"seed{seed}",
+                    eval_freq=entry.get("eval_freq", suite.get("eval_freq")),
+                    eval_episodes=suite["eval_episodes"],
+                    n_envs=entry.get("n_envs", suite.get("n_envs")),
+                    progress=progress,
+                    overrides={**suite["overrides"], **entry["overrides"]},
+                )
+                jobs.append((entry, config))
+    return jobs
 
 
 def run_suite(
@@ -100,51 +177,59 @@ def run_suite(
     force: bool = False,
     progress: bool = True,
 ) -> Path:
-    """Run every (algorithm, env, seed) of the suite, evaluate, and write the report. Returns the output dir."""
+    """Run every (algorithm, env, seed) of the suite, evaluate, and write the report. Returns the output dir.
+
+    The whole suite is checked first (every run's config, hyperparameters and env), so that a mistake in its last
+    run never comes after ``force`` deleted the old output.
+    """
     from agents.harness.baselines import load_model
     from agents.harness.encodings import env_encoding, make_env
     from agents.harness.evaluation import ModelPlayer, evaluate
-    from agents.harness.rundir import RunPaths, read_run, read_state
+    from agents.harness.rundir import (
+        KIND_NAMES,
+        RunPaths,
+        check_location,
+        check_own_dir,
+        latest_checkpoint,
+        read_run,
+        read_state,
+        write_atomic,
+    )
     from agents.harness.runtime import resolve_device
-    from agents.harness.training import train
+    from agents.harness.training import resolve_fresh, train
 
+    if resume and force:
+        raise UserError("--resume continues a benchmark and --force replaces it: pass only one of them")
     suite = load_suite(suite_path)
-    out = Path(out or suite.get("out") or Path("runs") / "benchmark" / suite["name"])
+    out = check_location(suite.get("out", Path("runs") / "benchmark" / suite["name"]) if out is None else out, KIND_NAMES["suite"])
     device = resolve_device(device or suite.get("device", "auto"))
+    jobs = suite_jobs(suite, out, device, progress)
+    checked: set[tuple[str, str]] = set()
+    for entry, config in jobs:
+        if (entry["label"], config.env_id) not in checked:  # the seed changes nothing that can be wrong
+            resolve_fresh(config)
+            checked.add((entry["label"], config.env_id))
     if resume:
-        out.mkdir(parents=True, exist_ok=True)
+        check_own_dir(out, "suite").mkdir(parents=True, exist_ok=True)
     else:
-        claim_output_dir(out, force, "output directory", resumable=True).create()
-    (out / "suite.yaml").write_text(yaml.safe_dump(suite, sort_keys=False))
+        claim_output_dir(out, force, "suite", resumable=True).create()
+    write_atomic(out / "suite.yaml", yaml.safe_dump(suite, sort_keys=False))
 
-    jobs = [(e, env_id, s) for env_id in suite["envs"] for e in suite["algos"] for s in suite["seeds"]]
     runs: list[dict[str, Any]] = []
-    for k, (entry, env_id, seed) in enumerate(jobs, 1):
-        label = entry["label"]
-        run_dir = out / "runs" / label / env_id / f"seed{seed}"
+    for k, (entry, config) in enumerate(jobs, 1):
+        label, env_id, seed = entry["label"], config.env_id, config.seed
+        run_dir = Path(config.out)
         paths = RunPaths(run_dir)
         print(f"[{k}/{len(jobs)}] {label} on {env_id}, seed {seed}", flush=True)
         started = time.perf_counter()
         if paths.model.is_file() and resume:
             print(f"  reusing the finished run in {run_dir}")
         else:
-            can_resume = resume and paths.state.is_file()
-            config = TrainConfig(
-                algo=None if can_resume else entry["algo"],
-                env_id=None if can_resume else env_id,
-                steps=entry.get("steps", suite.get("steps")),
-                seed=seed,
-                device=device,
-                config=entry.get("config"),
-                out=run_dir,
-                resume=can_resume,
-                force=resume and not can_resume,
-                eval_freq=entry.get("eval_freq", suite.get("eval_freq")),
-                eval_episodes=suite["eval_episodes"],
-                n_envs=entry.get("n_envs", suite.get("n_envs")),
-                progress=progress,
-                overrides={**(suite.get("overrides") or {}), **(entry.get("overrides") or {})},
-            )
+            can_resume = resume and latest_checkpoint(paths) is not None
+            if can_resume:
+                config = TrainConfig(out=run_dir, resume=True, device=device, progress=progress)
+            else:
+                config = config.replace(force=resume)
             if train(config).interrupted:
                 raise KeyboardInterrupt
         run = read_run(run_dir)
@@ -164,7 +249,7 @@ def run_suite(
             progress=progress,
         )
         state = read_state(paths)
-        (run_dir / f"evaluation_{suite['final_episodes']}.json").write_text(json.dumps(evaluation.summary, indent=1))
+        write_atomic(run_dir / f"evaluation_{suite['final_episodes']}.json", json.dumps(evaluation.summary, indent=1))
         runs.append(
             {
                 "label": label,

@@ -11,7 +11,8 @@ from stable_baselines3.common.callbacks import BaseCallback
 from agents.harness.algos import optimizer_steps
 from agents.harness.encodings import make_env
 from agents.harness.evaluation import ModelPlayer, evaluate
-from agents.harness.rundir import RunPaths, RunState, append_eval_row, save_checkpoint
+from agents.harness.progress import progress_bar
+from agents.harness.rundir import RunPaths, RunState, append_eval_row, read_eval_rows, save_checkpoint
 
 
 class TrainingCallback(BaseCallback):
@@ -19,7 +20,8 @@ class TrainingCallback(BaseCallback):
 
     Evaluations append a row to ``evaluations.csv`` and log ``eval/...``; checkpoints are taken between rollouts,
     so every collected transition is stored and trained on, and a resumed run loses only the training envs'
-    unfinished episodes (PPO's rollout buffer is empty there too).
+    unfinished episodes (PPO's rollout buffer is empty there too). A resumed run evaluates at every evaluation
+    point after its last ``evaluations.csv`` row, including one an interruption cut off.
 
     :param algo: the algorithm's name (progress bar, evaluation player).
     :param env_id: the env of the periodic evaluations.
@@ -31,7 +33,7 @@ class TrainingCallback(BaseCallback):
     :param eval_episodes: held-out episodes per evaluation.
     :param checkpoint_freq: checkpoint every this many env steps.
     :param off_policy: save the replay buffer with each checkpoint, show epsilon.
-    :param progress: show a tqdm progress bar.
+    :param progress: show a progress bar (a line per tenth of the run in a log, see :mod:`agents.harness.progress`).
     :param max_wall_s: stop training (``time_limited``) once the run's wall-clock seconds pass this.
     """
 
@@ -74,25 +76,28 @@ class TrainingCallback(BaseCallback):
 
     def _on_training_start(self) -> None:
         now = self.model.num_timesteps
-        self.next_eval = (now // self.eval_freq + 1) * self.eval_freq
+        rows = read_eval_rows(self.paths.evaluations)
+        evaluated = int(rows[-1]["env_steps"]) if rows else 0
+        self.next_eval = (evaluated // self.eval_freq + 1) * self.eval_freq
         self.next_checkpoint = (now // self.checkpoint_freq + 1) * self.checkpoint_freq
         if self.progress:
-            from tqdm.auto import tqdm
-
-            self.bar = tqdm(total=self.total_steps, initial=now, desc=f"{self.algo} {self.env_id}", unit="step", dynamic_ncols=True)
+            self.bar = progress_bar(self.total_steps, f"{self.algo} {self.env_id}", unit="step", initial=now)
+        if self.next_eval <= now:  # the evaluation at this point was cut off before its row was written
+            self.evaluate()
+            self.next_eval = (now // self.eval_freq + 1) * self.eval_freq
 
     def _on_step(self) -> bool:
         steps = self.model.num_timesteps
         if self.bar is not None:
-            self.bar.update(steps - self.bar.n)
             if self.n_calls % 50 == 0:
                 self.bar.set_postfix_str(self.postfix(), refresh=False)
-        if steps >= self.next_eval:
-            self.evaluate()
-            self.next_eval = (steps // self.eval_freq + 1) * self.eval_freq
+            self.bar.update(steps - self.bar.n)
         if self.max_wall_s is not None and self.wall_time() >= self.max_wall_s:
             self.time_limited = True
             return False
+        if steps >= self.next_eval:
+            self.evaluate()
+            self.next_eval = (steps // self.eval_freq + 1) * self.eval_freq
         return True
 
     def _on_rollout_start(self) -> None:
@@ -135,6 +140,7 @@ class TrainingCallback(BaseCallback):
         for key in ("success_rate", "mean_length", "path_efficiency"):
             if not math.isnan(s[key]):
                 self.logger.record(f"eval/{key}", s[key])
+        self.logger.record("charts/env_steps", row["env_steps"])
         self.logger.record("charts/optimizer_steps", row["optimizer_steps"])
         self.logger.dump(self.model.num_timesteps)
         if self.bar is not None:

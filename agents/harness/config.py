@@ -86,6 +86,7 @@ def option(
     hi: int | None = None,
     cli: bool = True,
     saved: bool = False,
+    shown_default: Any = None,
 ) -> Any:
     """A :class:`TrainConfig` field and everything the command line and run.yaml need to know about it.
 
@@ -97,8 +98,11 @@ def option(
     :param lo, hi: an integer field's bounds (either may be None), checked everywhere by :func:`parse_int`.
     :param cli: generate a command-line option (False: Python and YAML only).
     :param saved: written to run.yaml (what was run, as opposed to how this invocation behaves).
+    :param shown_default: the default ``--help`` shows for a field whose default is None because it is resolved
+        when the run starts (None means "unset", so that ``--resume`` can tell a given value from the default).
     """
-    metadata = {"help": help, "flag": flag, "choices": choices, "lo": lo, "hi": hi, "cli": cli, "saved": saved}
+    metadata = {"help": help, "flag": flag, "choices": choices, "lo": lo, "hi": hi, "cli": cli, "saved": saved,
+                "shown_default": shown_default}  # fmt: skip
     metadata["integer"] = lo is not None or hi is not None
     if isinstance(default, dict):
         return field(default_factory=lambda: dict(default), metadata=metadata)
@@ -111,14 +115,14 @@ class TrainConfig:
 
     Fields left None are resolved when the run starts (the run's config file, else the defaults in the help);
     run.yaml stores the resolved ``saved`` fields, and ``--resume`` reads them back. On resume only ``steps``
-    (to extend a run), ``device``, ``progress`` and ``max_wall_s`` come from the call; ``algo`` and ``env_id``,
-    if given, must match the run.
+    (to extend a run), ``device``, ``progress``, ``max_wall_s`` and ``allow_empty_buffer`` come from the call;
+    the other saved fields, if given, must match the run.
     """
 
     algo: str | None = option(None, "algorithm (required unless --resume)", choices=ALGO_NAMES, saved=True)
     env_id: str | None = option(None, "environment id (required unless --resume)", flag="--env", choices=ENV_IDS, saved=True)
     steps: int | None = option(None, "total env steps (default: the config's n_timesteps)", lo=1, saved=True)
-    seed: int = option(0, "training seed", lo=0, hi=MAX_SEED, saved=True)
+    seed: int | None = option(None, "training seed", lo=0, hi=MAX_SEED, saved=True, shown_default=0)
     device: str = option("auto", "torch device", choices=DEVICES, saved=True)
     config: str | None = option(
         None,
@@ -128,7 +132,10 @@ class TrainConfig:
     )
     out: str | os.PathLike | None = option(None, "run directory (default runs/<algo>/<env>/seed<seed>)")
     resume: bool = option(False, "continue the run in --out from its last checkpoint")
-    force: bool = option(False, "delete an existing run directory and start over")
+    force: bool = option(False, "delete an existing run directory (one that train made) and start over")
+    allow_empty_buffer: bool = option(
+        False, "with --resume: continue even though the checkpoint's replay buffer is missing (it restarts empty)"
+    )
     n_envs: int | None = option(None, "parallel training envs (default: the config's)", lo=1)
     eval_freq: int | None = option(None, "evaluate every N env steps (default steps/10)", lo=1, saved=True)
     eval_episodes: int | None = option(None, "episodes per periodic evaluation (default 100)", lo=1, saved=True)
@@ -189,7 +196,8 @@ def add_options(parser: argparse.ArgumentParser, cls: type = TrainConfig) -> Non
         if isinstance(f.default, bool):
             parser.add_argument(flag, dest=f.name, action="store_false" if f.default else "store_true", help=text)
             continue
-        if f.default is not None:
-            text += f" (default {f.default})"
+        shown = f.default if f.default is not None else meta["shown_default"]
+        if shown is not None:
+            text += f" (default {shown})"
         kind = int_arg(meta["lo"], meta["hi"]) if meta["integer"] else None
         parser.add_argument(flag, dest=f.name, type=kind, choices=meta["choices"], default=f.default, help=text)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 from typing import Any
 
@@ -55,10 +56,52 @@ class RenamedWriter(KVWriter):
         self.inner.close()
 
 
-def make_logger(folder: Path, off_policy: bool) -> Logger:
-    """A Logger writing TensorBoard into ``folder`` and ``progress.csv`` beside it, with CleanRL-style names."""
+class ContinuedCSV(CSVOutputFormat):
+    """SB3's CSV writer, continuing an existing file: its rows up to ``max_env_steps`` (``charts/env_steps``) are
+    kept, later ones (written after the checkpoint being resumed) and a line cut off by a crash are dropped."""
+
+    def __init__(self, filename: str, max_env_steps: int) -> None:
+        kept = _rows_until(Path(filename), max_env_steps)
+        super().__init__(filename)  # truncates the file
+        if kept:
+            self.keys = next(csv.reader([kept[0]]))
+            self.file.writelines(kept)
+            self.file.flush()
+
+
+def _rows_until(path: Path, max_env_steps: int) -> list[str]:
+    """The header and the rows of ``path`` up to the first one past ``max_env_steps``, as text lines."""
+    if not path.is_file():
+        return []
+    lines = path.read_text(errors="replace").splitlines(keepends=True)
+    if lines and not lines[-1].endswith("\n"):
+        lines = lines[:-1]
+    if not lines:
+        return []
+    header = next(csv.reader([lines[0]]))
+    column = header.index("charts/env_steps") if "charts/env_steps" in header else None
+    kept = lines[:1]
+    for line in lines[1:]:
+        values = next(csv.reader([line]), [])
+        try:
+            steps = float(values[column]) if column is not None and values[column] != "" else None
+        except (IndexError, ValueError):
+            break
+        if steps is not None and steps > max_env_steps:
+            break
+        kept.append(line)
+    return kept
+
+
+def make_logger(folder: Path, off_policy: bool, resume_at: int | None = None) -> Logger:
+    """A Logger writing TensorBoard into ``folder`` and ``progress.csv`` beside it, with CleanRL-style names.
+
+    :param resume_at: the env steps of the checkpoint being resumed: ``progress.csv`` is continued from there.
+    """
     folder.mkdir(parents=True, exist_ok=True)
-    formats: list[KVWriter] = [RenamedWriter(CSVOutputFormat(str(folder.parent / "progress.csv")), off_policy)]
+    csv_path = str(folder.parent / "progress.csv")
+    csv_writer = CSVOutputFormat(csv_path) if resume_at is None else ContinuedCSV(csv_path, resume_at)
+    formats: list[KVWriter] = [RenamedWriter(csv_writer, off_policy)]
     try:
         formats.append(RenamedWriter(TensorBoardOutputFormat(str(folder)), off_policy))
     except ImportError:  # tensorboard missing: CSV only

@@ -1,23 +1,32 @@
-"""Run directories: their layout, run.yaml, checkpoints, the evaluation log, and never overwriting by accident.
+"""Run directories: their layout, run.yaml, checkpoints, the evaluation log, and never losing a user's files.
 
 A run directory (default ``runs/<algo>/<env>/seed<seed>``) holds::
 
-    run.yaml                 what was run: the saved TrainConfig fields (resolved), versions and host
-    model.zip                the final model (written when the run completes)
-    checkpoints/last.zip     the latest checkpoint (+ last_replay_buffer.pkl for off-policy algorithms)
-    checkpoints/state.json   env steps, optimizer steps and wall-clock time of that checkpoint (written last)
-    evaluations.csv          periodic greedy evaluation: success rate, length, path efficiency vs steps
-    progress.csv, tb/        SB3 logger output (CSV, TensorBoard), CleanRL-style names
+    .hrm-mazes                the marker: hrm-mazes made this directory (--force replaces nothing else)
+    run.yaml                  what was run: the saved TrainConfig fields (resolved), versions and host
+    model.zip                 the final model (written when the run completes)
+    checkpoints/latest        the name of the newest complete checkpoint (replaced atomically)
+    checkpoints/step-N/       one checkpoint: model.zip, replay_buffer.pkl (off-policy), state.json; the last two
+    evaluations.csv           periodic greedy evaluation: success rate, length, path efficiency vs steps
+    progress.csv, tb/         SB3 logger output (CSV, TensorBoard), CleanRL-style names
+    evaluation_<N>.json       results of ``hrm-mazes evaluate`` on this run
+
+A checkpoint is written into a temporary folder and committed by renaming it and then replacing the pointer
+``checkpoints/latest``: a crash at any moment leaves ``latest`` on a complete checkpoint whose parts belong
+together, and ``--resume`` checks that they do.
 """
 
 from __future__ import annotations
 
 import csv
+import fnmatch
+import io
 import json
 import math
 import os
+import re
 import shutil
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -64,18 +73,6 @@ class RunPaths:
         return self.root / "checkpoints"
 
     @property
-    def checkpoint(self) -> Path:
-        return self.checkpoints / "last.zip"
-
-    @property
-    def replay_buffer(self) -> Path:
-        return self.checkpoints / "last_replay_buffer.pkl"
-
-    @property
-    def state(self) -> Path:
-        return self.checkpoints / "state.json"
-
-    @property
     def evaluations(self) -> Path:
         return self.root / "evaluations.csv"
 
@@ -88,7 +85,19 @@ def default_run_dir(algo: str, env_id: str, seed: int) -> Path:
     return RUNS_DIR / algo / env_id / f"seed{seed}"
 
 
-# --- output directories -------------------------------------------------------------------------------------
+# --- output directories and files --------------------------------------------------------------------------
+
+# Written by :meth:`OutputDir.create` into every directory hrm-mazes makes: ``--force`` deletes nothing else.
+MARKER = ".hrm-mazes"
+KIND_NAMES = {"run": "run directory", "suite": "benchmark output directory", "demo": "demo output directory"}
+# What each kind of directory holds at its top level (fnmatch patterns); any other entry is someone else's.
+OWN_ENTRIES = {
+    "run": ("run.yaml", "model.zip", "checkpoints", "evaluations.csv", "progress.csv", "tb", "evaluation_*.json"),
+    "suite": ("suite.yaml", "runs", "results.md", "results.csv", "results.json", "curves"),
+    "demo": ("hrm-dqn", "dqn", "results.md", "results.json", "curves_*.png", "hrm_dqn.gif"),
+}
+# Directories written before the marker file existed are recognised by these files.
+LEGACY_SIGNS = {"run": "run.yaml", "suite": "suite.yaml", "demo": "hrm-dqn/run.yaml"}
 
 
 @dataclass
@@ -96,35 +105,148 @@ class OutputDir:
     """A directory a command may write: checked by :func:`claim_output_dir`, emptied only by :meth:`create`."""
 
     path: Path
+    kind: str
     replace: bool
 
     def create(self) -> Path:
-        """Delete the old contents (when ``--force`` allowed it), then make the directory."""
+        """Delete the old contents (when ``--force`` allowed it, checked again now), make the directory, mark it."""
         if self.replace:
+            _check_ours(self.path, self.kind, KIND_NAMES[self.kind])
             shutil.rmtree(self.path)
         self.path.mkdir(parents=True, exist_ok=True)
+        (self.path / MARKER).write_text(json.dumps({"kind": self.kind, "written_by": "hrm-mazes"}) + "\n")
         return self.path
 
 
-def claim_output_dir(path: str | os.PathLike, force: bool, what: str = "output directory", resumable: bool = False) -> OutputDir:
+def claim_output_dir(
+    path: str | os.PathLike, force: bool, kind: str = "run", what: str | None = None, resumable: bool = False
+) -> OutputDir:
     """Check that a command may write ``path``: it is new or empty, or ``force`` allows replacing it.
 
     Nothing is deleted here: a command checks all of its input first and calls :meth:`OutputDir.create` last,
-    so that a mistake elsewhere never costs an existing directory.
+    so that a mistake elsewhere never costs an existing directory. ``force`` replaces only a directory that
+    hrm-mazes made (its marker file, or run.yaml / suite.yaml from before the marker) of the same ``kind`` and
+    holding nothing else; the working directory, its parents and the home directory are never output directories.
 
-    :param what: how the message names the directory (``run directory``, ``output directory``).
+    :param kind: ``run``, ``suite`` or ``demo``: what the command writes there.
+    :param what: how the message names the directory (default: from ``kind``).
     :param resumable: the command has ``--resume``, and the message offers it.
     """
-    path = Path(path)
+    what = what or KIND_NAMES[kind]
+    path = check_location(path, what)
+    if not (path.exists() and any(path.iterdir())):
+        return OutputDir(path, kind, replace=False)
+    if not force:
+        ours = _ownership(path, kind)[0] == kind
+        hints = (["--resume to continue it"] if resumable else []) + (["--force to replace it"] if ours else [])
+        hints.append("--out to pick another")
+        joined = hints[0] if len(hints) == 1 else ", ".join(hints[:-1]) + ("," if len(hints) > 2 else "") + f" or {hints[-1]}"
+        made = "" if ours else " and was not made by hrm-mazes"
+        raise UserError(f"{what} {path} already exists{made}; use {joined}")
+    _check_ours(path, kind, what)
+    if path.is_symlink():
+        raise UserError(f"{what} {path} is a symbolic link; --force replaces only a real directory")
+    check_writable(path.parent, what, path)
+    return OutputDir(path, kind, replace=True)
+
+
+def check_own_dir(path: str | os.PathLike, kind: str, what: str | None = None) -> Path:
+    """``path`` as a directory a command may add to (``--resume``): new, empty, or made by hrm-mazes as ``kind``."""
+    what = what or KIND_NAMES[kind]
+    if os.fspath(path).strip() and Path(path).is_dir() and _ownership(Path(path), kind) == (kind, []):
+        return Path(path)  # ours already (even the working directory: adding to it deletes nothing)
+    path = check_location(path, what)
+    if path.exists() and any(path.iterdir()):
+        _check_ours(path, kind, what)
+    return path
+
+
+def check_location(path: str | os.PathLike, what: str) -> Path:
+    """``path`` unless it is empty, the working directory, one of its parents or the home directory, or lies
+    where nothing can be written (under a file, in a read-only directory)."""
+    if not os.fspath(path).strip():
+        raise UserError(f"{what} is empty (''); give a path such as runs/my-run")
+    path = Path(path).expanduser()
+    resolved, cwd = path.resolve(), Path.cwd().resolve()
+    if resolved == cwd:
+        raise UserError(f"{what} {path} is the current directory; hrm-mazes writes into a directory of its own (such as runs/my-run)")
+    if resolved in cwd.parents:
+        raise UserError(f"{what} {path} is a parent of the current directory; hrm-mazes writes into a directory of its own")
+    if resolved == Path.home().resolve():
+        raise UserError(f"{what} {path} is your home directory; hrm-mazes writes into a directory of its own")
     if path.exists() and not path.is_dir():
         raise UserError(f"{what} {path} is a file")
-    if not (path.exists() and any(path.iterdir())):
-        return OutputDir(path, replace=False)
-    if not force:
-        hints = (["--resume to continue it"] if resumable else []) + ["--force to replace it", "--out to pick another"]
-        joined = ", ".join(hints[:-1]) + ("," if len(hints) > 2 else "") + f" or {hints[-1]}"
-        raise UserError(f"{what} {path} already exists; use {joined}")
-    return OutputDir(path, replace=True)
+    check_writable(path if path.exists() else path.parent, what, path)
+    return path
+
+
+def check_writable(folder: Path, what: str, target: Path) -> None:
+    """``target`` can be made in ``folder``: the nearest existing ancestor of ``folder`` is a writable directory."""
+    existing = Path(folder)
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UserError(f"cannot write {what} {target}: {existing} is not a directory")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UserError(f"cannot write {what} {target}: {existing} is not writable")
+
+
+def check_output_file(path: str | os.PathLike, force: bool, option: str, what: str = "output file") -> Path:
+    """A file a command will write once its work is done, checked before the work: not empty, not a directory,
+    writable, and an existing file only with ``force``."""
+    if not os.fspath(path).strip():
+        raise UserError(f"{option} is empty ('')")
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise UserError(f"{option} {path} is a directory; give a file name")
+    if path.exists() and not force:
+        raise UserError(f"{what} {path} already exists; use --force to overwrite it or {option} to pick another")
+    check_writable(path.parent, what, path)
+    return path
+
+
+def free_name(path: Path) -> Path:
+    """``path``, or the first of ``stem-2.ext``, ``stem-3.ext``... that does not exist yet."""
+    candidate, k = path, 1
+    while candidate.exists():
+        k += 1
+        candidate = path.with_name(f"{path.stem}-{k}{path.suffix}")
+    return candidate
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``path``, then rename it: a crash leaves the old file or the new."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _ownership(path: Path, kind: str) -> tuple[str | None, list[str]]:
+    """The kind of hrm-mazes directory ``path`` is (None: not ours) and its entries that are not ours."""
+    try:
+        marker = json.loads((path / MARKER).read_text())
+        found = marker.get("kind") if isinstance(marker, dict) else None
+    except (OSError, ValueError):
+        found = next((k for k, sign in LEGACY_SIGNS.items() if (path / sign).is_file()), None)
+    if found not in OWN_ENTRIES:
+        return None, []
+    patterns = (MARKER, ".*.tmp", *OWN_ENTRIES[found])
+    foreign = sorted(p.name for p in path.iterdir() if not any(fnmatch.fnmatchcase(p.name, pat) for pat in patterns))
+    return found, foreign
+
+
+def _check_ours(path: Path, kind: str, what: str) -> None:
+    found, foreign = _ownership(path, kind)
+    if found is None:
+        raise UserError(
+            f"{what} {path} was not created by hrm-mazes (no {MARKER} marker or run.yaml): nothing is deleted; "
+            "use --out to pick another"
+        )
+    if found != kind:
+        raise UserError(f"{path} is a {KIND_NAMES[found]}, not a {what}: nothing is deleted; use --out to pick another")
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        raise UserError(f"{what} {path} holds files hrm-mazes did not write ({shown}): nothing is deleted; move them or use --out")
 
 
 # --- run.yaml -----------------------------------------------------------------------------------------------
@@ -132,7 +254,7 @@ def claim_output_dir(path: str | os.PathLike, force: bool, what: str = "output d
 
 def write_run(paths: RunPaths, config: TrainConfig, environment: dict[str, Any]) -> None:
     """run.yaml: the resolved config's saved fields, then ``environment`` (versions, host)."""
-    paths.run_yaml.write_text(yaml.safe_dump({**config.to_run_yaml(), **environment}, sort_keys=False))
+    write_atomic(paths.run_yaml, yaml.safe_dump({**config.to_run_yaml(), **environment}, sort_keys=False))
 
 
 def read_run(run_dir: str | os.PathLike) -> TrainConfig:
@@ -150,9 +272,10 @@ def read_run(run_dir: str | os.PathLike) -> TrainConfig:
 
 
 def find_run_for_model(model_path: str | os.PathLike) -> tuple[Path, TrainConfig]:
-    """The run directory of a model file (the file's folder or its parent holds ``run.yaml``) and its config."""
+    """The run directory of a model file (``run.yaml`` is in the file's folder, or up to two above it:
+    ``checkpoints/step-N/model.zip``) and its config."""
     model_path = Path(model_path)
-    candidates = [model_path] if model_path.is_dir() else [model_path.parent, model_path.parent.parent]
+    candidates = [model_path] if model_path.is_dir() else list(model_path.absolute().parents)[:3]
     for folder in candidates:
         if (folder / "run.yaml").is_file():
             return folder, read_run(folder)
@@ -161,71 +284,203 @@ def find_run_for_model(model_path: str | os.PathLike) -> tuple[Path, TrainConfig
 
 # --- checkpoints --------------------------------------------------------------------------------------------
 
+_CHECKPOINT_NAME = re.compile(r"step-(\d{9,})(?:\.(\d+))?")
+
+
+@dataclass
+class Checkpoint:
+    """The files of one checkpoint: ``checkpoints/step-NNNNNNNNN/`` (or the single files of an older run)."""
+
+    dir: Path
+    model: Path
+    replay_buffer: Path
+    state: Path
+
+    @classmethod
+    def in_dir(cls, folder: Path) -> Checkpoint:
+        return cls(folder, folder / "model.zip", folder / "replay_buffer.pkl", folder / "state.json")
+
 
 @dataclass
 class RunState:
-    """What a checkpoint remembers besides the model (``checkpoints/state.json``)."""
+    """What a checkpoint remembers besides the model (its ``state.json``).
+
+    :param replay_buffer: where the saved replay buffer stood (``pos``, ``full``, ``n_envs``, ``buffer_size``),
+        None when none was saved.
+    """
 
     env_steps: int = 0
     optimizer_steps: int = 0
     wall_time_s: float = 0.0
     resumes: int = 0
+    replay_buffer: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def save_checkpoint(model: Any, paths: RunPaths, state: RunState, off_policy: bool, wall_time_s: float) -> None:
-    """Write model (+ replay buffer) to temporary files, then rename; ``state.json`` last marks it complete."""
-    paths.checkpoints.mkdir(parents=True, exist_ok=True)
-    tmp_model = paths.checkpoints / "tmp_last.zip"
-    model.save(tmp_model)
-    if off_policy and getattr(model, "replay_buffer", None) is not None:
-        tmp_buffer = paths.checkpoints / "tmp_last_replay_buffer.pkl"
-        model.save_replay_buffer(tmp_buffer)
-        os.replace(tmp_buffer, paths.replay_buffer)
-    os.replace(tmp_model, paths.checkpoint)
+def save_checkpoint(model: Any, paths: RunPaths, state: RunState, off_policy: bool, wall_time_s: float) -> Checkpoint:
+    """Write model, replay buffer (off-policy) and state.json into a new ``checkpoints/step-N/``, then commit it
+    by renaming the folder and replacing the pointer ``checkpoints/latest``; keep the last two checkpoints.
+
+    A crash at any point leaves ``latest`` on a complete checkpoint whose parts belong together.
+    """
+    buffer = getattr(model, "replay_buffer", None) if off_policy else None
     state.env_steps = int(model.num_timesteps)
     state.optimizer_steps = optimizer_steps(model)
     state.wall_time_s = round(wall_time_s, 2)
-    tmp_state = paths.checkpoints / "tmp_state.json"
-    tmp_state.write_text(json.dumps(asdict(state), indent=2))
-    os.replace(tmp_state, paths.state)
+    state.replay_buffer = None if buffer is None else buffer_position(buffer)
+    paths.checkpoints.mkdir(parents=True, exist_ok=True)
+    name, k = f"step-{state.env_steps:09d}", 0
+    while (paths.checkpoints / name).exists():
+        k += 1
+        name = f"step-{state.env_steps:09d}.{k}"
+    tmp = paths.checkpoints / f".{name}.tmp"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    parts = Checkpoint.in_dir(tmp)
+    tmp.mkdir()
+    model.save(parts.model)
+    if buffer is not None:
+        model.save_replay_buffer(parts.replay_buffer)
+    parts.state.write_text(json.dumps(asdict(state), indent=2))
+    os.rename(tmp, paths.checkpoints / name)
+    write_atomic(paths.checkpoints / "latest", name + "\n")
+    _prune_checkpoints(paths, name)
+    return Checkpoint.in_dir(paths.checkpoints / name)
 
 
-def read_state(paths: RunPaths) -> RunState:
+def _prune_checkpoints(paths: RunPaths, latest: str, keep: int = 2) -> None:
+    """Delete all but the ``keep`` newest checkpoints, unfinished ones and those of the older single-file layout."""
+    committed = sorted(
+        (p for p in paths.checkpoints.iterdir() if p.is_dir() and _CHECKPOINT_NAME.fullmatch(p.name)),
+        key=lambda p: tuple(int(g or 0) for g in _CHECKPOINT_NAME.fullmatch(p.name).groups()),
+    )
+    for old in committed[:-keep]:
+        if old.name != latest:
+            shutil.rmtree(old)
+    for p in paths.checkpoints.iterdir():
+        if p.is_dir() and p.name.startswith(".step-") and p.name.endswith(".tmp"):
+            shutil.rmtree(p)
+        elif p.is_file() and p.name in _LEGACY_FILES:
+            p.unlink()
+
+
+_LEGACY_FILES = ("last.zip", "last_replay_buffer.pkl", "state.json", "tmp_last.zip", "tmp_last_replay_buffer.pkl", "tmp_state.json")
+
+
+def latest_checkpoint(paths: RunPaths) -> Checkpoint | None:
+    """The checkpoint ``checkpoints/latest`` names (or a run's older single-file checkpoint); None if none."""
+    pointer = paths.checkpoints / "latest"
+    if pointer.is_file():
+        name = pointer.read_text(errors="replace").strip()
+        if not _CHECKPOINT_NAME.fullmatch(name):
+            raise UserError(f"{pointer} is corrupt (it should name a step-NNNNNNNNN folder, got {name[:40]!r})")
+        if not (paths.checkpoints / name).is_dir():
+            raise UserError(f"{pointer} names checkpoint {name}, which is missing")
+        return Checkpoint.in_dir(paths.checkpoints / name)
+    if (paths.checkpoints / "state.json").is_file():
+        c = paths.checkpoints
+        return Checkpoint(c, c / "last.zip", c / "last_replay_buffer.pkl", c / "state.json")
+    return None
+
+
+def read_state(paths: RunPaths, checkpoint: Checkpoint | None = None) -> RunState:
+    """The state.json of ``checkpoint`` (default: the latest); a missing or corrupt one is a :class:`UserError`."""
+    checkpoint = checkpoint or latest_checkpoint(paths)
+    if checkpoint is None:
+        raise UserError(f"{paths.root} has no complete checkpoint to resume from (no checkpoints/latest)")
     try:
-        return RunState(**json.loads(paths.state.read_text()))
+        data = json.loads(checkpoint.state.read_bytes())
     except FileNotFoundError:
-        raise UserError(f"{paths.root} has no complete checkpoint to resume from (no checkpoints/state.json)") from None
-    except (json.JSONDecodeError, TypeError) as err:
-        raise UserError(f"checkpoint state {paths.state} is corrupt ({err})") from None
+        raise UserError(f"checkpoint {checkpoint.dir} is incomplete (no state.json)") from None
+    except ValueError as err:  # not UTF-8, not JSON
+        raise UserError(f"{checkpoint.state} is corrupt ({str(err).splitlines()[0][:80]})") from None
+    problem = _state_problem(data)
+    if problem:
+        raise UserError(f"{checkpoint.state} is corrupt ({problem})")
+    return RunState(**{f.name: data[f.name] for f in fields(RunState) if f.name in data})
 
 
-# --- evaluations.csv ----------------------------------------------------------------------------------------
+def _state_problem(data: Any) -> str | None:
+    """What is wrong with a state.json's content, or None."""
+    if not isinstance(data, dict) or "env_steps" not in data:
+        return "not a mapping with env_steps"
+    for key in ("env_steps", "optimizer_steps", "resumes"):
+        value = data.get(key, 0)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            return f"{key} must be a non-negative integer, got {value!r}"
+    wall = data.get("wall_time_s", 0.0)
+    if isinstance(wall, bool) or not isinstance(wall, (int, float)) or not math.isfinite(wall) or wall < 0:
+        return f"wall_time_s must be a non-negative number, got {wall!r}"
+    if not isinstance(data.get("extra", {}), dict):
+        return "extra must be a mapping"
+    buffer = data.get("replay_buffer")
+    if buffer is not None:
+        if not isinstance(buffer, dict) or set(buffer) != {"pos", "full", "n_envs", "buffer_size"}:
+            return "replay_buffer must map pos, full, n_envs and buffer_size"
+        if not isinstance(buffer["full"], bool) or any(
+            isinstance(buffer[k], bool) or not isinstance(buffer[k], int) or buffer[k] < 0 for k in ("pos", "n_envs", "buffer_size")
+        ):
+            return f"replay_buffer has wrong types: {buffer!r}"
+    return None
+
+
+def buffer_position(buffer: Any) -> dict[str, Any]:
+    """Where a replay buffer stands: ``pos``, ``full``, ``n_envs``, ``buffer_size`` (slots per env)."""
+    return {"pos": int(buffer.pos), "full": bool(buffer.full), "n_envs": int(buffer.n_envs), "buffer_size": int(buffer.buffer_size)}
+
+
+def expected_buffer_position(env_steps: int, n_envs: int, buffer_size: int) -> dict[str, Any]:
+    """Where a replay buffer that stored every one of ``env_steps`` transitions stands (one slot per vec step)."""
+    vec_steps = env_steps // n_envs
+    return {"pos": vec_steps % buffer_size, "full": vec_steps >= buffer_size, "n_envs": n_envs, "buffer_size": buffer_size}
+
+
+# --- evaluations.csv -----------------------------------------------------------------------------------------
 
 
 def append_eval_row(path: Path, row: dict[str, Any]) -> None:
-    new = not path.is_file()
-    with path.open("a", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=EVAL_COLUMNS)
-        if new:
-            writer.writeheader()
-        writer.writerow(row)
+    """Add ``row`` to ``evaluations.csv``, rewriting the file through a temporary one (a torn row is dropped)."""
+    rows = read_eval_rows(path)
+    write_eval_rows(path, [*rows, {k: row[k] for k in EVAL_COLUMNS}])
+
+
+def write_eval_rows(path: Path, rows: list[dict[str, Any]]) -> None:
+    """``evaluations.csv`` with exactly ``rows``, written atomically."""
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=EVAL_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for r in rows:
+        writer.writerow({k: int(r[k]) if k in _INT_COLUMNS and not math.isnan(r[k]) else r[k] for k in EVAL_COLUMNS})
+    write_atomic(path, text.getvalue())
 
 
 def read_eval_rows(path: str | os.PathLike) -> list[dict[str, float]]:
-    """The rows of an ``evaluations.csv`` as floats (an empty cell is NaN); no file: no rows."""
+    """The rows of an ``evaluations.csv`` as floats (an empty cell is NaN); no file: no rows.
+
+    A last line cut off by a crash (no newline at its end) is dropped; any other malformed row is a
+    :class:`UserError`.
+    """
     path = Path(path)
     if not path.is_file():
         return []
-    with path.open() as f:
-        return [{k: float(v) if v not in ("", None) else math.nan for k, v in row.items()} for row in csv.DictReader(f)]
+    text = path.read_text(errors="replace")
+    lines = text.splitlines()
+    if lines and not text.endswith("\n"):
+        lines = lines[:-1]
+    if not lines:
+        return []
+    rows = []
+    for number, row in enumerate(csv.DictReader(lines), start=2):
+        try:
+            if None in row or None in row.values():
+                raise ValueError("wrong number of columns")
+            rows.append({k: float(v) if v != "" else math.nan for k, v in row.items()})
+        except ValueError as err:
+            raise UserError(f"{path} is corrupt at line {number} ({err})") from None
+    return rows
 
 
 def truncate_eval_rows(path: Path, max_env_steps: int) -> None:
     """Drop evaluation rows written after the checkpoint being resumed (they will be recomputed)."""
-    if not path.is_file():
-        return
-    rows = [r for r in read_eval_rows(path) if r["env_steps"] <= max_env_steps]
-    path.unlink()
-    for r in rows:
-        append_eval_row(path, {k: int(r[k]) if k in _INT_COLUMNS else r[k] for k in EVAL_COLUMNS})
+    if path.is_file():
+        write_eval_rows(path, [r for r in read_eval_rows(path) if r["env_steps"] <= max_env_steps])

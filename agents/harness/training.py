@@ -5,9 +5,10 @@
 model), then :func:`_run_session` trains it with a :class:`~agents.harness.callback.TrainingCallback`, saves
 the final checkpoint and model, and returns a :class:`TrainResult`.
 
-``--resume`` reloads the checkpoint (model, optimizer, replay buffer, step counters), drops evaluation rows
-written after it, and trains on to the requested number of steps. A run directory is never overwritten unless
-``force`` (``--force``), and then only once everything else has been checked.
+``--resume`` reloads the latest checkpoint (model, optimizer, replay buffer, step counters) after checking that
+its parts belong together, drops the evaluation and progress rows written after it, and trains on to the
+requested number of steps. A run directory is never overwritten unless ``force`` (``--force``), only once
+everything else has been checked, and only if train made it (:func:`~agents.harness.rundir.claim_output_dir`).
 
 Seeds: training env ``i`` of run seed ``s`` is seeded with ``s * 10_000 + 1_000 * r + i`` (``r``: how many
 times the run was resumed), always below :data:`agents.harness.evaluation.EVAL_SEED_OFFSET`, so evaluation
@@ -16,6 +17,7 @@ episodes are never training episodes.
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,13 +31,17 @@ from agents.harness.baselines import build_model, load_model, make_train_env
 from agents.harness.callback import TrainingCallback
 from agents.harness.config import TrainConfig
 from agents.harness.encodings import env_encoding
-from agents.harness.hyperparams import apply_overrides, load_config
+from agents.harness.hyperparams import apply_overrides, check_hyperparams, load_config, resolve_config_path
 from agents.harness.logger import make_logger
 from agents.harness.rundir import (
+    Checkpoint,
     RunPaths,
     RunState,
+    buffer_position,
     claim_output_dir,
     default_run_dir,
+    expected_buffer_position,
+    latest_checkpoint,
     read_eval_rows,
     read_run,
     read_state,
@@ -57,6 +63,7 @@ class TrainResult:
     wall_time_s: float
     interrupted: bool = False
     time_limited: bool = False
+    checkpoint_steps: int | None = None  # the env steps of the latest checkpoint (None: there is none)
 
 
 @dataclass
@@ -83,8 +90,9 @@ def train(config: TrainConfig, callbacks: list[BaseCallback] | None = None) -> T
     return _run_session(session, callbacks or [])
 
 
-def _start_fresh(config: TrainConfig) -> Session:
-    """Check and resolve everything, build the envs and the model, and only then claim the run directory."""
+def resolve_fresh(config: TrainConfig) -> TrainConfig:
+    """The config of a new run with everything checked and resolved (config file, hyperparameters, the env they
+    build, steps, cadences, device, run directory), touching no file. ``benchmark`` checks a whole suite with it."""
     if config.algo is None or config.env_id is None:
         raise UserError("train needs --algo and --env")
     get_algo(config.algo)
@@ -93,8 +101,10 @@ def _start_fresh(config: TrainConfig) -> Session:
     hyperparams = apply_overrides(hyperparams, config.overrides)
     if config.n_envs is not None:
         hyperparams["n_envs"] = config.n_envs
+    hyperparams = check_hyperparams(config.algo, config.env_id, hyperparams, f"config {config_path.name} ({config.env_id})")
     steps = config.steps if config.steps is not None else hyperparams.get("n_timesteps", 100_000)
-    run = config.replace(steps=steps, config=str(config_path), hyperparams=hyperparams)
+    seed = config.seed if config.seed is not None else 0
+    run = config.replace(steps=steps, seed=seed, config=str(config_path), hyperparams=hyperparams)
     default_freq = max(run.steps // 10, 1)
     run = run.replace(
         eval_freq=run.eval_freq or hyperparams.get("eval_freq") or default_freq,
@@ -102,51 +112,150 @@ def _start_fresh(config: TrainConfig) -> Session:
         checkpoint_freq=run.checkpoint_freq or hyperparams.get("checkpoint_freq") or default_freq,
         device=resolve_device(config.device),
     )
-    paths = RunPaths(Path(config.out) if config.out is not None else default_run_dir(run.algo, run.env_id, run.seed))
-    output = claim_output_dir(paths.root, config.force, "run directory", resumable=True)
-    if run.device == "cpu" and config_path.name == "hrm-dqn.yaml":
+    return run.replace(out=config.out if config.out is not None else default_run_dir(run.algo, run.env_id, run.seed))
+
+
+def _start_fresh(config: TrainConfig) -> Session:
+    """Check and resolve everything, build the envs and the model, and only then claim the run directory."""
+    run = resolve_fresh(config)
+    output = claim_output_dir(run.out, config.force, "run", resumable=True)
+    paths = RunPaths(output.path)
+    if run.device == "cpu" and Path(run.config).name == "hrm-dqn.yaml":
         print("note: hrm-dqn's default config is the paper's (256 envs, 1M replay, 6.4M steps), sized for a GPU; "
               "on a CPU try --config cpu-small", file=sys.stderr)  # fmt: skip
     state = RunState()
     venv = _train_envs(run, state)
-    model = build_model(run.algo, hyperparams, venv, run.seed, run.device)
+    model = build_model(run.algo, run.hyperparams, venv, run.seed, run.device)
     output.create()
     return Session(run.replace(out=paths.root), paths, state, venv, model, resumed=False)
 
 
+# Options whose value a run fixes: --resume refuses a different one.
+_FIXED_ON_RESUME = {"config": "--config", "seed": "--seed", "eval_freq": "--eval-freq", "eval_episodes": "--eval-episodes",
+                    "checkpoint_freq": "--checkpoint-freq"}  # fmt: skip
+
+
 def _resume(config: TrainConfig) -> Session:
-    """The run in ``config.out`` as its last checkpoint left it; ``steps`` may extend it."""
+    """The run in ``config.out`` as its last checkpoint left it, after checking that the checkpoint's parts
+    belong together; ``steps`` may extend the run."""
+    if config.force:
+        raise UserError("--resume continues a run and --force replaces it: pass only one of them")
     out = config.out
     if out is None:
         if config.algo is None or config.env_id is None:
             raise UserError("--resume needs --out RUN_DIR (or --algo, --env and --seed of a default run directory)")
-        out = default_run_dir(config.algo, config.env_id, config.seed)
+        out = default_run_dir(config.algo, config.env_id, config.seed or 0)
+    if not os.fspath(out).strip():
+        raise UserError("run directory is empty (''); give the run's path, such as runs/my-run")
     paths = RunPaths(Path(out))
     saved = read_run(paths.root)
     for name in ("algo", "env_id"):
         given = getattr(config, name)
         if given is not None and given != getattr(saved, name):
             raise UserError(f"--resume: the run in {paths.root} has {name} {getattr(saved, name)!r}, not {given!r}")
-    state = read_state(paths)
+    _check_fixed_options(config, saved, paths.root)
+    checkpoint = latest_checkpoint(paths)
+    if checkpoint is None:
+        raise UserError(f"{paths.root} has no complete checkpoint to resume from (no checkpoints/latest)")
+    state = read_state(paths, checkpoint)
+    steps = config.steps if config.steps is not None else saved.steps
+    if steps < state.env_steps:
+        raise UserError(f"--steps {steps} is below the checkpoint's {state.env_steps} env steps; a run is not shortened below its checkpoint")
     state.resumes += 1
     run = saved.replace(
-        steps=config.steps if config.steps is not None else saved.steps,
+        steps=steps,
         device=resolve_device(config.device),
         progress=config.progress,
         max_wall_s=config.max_wall_s,
+        allow_empty_buffer=config.allow_empty_buffer,
         out=paths.root,
         resume=True,
     )
     venv = _train_envs(run, state)
-    model = load_model(run.algo, paths.checkpoint, run.device, env=venv)
+    try:
+        model = load_model(run.algo, checkpoint.model, run.device, env=venv)
+        _check_checkpoint(model, run, checkpoint, state, paths)
+    except UserError:
+        venv.close()
+        raise
     venv.seed(_env_seed(run.seed, state.resumes))
-    if get_algo(run.algo).off_policy and paths.replay_buffer.is_file():
-        try:
-            model.load_replay_buffer(paths.replay_buffer)
-        except Exception as err:
-            raise UserError(f"replay buffer {paths.replay_buffer} is corrupt ({type(err).__name__})") from None
     truncate_eval_rows(paths.evaluations, model.num_timesteps)
     return Session(run, paths, state, venv, model, resumed=True)
+
+
+def _check_fixed_options(config: TrainConfig, saved: TrainConfig, root: Path) -> None:
+    """--resume with an option the run fixed, set to another value than the run's: a :class:`UserError`."""
+    for name, flag in _FIXED_ON_RESUME.items():
+        given, fixed = getattr(config, name), getattr(saved, name)
+        if given is None or given == fixed:
+            continue
+        if name == "config" and saved.algo and Path(fixed) == resolve_config_path(saved.algo, given):
+            continue
+        raise UserError(f"--resume: {flag} is fixed by the run ({root} has {flag} {fixed}); start a new run to change it")
+    saved_envs = int((saved.hyperparams or {}).get("n_envs", 1))
+    if config.n_envs is not None and config.n_envs != saved_envs:
+        raise UserError(f"--resume: --n-envs is fixed by the run ({root} has --n-envs {saved_envs}); start a new run to change it")
+    if config.overrides:
+        raise UserError(f"--resume: the hyperparameters are fixed by the run ({root}/run.yaml); start a new run to change them")
+
+
+def _check_checkpoint(model: Any, run: TrainConfig, checkpoint: Checkpoint, state: RunState, paths: RunPaths) -> None:
+    """Refuse a checkpoint whose model, state.json and replay buffer do not belong together; load the buffer."""
+    name = checkpoint.dir.relative_to(paths.root) if checkpoint.dir.is_relative_to(paths.root) else checkpoint.dir
+
+    def inconsistent(reason: str) -> UserError:
+        others = sorted(p.name for p in paths.checkpoints.glob("step-*") if p != checkpoint.dir)
+        hint = f"; the previous checkpoint {others[-1]} is kept: write its name into {paths.checkpoints / 'latest'} to resume from it" if others else ""
+        return UserError(f"checkpoint {name} is inconsistent: {reason}{hint}")
+
+    if int(model.num_timesteps) != state.env_steps:
+        raise inconsistent(f"state.json says {state.env_steps} env steps, model.zip {model.num_timesteps}")
+    if not get_algo(run.algo).off_policy:
+        return
+    if not checkpoint.replay_buffer.is_file():
+        if not run.allow_empty_buffer:
+            raise UserError(
+                f"checkpoint {name} has no replay buffer ({checkpoint.replay_buffer.name} is missing): resuming would "
+                "continue with an empty buffer; pass --allow-empty-buffer to do that anyway"
+            )
+        print(f"warning: {checkpoint.replay_buffer} is missing; training continues with an empty replay buffer "
+              "(--allow-empty-buffer)", file=sys.stderr)  # fmt: skip
+        return
+    try:
+        model.load_replay_buffer(checkpoint.replay_buffer)
+    except Exception as err:
+        raise UserError(f"replay buffer {checkpoint.replay_buffer} is corrupt ({type(err).__name__})") from None
+    found = buffer_position(model.replay_buffer)
+    if state.replay_buffer is not None and found != state.replay_buffer:
+        raise inconsistent(f"its replay buffer stands at {found}, state.json recorded {state.replay_buffer}")
+    expected = expected_buffer_position(state.env_steps, found["n_envs"], found["buffer_size"])
+    if found != expected:
+        raise inconsistent(
+            f"its replay buffer holds {_transitions(found)} transitions where {state.env_steps} env steps stored {_transitions(expected)}"
+        )
+
+
+def _transitions(position: dict[str, Any]) -> int:
+    return (position["buffer_size"] if position["full"] else position["pos"]) * position["n_envs"]
+
+
+def _align_with_buffer(model: Any, off_policy: bool) -> bool:
+    """Make the model's step count match its replay buffer; False if they cannot be matched.
+
+    SB3 counts an env step before the callback sees it and stores its transitions after: a stop inside the
+    callback (the time limit, Ctrl-C) leaves one vec step counted but not stored. That step is uncounted here,
+    so that a checkpoint's step count and buffer always agree.
+    """
+    buffer = getattr(model, "replay_buffer", None) if off_policy else None
+    if buffer is None:
+        return True
+    found, n_envs = buffer_position(buffer), int(buffer.n_envs)
+    if found == expected_buffer_position(int(model.num_timesteps), n_envs, found["buffer_size"]):
+        return True
+    if found == expected_buffer_position(int(model.num_timesteps) - n_envs, n_envs, found["buffer_size"]):
+        model.num_timesteps -= n_envs
+        return True
+    return False
 
 
 def _env_seed(seed: int, resumes: int) -> int:
@@ -164,7 +273,7 @@ def _run_session(session: Session, callbacks: list[BaseCallback]) -> TrainResult
     run, paths, state, model = session.config, session.paths, session.state, session.model
     off_policy = get_algo(run.algo).off_policy
     write_run(paths, run, environment_record())
-    model.set_logger(make_logger(paths.tensorboard, off_policy))
+    model.set_logger(make_logger(paths.tensorboard, off_policy, resume_at=int(model.num_timesteps) if session.resumed else None))
     trainer = TrainingCallback(
         algo=run.algo,
         env_id=run.env_id,
@@ -194,14 +303,23 @@ def _run_session(session: Session, callbacks: list[BaseCallback]) -> TrainResult
         except KeyboardInterrupt:
             interrupted = True
             trainer.close_bar()
-            save_checkpoint(model, paths, state, off_policy, trainer.wall_time())
+            if _align_with_buffer(model, off_policy):
+                save_checkpoint(model, paths, state, off_policy, trainer.wall_time())
     wall = trainer.wall_time()
     if not interrupted:
+        if not _align_with_buffer(model, off_policy):
+            print(f"warning: the replay buffer does not match the step count {model.num_timesteps}; "
+                  "the final checkpoint will not resume", file=sys.stderr)  # fmt: skip
         rows = read_eval_rows(paths.evaluations)
         if not rows or rows[-1]["env_steps"] < model.num_timesteps:
             trainer.evaluate()
-        save_checkpoint(model, paths, state, off_policy, wall)
-        model.save(paths.model)
+        trained = latest_checkpoint(paths) is None or state.env_steps != int(model.num_timesteps)
+        if trained:  # (resuming a finished run trains nothing: its checkpoint and model stay as they are)
+            save_checkpoint(model, paths, state, off_policy, wall)
+        if trained or not paths.model.is_file():
+            tmp = paths.root / ".model.zip.tmp"
+            model.save(tmp)
+            os.replace(tmp, paths.model)
     session.venv.close()
     model.logger.close()
     return TrainResult(
@@ -212,4 +330,5 @@ def _run_session(session: Session, callbacks: list[BaseCallback]) -> TrainResult
         wall_time_s=wall,
         interrupted=interrupted,
         time_limited=trainer.time_limited,
+        checkpoint_steps=state.env_steps if (paths.checkpoints / "latest").is_file() else None,
     )
