@@ -9,6 +9,7 @@ prints one line ``hrm-mazes: error: ...`` and exits with code 2; an interrupted 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from collections.abc import Callable
 
@@ -18,6 +19,17 @@ from agents.harness.config import TrainConfig, add_options, int_arg
 from agents.harness.evaluation import REFERENCE_PLAYERS
 
 REFERENCES = tuple(REFERENCE_PLAYERS)
+
+
+def positive_float(text: str) -> float:
+    """An argparse ``type=`` for a finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
 
 
 class _Parser(argparse.ArgumentParser):
@@ -45,9 +57,14 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--env", choices=ENV_IDS, help="environment (required with --agent; default: the model's)")
     ev.add_argument("--algo", choices=ALGO_NAMES, help="the model's algorithm (only for a model without run.yaml)")
     ev.add_argument("--episodes", type=int_arg(lo=1), default=1000, help="episodes (default 1000)")
-    ev.add_argument("--seed-offset", type=int_arg(), default=None, help="first held-out seed (default 1,000,000)")
+    ev.add_argument("--seed-offset", type=int_arg(lo=0), default=None, help="first held-out seed (default 1,000,000)")
     ev.add_argument("--device", choices=DEVICES, default="auto", help="torch device (default auto)")
-    ev.add_argument("--json", dest="json_out", help="where to write the JSON (default: next to the model)")
+    ev.add_argument(
+        "--json", dest="json_out",
+        help="where to write the JSON (default: <run>/evaluation_<N>.json, or <model>.evaluation_<N>.json next to a "
+        "bare model; a numeric suffix keeps earlier results)",
+    )  # fmt: skip
+    ev.add_argument("--force", action="store_true", help="overwrite an existing --json file")
     ev.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     bench = sub.add_parser("benchmark", help="algorithms x envs x seeds -> table, CSV/JSON and learning curves")
@@ -65,14 +82,15 @@ def build_parser() -> argparse.ArgumentParser:
     watch.add_argument("--env", choices=ENV_IDS, help="environment (required with --agent; default: the model's)")
     watch.add_argument("--algo", choices=ALGO_NAMES, help="the model's algorithm (only for a model without run.yaml)")
     watch.add_argument("--episodes", type=int_arg(lo=1), default=3, help="episodes to show (default 3)")
-    watch.add_argument("--seed", type=int_arg(), default=1_000_000, help="seed of the first episode (default 1,000,000)")
-    watch.add_argument("--fps", type=float, default=6.0, help="frames per second (default 6)")
+    watch.add_argument("--seed", type=int_arg(lo=0), default=1_000_000, help="seed of the first episode (default 1,000,000)")
+    watch.add_argument("--fps", type=positive_float, default=6.0, help="frames per second (default 6)")
     watch.add_argument("--save", help="write a .gif or .mp4 instead of opening a window")
+    watch.add_argument("--force", action="store_true", help="overwrite an existing --save file")
     watch.add_argument("--device", choices=DEVICES, default="auto", help="torch device (default auto)")
 
     play = sub.add_parser("play", help="play a maze yourself (arrow keys / WASD, R resets, Esc quits)")
     play.add_argument("--env", default="FourRooms-Dynamic-v0", help="environment id")
-    play.add_argument("--seed", type=int_arg(), default=None, help="seed of the first episode")
+    play.add_argument("--seed", type=int_arg(lo=0), default=None, help="seed of the first episode")
 
     # Listed for --help; its own options are parsed by hrm_mazes.throughput (main() hands them over).
     sub.add_parser("bench-env", help="environment throughput table vs MiniGrid-FourRooms-v0 (SPEC section 6)")
@@ -83,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--device", choices=DEVICES, default="auto", help="torch device (default auto)")
     demo.add_argument("--episodes", type=int_arg(lo=1), default=None, help="evaluation episodes per agent")
     demo.add_argument(
-        "--scale", type=float, default=1.0, help="multiply the training budgets (e.g. 0.05 for a smoke run)"
+        "--scale", type=positive_float, default=1.0, help="multiply the training budgets (e.g. 0.05 for a smoke run)"
     )
     demo.add_argument("--no-progress", action="store_true", help="no progress bars")
 
@@ -117,11 +135,14 @@ def _train(args: argparse.Namespace) -> int:
 
     result = train(TrainConfig.from_args(args))
     if result.interrupted:
-        print(
-            f"interrupted at {result.env_steps} env steps; checkpoint saved. Continue with:\n"
-            f"  hrm-mazes train --resume --out {result.run_dir}",
-            file=sys.stderr,
-        )
+        if result.checkpoint_steps is None:
+            print(f"interrupted at {result.env_steps} env steps, before the first checkpoint", file=sys.stderr)
+        else:
+            print(
+                f"interrupted at {result.env_steps} env steps; checkpoint at {result.checkpoint_steps} env steps. "
+                f"Continue with:\n  hrm-mazes train --resume --out {result.run_dir}",
+                file=sys.stderr,
+            )
         return 130
     if result.time_limited:
         print(f"stopped by the time limit at {result.env_steps} env steps", file=sys.stderr)
@@ -143,8 +164,19 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     from agents.harness.evaluation import EVAL_SEED_OFFSET, evaluate, format_ci
     from agents.harness.loading import load_agent
+    from agents.harness.rundir import check_output_file, free_name, write_atomic
 
     agent = load_agent(args.model, args.agent, args.env, args.algo, args.device)
+    if args.json_out is not None:
+        out = check_output_file(args.json_out, args.force, "--json", "results file")
+    else:  # the model's run directory, or beside a bare model; never over earlier results
+        if agent.run_dir is not None:
+            default = agent.run_dir / f"evaluation_{args.episodes}.json"
+        elif agent.model_path is not None:
+            default = agent.model_path.with_name(f"{agent.model_path.stem}.evaluation_{args.episodes}.json")
+        else:
+            default = Path("runs") / "eval" / f"{agent.name}-{agent.env_id}-{args.episodes}.json"
+        out = check_output_file(free_name(default), False, "--json", "results file")
     offset = EVAL_SEED_OFFSET if args.seed_offset is None else args.seed_offset
     if offset < EVAL_SEED_OFFSET:
         print(f"warning: seeds below {EVAL_SEED_OFFSET:,} are used for training; these are not held-out episodes", file=sys.stderr)
@@ -167,13 +199,6 @@ def _evaluate(args: argparse.Namespace) -> int:
     print(f"  path efficiency  {format_ci(s['path_efficiency'], s['efficiency_ci'], digits=3)}   "
           f"(oracle steps / agent steps on the {s['efficiency_episodes']} episodes both solved; 95% bootstrap)")
     print(f"  oracle           {100 * s['oracle_success_rate']:.1f}% success, {s['oracle_mean_length']:.2f} steps")
-    if args.json_out:
-        out = Path(args.json_out)
-    elif agent.run_dir is not None:
-        out = agent.run_dir / f"evaluation_{args.episodes}.json"
-    else:
-        out = Path("runs") / "eval" / f"{agent.name}-{agent.env_id}-{args.episodes}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "agent": agent.name,
         "algo": agent.algo,
@@ -187,7 +212,11 @@ def _evaluate(args: argparse.Namespace) -> int:
         "summary": s,
         "records": result.records,
     }
-    out.write_text(json.dumps(payload, indent=1))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(out, json.dumps(payload, indent=1))
+    except OSError as err:  # checked before the work, but a disk can still fill up
+        raise UserError(f"cannot write {out} ({err.strerror or err}); the results are printed above") from None
     print(f"outputs written to {out}")
     return 0
 

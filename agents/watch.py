@@ -167,12 +167,16 @@ def save_video(frames: list[np.ndarray], path: Path, fps: float) -> Path:
     import imageio.v3 as iio
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix.lower() == ".gif":
-        iio.imwrite(path, np.stack(frames), duration=1000.0 / fps, loop=0)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            iio.imwrite(path, np.stack(frames), duration=1000.0 / fps, loop=0)
+        except OSError as err:
+            raise UserError(f"cannot write {path} ({err.strerror or err})") from None
     elif path.suffix.lower() == ".mp4":
         even = [f[: f.shape[0] // 2 * 2, : f.shape[1] // 2 * 2] for f in frames]  # H.264 wants even sizes
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
             iio.imwrite(path, np.stack(even), fps=fps, codec="libx264", macro_block_size=1)
         except Exception as err:
             raise UserError(f"cannot write {path} ({err}); install imageio-ffmpeg, or save a .gif") from None
@@ -183,18 +187,29 @@ def save_video(frames: list[np.ndarray], path: Path, fps: float) -> Path:
 
 def watch_command(args: argparse.Namespace) -> int:
     from agents.harness.loading import load_agent
+    from agents.harness.progress import progress_bar
+    from agents.harness.rundir import check_output_file
 
-    if args.save and Path(args.save).suffix.lower() not in (".gif", ".mp4"):
-        raise UserError(f"--save must end in .gif or .mp4, got {Path(args.save).name!r}")
-    if args.fps <= 0:
-        raise UserError(f"--fps must be positive, got {args.fps}")
+    if args.fps <= 0 or not math.isfinite(args.fps):
+        raise UserError(f"--fps must be a positive number, got {args.fps}")
+    save = None
+    if args.save is not None:
+        if Path(args.save).suffix.lower() not in (".gif", ".mp4"):
+            raise UserError(f"--save must end in .gif or .mp4, got {Path(args.save).name!r}")
+        save = check_output_file(args.save, getattr(args, "force", False), "--save", "video")
+        if save.suffix.lower() == ".mp4":
+            try:
+                import imageio_ffmpeg  # noqa: F401
+            except ImportError:
+                raise UserError("--save .mp4 needs imageio-ffmpeg (pip install imageio-ffmpeg); or save a .gif") from None
     agent = load_agent(args.model, args.agent, args.env, args.algo, args.device)
-    if args.save:
-        from tqdm.auto import tqdm
-
-        with tqdm(desc="recording", unit="frame") as bar:
+    if save is not None:
+        bar = progress_bar(None, "recording", unit="frame")
+        try:
             frames = record_frames(agent, args.episodes, args.seed, on_frame=lambda f: bar.update(1))
-        path = save_video(frames, Path(args.save), args.fps)
+        finally:
+            bar.close()
+        path = save_video(frames, save, args.fps)
         print(f"outputs written to {path} ({len(frames)} frames)")
         return 0
     from hrm_mazes.rendering import Window

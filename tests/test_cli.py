@@ -6,7 +6,10 @@ checkpoints small); the ``slow`` tests run real processes and the demo at its sm
 
 from __future__ import annotations
 
+import csv
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +20,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 
 from agents.cli import build_parser, main
 from agents.harness.config import TrainConfig
-from agents.harness.rundir import RunPaths, read_eval_rows, read_run, read_state
+from agents.harness.rundir import RunPaths, claim_output_dir, latest_checkpoint, read_eval_rows, read_run, read_state
 from agents.harness.training import train
 
 ENV = "FourRooms-Dynamic-v0"
@@ -26,6 +29,8 @@ TINY_DQN = {"policy": "MlpPolicy", "obs_mode": "onehot", "n_envs": 2, "buffer_si
             "batch_size": 16, "gamma": 0.95, "train_freq": 1, "gradient_steps": 1, "target_update_interval": 50,
             "exploration_fraction": 0.3, "policy_kwargs": {"net_arch": [32]}, "eval_episodes": 4}  # fmt: skip
 TINY_OVERRIDES = {"buffer_size": 1000, "learning_starts": 20, "policy_kwargs": {"net_arch": [32]}}
+TINY_PPO = {"policy": "MlpPolicy", "obs_mode": "onehot", "n_envs": 2, "n_steps": 10, "batch_size": 10, "n_epochs": 1,
+            "gamma": 0.95, "policy_kwargs": {"net_arch": [16]}, "eval_episodes": 2}  # fmt: skip
 
 
 def run_cli(args: list[str], capsys) -> tuple[int, str, str]:
@@ -115,8 +120,11 @@ def test_bad_integer_options_are_one_line_errors(option, value, words, capsys):
 
 def test_train_writes_a_complete_run(trained_run, tiny_config):
     paths = RunPaths(trained_run)
-    for p in (paths.model, paths.checkpoint, paths.replay_buffer, paths.state, paths.evaluations, paths.run_yaml):
+    checkpoint = latest_checkpoint(paths)
+    assert checkpoint.dir == paths.checkpoints / "step-000000060"
+    for p in (paths.model, checkpoint.model, checkpoint.replay_buffer, checkpoint.state, paths.evaluations, paths.run_yaml):
         assert p.is_file(), p
+    assert sorted(p.name for p in paths.checkpoints.iterdir()) == ["latest", "step-000000030", "step-000000060"]
     assert any(paths.tensorboard.iterdir())
     run = yaml.safe_load(paths.run_yaml.read_text())
     expected = {"algo": "dqn", "env_id": ENV, "steps": 60, "seed": 0, "device": "cpu", "config": str(tiny_config),
@@ -144,16 +152,99 @@ def test_train_prints_the_result_and_where_it_went(tmp_path, tiny_config, capsys
 
 def test_force_replaces_a_run_but_only_after_the_input_checks(tmp_path, tiny_config, capsys):
     out = tmp_path / "run"
-    out.mkdir()
-    (out / "keep.txt").write_text("mine")
     base = ["train", "--algo", "dqn", "--env", ENV, "--steps", "20", "--out", str(out), "--no-progress"]
+    assert run_cli([*base, "--config", str(tiny_config)], capsys)[0] == 0
+    (out / "model.zip").write_bytes(b"the old model")
     rc, _, err = run_cli([*base, "--config", str(tiny_config)], capsys)
     assert_one_line_error(rc, err, "already exists", "--resume", "--force")
     rc, _, err = run_cli([*base, "--config", "nope", "--force"], capsys)
     assert_one_line_error(rc, err, "unknown config")
-    assert (out / "keep.txt").read_text() == "mine"  # a bad input never costs the directory
+    assert (out / "model.zip").read_bytes() == b"the old model"  # a bad input never costs the directory
     rc, _, _ = run_cli([*base, "--config", str(tiny_config), "--force"], capsys)
-    assert rc == 0 and not (out / "keep.txt").exists() and (out / "model.zip").is_file()
+    assert rc == 0 and (out / "model.zip").read_bytes() != b"the old model"
+
+
+def test_force_never_deletes_a_directory_hrm_mazes_did_not_make(tmp_path, tiny_config, capsys):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    base = ["train", "--algo", "dqn", "--env", ENV, "--steps", "20", "--config", str(tiny_config), "--no-progress"]
+    rc, _, err = run_cli([*base, "--out", str(out)], capsys)
+    assert_one_line_error(rc, err, "already exists and was not made by hrm-mazes")
+    rc, _, err = run_cli([*base, "--out", str(out), "--force"], capsys)
+    assert_one_line_error(rc, err, "not created by hrm-mazes", "nothing is deleted")
+    run = tmp_path / "run"
+    assert run_cli([*base, "--out", str(run)], capsys)[0] == 0
+    (run / "notes.txt").write_text("my notes")  # a user's file inside a run directory
+    rc, _, err = run_cli([*base, "--out", str(run), "--force"], capsys)
+    assert_one_line_error(rc, err, "notes.txt", "nothing is deleted")
+    assert (out / "keep.txt").read_text() == "mine" and (run / "notes.txt").read_text() == "my notes"
+
+
+@pytest.fixture
+def no_cuda(monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+
+
+def _our_dir(path: Path, kind: str) -> list[str]:
+    """A directory as hrm-mazes leaves it (marker and a precious file); returns its listing."""
+    claim_output_dir(path, force=False, kind=kind).create()
+    (path / {"run": "model.zip", "demo": "results.md", "suite": "results.md"}[kind]).write_bytes(b"precious")
+    return sorted(p.name for p in path.iterdir())
+
+
+def test_force_deletes_nothing_before_the_whole_command_is_valid(tmp_path, tiny_config, no_cuda, capsys):
+    out = tmp_path / "o"
+    before = _our_dir(out, "run")
+    bad_config = tmp_path / "bad.yaml"
+    bad_config.write_text(yaml.safe_dump({ENV: {**TINY_DQN, "learning_rate": "fast"}}))
+    base = ["train", "--algo", "dqn", "--env", ENV, "--steps", "100", "--out", str(out), "--force", "--no-progress"]
+    for extra, words in [(["--device", "cuda"], "CUDA"), (["--config", "nope"], "unknown config"),
+                         (["--config", str(bad_config)], "learning_rate")]:  # fmt: skip
+        rc, _, err = run_cli([*base, *extra], capsys)
+        assert_one_line_error(rc, err, words)
+        assert sorted(p.name for p in out.iterdir()) == before
+    demo = tmp_path / "demo"
+    before = _our_dir(demo, "demo")
+    rc, _, err = run_cli(["demo", "--out", str(demo), "--force", "--device", "cuda"], capsys)
+    assert_one_line_error(rc, err, "CUDA")
+    assert sorted(p.name for p in demo.iterdir()) == before
+    # benchmark: the second trial's config is wrong; the whole suite is checked before anything is deleted
+    bench = tmp_path / "bench"
+    before = _our_dir(bench, "suite")
+    suite = tmp_path / "suite.yaml"
+    suite.write_text(yaml.safe_dump({
+        "name": "two", "envs": [ENV], "algos": [{"algo": "dqn", "config": str(tiny_config)}, {"algo": "dqn", "config": "nope"}],
+        "seeds": [0], "steps": 20, "device": "cpu",
+    }))  # fmt: skip
+    rc, _, err = run_cli(["benchmark", "--suite", str(suite), "--out", str(bench), "--force", "--no-progress"], capsys)
+    assert_one_line_error(rc, err, "unknown config")
+    assert sorted(p.name for p in bench.iterdir()) == before and (bench / "results.md").read_bytes() == b"precious"
+
+
+@pytest.mark.parametrize("out", ["", ".", ".."])
+def test_the_working_directory_is_never_an_output_directory(out, tmp_path, tiny_config, monkeypatch, capsys):
+    cwd = tmp_path / "work"
+    cwd.mkdir()
+    (cwd / "mine.txt").write_text("mine")
+    monkeypatch.chdir(cwd)
+    suite = tmp_path / "suite.yaml"
+    suite.write_text(yaml.safe_dump({"envs": [ENV], "algos": [{"algo": "dqn", "config": str(tiny_config)}], "steps": 20}))
+    commands = [
+        ["train", "--algo", "dqn", "--env", ENV, "--steps", "20", "--config", str(tiny_config), "--no-progress"],
+        ["demo", "--scale", "0.01", "--no-progress"],
+        ["benchmark", "--suite", str(suite), "--no-progress"],
+    ]
+    for command in commands:
+        for force in ([], ["--force"]):
+            rc, _, err = run_cli([*command, "--out", out, *force], capsys)
+            assert_one_line_error(rc, err, "empty" if out == "" else "directory")
+            assert sorted(p.name for p in cwd.iterdir()) == ["mine.txt"]
+    rc, _, err = run_cli(["benchmark", "--suite", str(suite), "--out", out, "--resume", "--no-progress"], capsys)
+    assert_one_line_error(rc, err)
+    assert sorted(p.name for p in cwd.iterdir()) == ["mine.txt"]
 
 
 def test_evaluate_model_and_reference_agents(trained_run, tmp_path, capsys):
@@ -249,13 +340,13 @@ def test_benchmark_small_suite(tmp_path, capsys):
 
 def test_demo_refuses_bad_input_before_touching_anything(tmp_path, capsys):
     out = tmp_path / "demo"
-    out.mkdir()
-    (out / "keep.txt").write_text("mine")
+    before = _our_dir(out, "demo")
     rc, _, err = run_cli(["demo", "--out", str(out)], capsys)
     assert_one_line_error(rc, err, "already exists", "--force")
-    rc, _, err = run_cli(["demo", "--out", str(out), "--force", "--scale", "0"], capsys)
-    assert_one_line_error(rc, err, "--scale")
-    assert (out / "keep.txt").read_text() == "mine"
+    for scale in ("0", "nan", "inf"):
+        rc, _, err = run_cli(["demo", "--out", str(out), "--force", "--scale", scale], capsys)
+        assert_one_line_error(rc, err, "--scale")
+    assert sorted(p.name for p in out.iterdir()) == before
 
 
 @pytest.mark.slow
@@ -311,8 +402,9 @@ def test_resume_after_a_crash_continues_from_the_checkpoint(tmp_path, tiny_confi
     state = read_state(paths)
     assert state.env_steps == 120 and state.resumes == 1
     assert [r["env_steps"] for r in read_eval_rows(paths.evaluations)] == [20, 40, 60, 80, 100, 120]
-    model = DQN.load(paths.checkpoint, device="cpu")
-    model.load_replay_buffer(paths.replay_buffer)
+    checkpoint = latest_checkpoint(paths)
+    model = DQN.load(checkpoint.model, device="cpu")
+    model.load_replay_buffer(checkpoint.replay_buffer)
     assert model.num_timesteps == 120
     assert model.replay_buffer.size() == 120 // 2  # 60 vec steps x 2 envs, nothing lost at the crash point
     # DQN trains once per vec step after learning_starts: 30 vec steps after the checkpoint.
@@ -328,12 +420,14 @@ def test_keyboard_interrupt_saves_a_checkpoint(tmp_path, tiny_config):
     config = TrainConfig(algo="dqn", env_id=ENV, steps=80, config=str(tiny_config), out=out, device="cpu", progress=False)
     result = train(config, callbacks=[Crash(40, KeyboardInterrupt)])
     assert result.interrupted and result.model_path is None
-    assert read_state(RunPaths(out)).env_steps == 40
+    # SB3 counts the step at 40 before the callback runs and stores its transitions after: the checkpoint
+    # leaves that step out, so that its step count and its replay buffer agree.
+    assert read_state(RunPaths(out)).env_steps == 38 and result.checkpoint_steps == 38
     result = train(TrainConfig(out=out, resume=True, device="cpu", progress=False))
     assert not result.interrupted and result.env_steps == 80 and result.model_path.is_file()
 
 
-def test_resume_hrm_dqn(tmp_path):
+def test_resume_hrm_dqn(tmp_path, capsys):
     out = tmp_path / "hrm"
     config = TrainConfig(algo="hrm-dqn", env_id=ENV, steps=48, config="cpu-small", out=out, device="cpu", n_envs=4,
                          eval_freq=24, eval_episodes=2, checkpoint_freq=24, progress=False,
@@ -342,8 +436,123 @@ def test_resume_hrm_dqn(tmp_path):
         train(config, callbacks=[Crash(32, RuntimeError)])
     crashed = read_state(RunPaths(out))
     assert crashed.env_steps == 24 and crashed.optimizer_steps > 0
+    buffer = latest_checkpoint(RunPaths(out)).replay_buffer
+    buffer.rename(tmp_path / "aside.pkl")
+    rc, _, err = run_cli(["train", "--resume", "--out", str(out), "--no-progress"], capsys)
+    assert_one_line_error(rc, err, "replay buffer", "--allow-empty-buffer")
+    (tmp_path / "aside.pkl").rename(buffer)
     result = train(TrainConfig(out=out, resume=True, device="cpu", progress=False))
     assert result.env_steps == 48 and result.optimizer_steps > crashed.optimizer_steps
+
+
+def _crashed_dqn_run(out: Path, tiny_config: Path, at: int = 50) -> RunPaths:
+    config = TrainConfig(algo="dqn", env_id=ENV, steps=120, config=str(tiny_config), out=out, device="cpu",
+                         eval_freq=20, checkpoint_freq=20, progress=False)  # fmt: skip
+    with pytest.raises(RuntimeError, match="simulated"):
+        train(config, callbacks=[Crash(at, RuntimeError)])
+    return RunPaths(out)
+
+
+def test_resume_refuses_a_missing_replay_buffer_unless_asked(tmp_path, tiny_config, capsys):
+    paths = _crashed_dqn_run(tmp_path / "run", tiny_config)
+    latest_checkpoint(paths).replay_buffer.unlink()
+    rc, _, err = run_cli(["train", "--resume", "--out", str(paths.root), "--no-progress"], capsys)
+    assert_one_line_error(rc, err, "replay buffer", "--allow-empty-buffer")
+    assert read_state(paths).env_steps == 40  # nothing changed
+    rc, out, err = run_cli(["train", "--resume", "--out", str(paths.root), "--allow-empty-buffer", "--no-progress"], capsys)
+    assert rc == 0 and "done: 120 env steps" in out and "empty replay buffer" in err
+
+
+def test_resume_refuses_an_inconsistent_checkpoint(tmp_path, tiny_config, capsys):
+    paths = _crashed_dqn_run(tmp_path / "run", tiny_config)
+    latest, previous = paths.checkpoints / "step-000000040", paths.checkpoints / "step-000000020"
+    assert latest_checkpoint(paths).dir == latest and previous.is_dir()  # the last two are kept
+    saved = (latest / "replay_buffer.pkl").read_bytes()
+    (latest / "replay_buffer.pkl").write_bytes((previous / "replay_buffer.pkl").read_bytes())  # a buffer of another step
+    rc, _, err = run_cli(["train", "--resume", "--out", str(paths.root), "--no-progress"], capsys)
+    assert_one_line_error(rc, err, "inconsistent", "replay buffer", "step-000000020")
+    (latest / "replay_buffer.pkl").write_bytes(saved)
+    state = json.loads((latest / "state.json").read_text())
+    (latest / "state.json").write_text(json.dumps({**state, "env_steps": 60}))  # a state.json of another step
+    rc, _, err = run_cli(["train", "--resume", "--out", str(paths.root), "--no-progress"], capsys)
+    assert_one_line_error(rc, err, "inconsistent", "state.json")
+
+
+def test_a_crash_while_writing_a_checkpoint_resumes_from_the_previous_one(tmp_path, tiny_config, monkeypatch, capsys):
+    from stable_baselines3 import DQN
+
+    original, calls = DQN.save, []
+
+    def failing_save(self, path, *args, **kwargs):
+        calls.append(path)
+        if len(calls) == 3:  # the checkpoint at 60 env steps
+            raise RuntimeError("simulated crash while saving")
+        return original(self, path, *args, **kwargs)
+
+    monkeypatch.setattr(DQN, "save", failing_save)
+    out = tmp_path / "run"
+    config = TrainConfig(algo="dqn", env_id=ENV, steps=120, config=str(tiny_config), out=out, device="cpu",
+                         eval_freq=20, checkpoint_freq=20, progress=False)  # fmt: skip
+    with pytest.raises(RuntimeError, match="simulated crash while saving"):
+        train(config)
+    monkeypatch.setattr(DQN, "save", original)
+    assert read_state(RunPaths(out)).env_steps == 40
+    rc, _, _ = run_cli(["train", "--resume", "--out", str(out), "--no-progress"], capsys)
+    assert rc == 0
+    checkpoint = latest_checkpoint(RunPaths(out))
+    model = DQN.load(checkpoint.model, device="cpu")
+    model.load_replay_buffer(checkpoint.replay_buffer)
+    assert model.num_timesteps == 120 and model.replay_buffer.size() == 60  # one transition per env step, no more
+
+
+@pytest.mark.parametrize("algo", ["dqn", "ppo"])
+def test_resume_keeps_the_logs_and_redoes_an_interrupted_evaluation(algo, tmp_path, monkeypatch, capsys):
+    from agents.harness.callback import TrainingCallback
+
+    config_file = tmp_path / "tiny.yaml"
+    config_file.write_text(yaml.safe_dump({ENV: TINY_DQN if algo == "dqn" else TINY_PPO}))
+    out = tmp_path / "run"
+    original = TrainingCallback.evaluate
+
+    def interrupted_at_100(self):
+        if self.model.num_timesteps == 100:
+            raise KeyboardInterrupt  # Ctrl-C in the middle of the evaluation at 100 env steps
+        original(self)
+
+    monkeypatch.setattr(TrainingCallback, "evaluate", interrupted_at_100)
+    args = ["train", "--algo", algo, "--env", ENV, "--config", str(config_file), "--steps", "140", "--eval-freq", "20",
+            "--checkpoint-freq", "40", "--out", str(out), "--no-progress"]  # fmt: skip
+    rc, _, _ = run_cli(args, capsys)
+    assert rc == 130
+    progress_before = (out / "progress.csv").read_text().splitlines()
+    assert len(progress_before) > 1
+    monkeypatch.setattr(TrainingCallback, "evaluate", original)
+    rc, _, _ = run_cli(["train", "--resume", "--out", str(out), "--no-progress"], capsys)
+    assert rc == 0
+    assert [r["env_steps"] for r in read_eval_rows(out / "evaluations.csv")] == [20, 40, 60, 80, 100, 120, 140]
+    with (out / "progress.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    eval_steps = [int(float(r["charts/env_steps"])) for r in rows if r.get("eval/success_rate")]
+    assert eval_steps == [20, 40, 60, 80, 100, 120, 140]  # rows before the interruption kept, none twice
+    header = progress_before[0].split(",")
+    assert [r[header[0]] for r in rows[: len(progress_before) - 1]] == [line.split(",")[0] for line in progress_before[1:]]
+
+
+def test_resume_refuses_options_the_run_fixed(trained_run, tmp_path, monkeypatch, capsys):
+    before = (trained_run / "evaluations.csv").read_text()
+    base = ["train", "--resume", "--out", str(trained_run), "--no-progress"]
+    for extra, words in [(["--config", "cpu-small"], "--config"), (["--n-envs", "4"], "--n-envs"),
+                         (["--eval-freq", "10"], "--eval-freq"), (["--eval-episodes", "9"], "--eval-episodes"),
+                         (["--checkpoint-freq", "7"], "--checkpoint-freq"), (["--seed", "3"], "--seed"),
+                         (["--force"], "--force"), (["--steps", "30"], "below")]:  # fmt: skip
+        rc, _, err = run_cli([*base, *extra], capsys)
+        assert_one_line_error(rc, err, words)
+    assert (trained_run / "evaluations.csv").read_text() == before
+    rc, _, err = run_cli([*base, "--seed", "0", "--steps", "60"], capsys)  # the run's own values: fine
+    assert rc == 0, err
+    monkeypatch.chdir(trained_run)  # resuming in place writes only into the run: allowed
+    rc, _, err = run_cli(["train", "--resume", "--out", ".", "--no-progress"], capsys)
+    assert rc == 0, err
 
 
 # --- bad input: one line, exit code 2, no traceback ----------------------------------------------------------
@@ -391,15 +600,184 @@ def test_resume_errors(trained_run, tmp_path, capsys):
     rc, _, err = run_cli(["train", "--resume"], capsys)
     assert_one_line_error(rc, err, "--resume needs --out")
     broken = tmp_path / "broken"
-    broken.mkdir()
-    (broken / "run.yaml").write_text((trained_run / "run.yaml").read_text())
-    (broken / "checkpoints").mkdir()
-    (broken / "checkpoints" / "state.json").write_text((trained_run / "checkpoints" / "state.json").read_text())
-    (broken / "checkpoints" / "last.zip").write_bytes(b"garbage")
+    shutil.copytree(trained_run, broken)
+    checkpoint = latest_checkpoint(RunPaths(broken))
+    checkpoint.model.write_bytes(b"garbage")
     rc, _, err = run_cli(["train", "--resume", "--out", str(broken), "--steps", "400"], capsys)
     assert_one_line_error(rc, err, "corrupt")
+    checkpoint.state.write_bytes(b"\x89\xfe random bytes")
+    rc, _, err = run_cli(["train", "--resume", "--out", str(broken), "--steps", "400"], capsys)
+    assert_one_line_error(rc, err, "state.json is corrupt")
+    checkpoint.state.write_text('{"env_steps": "sixty"}')
+    rc, _, err = run_cli(["train", "--resume", "--out", str(broken), "--steps", "400"], capsys)
+    assert_one_line_error(rc, err, "state.json is corrupt", "env_steps")
     rc, _, err = run_cli(["train", "--resume", "--out", str(trained_run), "--algo", "ppo"], capsys)
     assert_one_line_error(rc, err, "'dqn'")
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [({"learning_rate": "fast"}, ["learning_rate", "positive number", "'fast'"]),
+     ({"batch_size": "big"}, ["batch_size", "positive integer", "'big'"]),
+     ({"n_envs": "eight"}, ["n_envs", "positive integer"]),
+     ({"gamma": "high"}, ["gamma", "[0, 1]"]),
+     ({"gamma": 1.5}, ["gamma", "[0, 1]"]),
+     ({"exploration_fraction": float("nan")}, ["exploration_fraction"]),
+     ({"obs_mode": "pixels"}, ["obs_mode", "tokens, onehot, rgb", "'pixels'"]),
+     ({"env_kwargs": {"p_change": 7}}, ["env rejects", "p_change"]),
+     ({"env_kwargs": {"walls": 3}}, ["env rejects", "walls"]),
+     ({"env_kwargs": [1]}, ["env_kwargs", "mapping"]),
+     ({"policy_kwargs": {"net_arch": "wide"}}, ["bad hyperparameters"]),
+     ({"learning_rat": 0.1}, ["unknown hyperparameter", "learning_rat"]),
+     ({"seed": 3}, ["seed", "--seed"]),
+     ("scalar", ["entry for FourRooms-Dynamic-v0", "must map"])],
+    ids=lambda v: str(v)[:30],
+)  # fmt: skip
+def test_bad_hyperparameters_are_one_line_errors_before_anything_runs(change, words, tmp_path, capsys):
+    entry = 5 if change == "scalar" else {**TINY_DQN, **change}
+    config = tmp_path / "bad.yaml"
+    config.write_text(yaml.safe_dump({ENV: entry}, allow_unicode=True) if change == "scalar" or "nan" not in str(change)
+                      else yaml.safe_dump({ENV: {**TINY_DQN, "exploration_fraction": ".nan"}}).replace("'.nan'", ".nan"))  # fmt: skip
+    out = tmp_path / "run"
+    rc, _, err = run_cli(["train", "--algo", "dqn", "--env", ENV, "--config", str(config), "--steps", "20",
+                          "--out", str(out), "--no-progress"], capsys)  # fmt: skip
+    assert_one_line_error(rc, err, *words)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [({"algos": [5]}, ["algos", "5"]), ({"algos": [{"algo": "dqn", "lable": "x"}]}, ["lable"]),
+     ({"algos": [{"algo": "dqn", "label": "../x"}]}, ["label", "folder name"]),
+     ({"seeds": ["abc"]}, ["seeds", "'abc'"]), ({"seeds": 5}, ["seeds", "list"]), ({"seeds": [0, 0]}, ["different"]),
+     ({"steps": "abc"}, ["steps", "'abc'"]), ({"steps": float("inf")}, ["steps"]), ({"overrides": [1, 2]}, ["overrides", "mapping"]),
+     ({"algos": [{"algo": "dqn", "overrides": 3}]}, ["overrides", "mapping"]),
+     ({"final_episodes": 0}, ["final_episodes", "positive"]), ({"eval_episodes": -1}, ["eval_episodes"]),
+     ({"n_envs": "two"}, ["n_envs"]), ({"references": "oracle"}, ["references", "list"]),
+     ({"device": "tpu"}, ["device"]), ({"envs": [3]}, ["envs"]), ({"name": "../up"}, ["name"]),
+     ({"overrides": {"gamma": "high"}}, ["gamma", "[0, 1]"])],
+    ids=lambda v: str(v)[:30],
+)  # fmt: skip
+def test_bad_suites_are_one_line_errors_before_anything_runs(change, words, tmp_path, tiny_config, capsys):
+    suite = tmp_path / "suite.yaml"
+    base = {"name": "s", "envs": [ENV], "algos": [{"algo": "dqn", "config": str(tiny_config)}], "seeds": [0], "steps": 20,
+            "final_episodes": 4, "device": "cpu"}  # fmt: skip
+    suite.write_text(yaml.safe_dump({**base, **change}))
+    out = tmp_path / "bench"
+    rc, _, err = run_cli(["benchmark", "--suite", str(suite), "--out", str(out), "--no-progress"], capsys)
+    assert_one_line_error(rc, err, *words)
+    assert not out.exists()
+
+
+def test_outputs_that_cannot_be_written_are_refused_before_the_work(trained_run, tmp_path, tiny_config, monkeypatch, capsys):
+    import agents.harness.evaluation
+    import agents.watch
+
+    (tmp_path / "file").write_text("x")
+    rc, _, err = run_cli(["train", "--algo", "dqn", "--env", ENV, "--config", str(tiny_config), "--steps", "20",
+                          "--out", str(tmp_path / "file" / "run"), "--no-progress"], capsys)  # fmt: skip
+    assert_one_line_error(rc, err, "not a directory")
+    rc, _, err = run_cli(["demo", "--out", str(tmp_path / "file")], capsys)
+    assert_one_line_error(rc, err, "is a file")
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the work started before the output was checked")
+
+    monkeypatch.setattr(agents.harness.evaluation, "run_episodes", no_work)
+    monkeypatch.setattr(agents.watch, "record_frames", no_work)
+    evaluate = ["evaluate", "--agent", "oracle", "--env", ENV, "--episodes", "2", "--no-progress"]
+    for json_out, words in [(tmp_path / "file" / "r.json", "not a directory"), (tmp_path, "is a directory"),
+                            (tmp_path / "file", "already exists")]:  # fmt: skip
+        rc, _, err = run_cli([*evaluate, "--json", str(json_out)], capsys)
+        assert_one_line_error(rc, err, words)
+    for save, words in [(tmp_path / "file" / "w.gif", "not a directory"), (tmp_path / "x.avi", ".gif")]:
+        rc, _, err = run_cli(["watch", "--agent", "oracle", "--env", ENV, "--save", str(save)], capsys)
+        assert_one_line_error(rc, err, words)
+    (tmp_path / "old.gif").write_bytes(b"GIF89a mine")
+    rc, _, err = run_cli(["watch", "--agent", "oracle", "--env", ENV, "--save", str(tmp_path / "old.gif")], capsys)
+    assert_one_line_error(rc, err, "already exists", "--force")
+    monkeypatch.setattr(os, "access", lambda path, mode: False)
+    rc, _, err = run_cli([*evaluate, "--json", str(tmp_path / "new.json")], capsys)
+    assert_one_line_error(rc, err, "not writable")
+    assert (tmp_path / "old.gif").read_bytes() == b"GIF89a mine"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["evaluate", "--agent", "oracle", "--env", ENV, "--seed-offset", "-5"],
+     ["evaluate", "--agent", "oracle", "--env", ENV, "--episodes", "inf"],
+     ["evaluate", "--agent", "oracle", "--env", ENV, "--episodes", "1e400"],
+     ["watch", "--agent", "oracle", "--env", ENV, "--seed", "-1"],
+     ["watch", "--agent", "oracle", "--env", ENV, "--episodes", "nan"],
+     ["watch", "--agent", "oracle", "--env", ENV, "--fps", "nan"],
+     ["watch", "--agent", "oracle", "--env", ENV, "--fps", "0"],
+     ["watch", "--agent", "oracle", "--env", ENV, "--fps", "-3"],
+     ["watch", "--agent", "oracle", "--env", ENV, "--fps", "inf"],
+     ["train", "--algo", "dqn", "--env", ENV, "--steps", "1e400"],
+     ["train", "--algo", "dqn", "--env", ENV, "--eval-freq", "inf"],
+     ["play", "--seed", "-2"],
+     ["demo", "--episodes", "inf"], ["demo", "--scale", "nan"]],
+    ids=lambda args: " ".join(args[:1] + args[-2:]),
+)  # fmt: skip
+def test_negative_seeds_and_non_finite_numbers_are_one_line_errors(args, capsys):
+    rc, _, err = run_cli(args, capsys)
+    assert_one_line_error(rc, err, args[-2])
+
+
+def test_evaluate_refuses_a_model_of_another_algorithm_or_env(trained_run, tmp_path, capsys):
+    from agents.harness.baselines import build_model, make_train_env
+
+    hyperparams = {"policy": "HRMQPolicy", "obs_mode": "tokens", "buffer_size": 100, "learning_starts": 10,
+                   "policy_kwargs": {"d_model": 16, "num_heads": 2, "H_layers": 1, "L_layers": 1, "segments": 1}}  # fmt: skip
+    venv = make_train_env(ENV, hyperparams, 1, 0)
+    hrm = tmp_path / "hrm.zip"
+    build_model("hrm-dqn", hyperparams, venv, 0, "cpu").save(hrm)
+    rc, _, err = run_cli(["evaluate", "--model", str(hrm), "--algo", "dqn", "--env", ENV, "--episodes", "2"], capsys)
+    assert_one_line_error(rc, err, "is a hrm-dqn model, not a dqn model", "--algo hrm-dqn")
+    bare = tmp_path / "dqn.zip"
+    shutil.copy(trained_run / "model.zip", bare)
+    rc, _, err = run_cli(["evaluate", "--model", str(bare), "--algo", "ppo", "--env", ENV, "--episodes", "2"], capsys)
+    assert_one_line_error(rc, err, "not a ppo model")
+    rc, _, err = run_cli(["evaluate", "--model", str(trained_run), "--env", "RandomDoorMaze-v0", "--episodes", "2"], capsys)
+    assert_one_line_error(rc, err, "RandomDoorMaze-v0", "observations", "FourRooms-Dynamic-v0")
+    rc, _, err = run_cli(["watch", "--model", str(trained_run), "--env", "RandomDoorMaze-v0", "--save", str(tmp_path / "w.gif")], capsys)
+    assert_one_line_error(rc, err, "RandomDoorMaze-v0", "observations")
+
+
+def test_evaluate_writes_next_to_a_bare_model_and_never_overwrites(trained_run, tmp_path, monkeypatch, capsys):
+    models = tmp_path / "models"
+    models.mkdir()
+    for name in ("a.zip", "b.zip"):
+        shutil.copy(trained_run / "model.zip", models / name)
+    monkeypatch.chdir(tmp_path)
+    written = []
+    for name in ("a.zip", "b.zip", "a.zip"):
+        rc, out, _ = run_cli(["evaluate", "--model", str(models / name), "--algo", "dqn", "--env", ENV, "--episodes", "2",
+                              "--no-progress"], capsys)  # fmt: skip
+        assert rc == 0
+        written.append(out.strip().splitlines()[-1].removeprefix("outputs written to "))
+    assert written == [str(models / "a.evaluation_2.json"), str(models / "b.evaluation_2.json"),
+                       str(models / "a.evaluation_2-2.json")]  # fmt: skip
+    assert not (tmp_path / "runs").exists()
+    target = tmp_path / "mine.json"
+    target.write_text("my results")
+    evaluate = ["evaluate", "--agent", "oracle", "--env", ENV, "--episodes", "2", "--json", str(target), "--no-progress"]
+    rc, _, err = run_cli(evaluate, capsys)
+    assert_one_line_error(rc, err, "already exists", "--force")
+    assert target.read_text() == "my results"
+    rc, _, _ = run_cli([*evaluate, "--force"], capsys)
+    assert rc == 0 and json.loads(target.read_text())["episodes"] == 2
+
+
+def test_progress_in_a_log_is_lines_not_carriage_returns(tmp_path, tiny_config, capsys):
+    out = tmp_path / "run"
+    rc, _, err = run_cli(["train", "--algo", "dqn", "--env", ENV, "--config", str(tiny_config), "--steps", "60",
+                          "--out", str(out)], capsys)  # fmt: skip
+    assert rc == 0 and "\r" not in err
+    lines = [line for line in err.splitlines() if line.startswith(f"dqn {ENV}:")]
+    assert 1 <= len(lines) <= 11 and lines[-1].startswith(f"dqn {ENV}: 60/60 step (100%)")
+    rc, _, err = run_cli(["evaluate", "--model", str(out), "--episodes", "20"], capsys)
+    assert rc == 0 and "\r" not in err and "20/20 ep (100%)" in err
 
 
 @pytest.mark.slow
@@ -409,11 +787,17 @@ def test_errors_in_a_real_process_have_no_traceback(tmp_path):
     cases = [
         ["evaluate", "--model", str(tmp_path / "missing.zip")],
         ["train", "--algo", "dqn", "--env", "Nope-v0"],
+        ["train", "--algo", "dqn", "--env", ENV, "--steps", "20", "--out", "", "--force"],
+        ["demo", "--out", ".", "--force"],
+        ["evaluate", "--agent", "oracle", "--env", ENV, "--seed-offset", "-5"],
+        ["watch", "--agent", "oracle", "--env", ENV, "--fps", "nan"],
     ]
+    (tmp_path / "mine.txt").write_text("mine")
     for args in cases:
-        done = subprocess.run(["hrm-mazes", *args], capture_output=True, text=True, timeout=120)
+        done = subprocess.run(["hrm-mazes", *args], capture_output=True, text=True, timeout=120, cwd=tmp_path)
         assert done.returncode == 2, done.stderr
         assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.txt"]
 
 
 def test_parser_lists_every_command():

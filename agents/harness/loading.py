@@ -12,7 +12,7 @@ from agents.harness.algos import check_env_id
 from agents.harness.config import TrainConfig
 from agents.harness.encodings import TOKENS, env_encoding, guess_encoding, make_env
 from agents.harness.evaluation import REFERENCE_PLAYERS, ModelPlayer, Player
-from agents.harness.rundir import find_run_for_model
+from agents.harness.rundir import RunPaths, find_run_for_model, latest_checkpoint
 
 
 @dataclass
@@ -22,6 +22,7 @@ class LoadedAgent:
     :param encoding: the observation encoding of ``env_fn``'s envs (see :mod:`agents.harness.encodings`).
     :param model: the SB3 model behind a :class:`ModelPlayer` (None for a reference player).
     :param run_dir: the model's run directory, where it has one.
+    :param model_path: the model file (None for a reference player).
     """
 
     name: str
@@ -31,6 +32,7 @@ class LoadedAgent:
     model: Any = None
     algo: str | None = None
     run_dir: Path | None = None
+    model_path: Path | None = None
 
     def env_fn(self, render_mode: str | None = None):
         return make_env(self.env_id, render_mode=render_mode, **self.encoding)
@@ -62,9 +64,10 @@ def load_agent(
     if not path.exists():
         raise UserError(f"model file {path} does not exist")
     if path.is_dir():
-        path = path / "model.zip" if (path / "model.zip").is_file() else path / "checkpoints" / "last.zip"
+        checkpoint = None if (path / "model.zip").is_file() else latest_checkpoint(RunPaths(path))
+        path = path / "model.zip" if checkpoint is None else checkpoint.model
         if not path.is_file():
-            raise UserError(f"{model} holds no model.zip and no checkpoints/last.zip")
+            raise UserError(f"{model} holds no model.zip and no checkpoint")
     try:
         run_dir, run = find_run_for_model(path)
     except UserError:
@@ -77,4 +80,14 @@ def load_agent(
     configure_threads(device)
     loaded = load_model(algo, path, device)
     encoding = env_encoding(run.hyperparams) if run.hyperparams else guess_encoding(loaded.observation_space)
-    return LoadedAgent(algo, ModelPlayer(loaded, algo), env_id, encoding, loaded, algo, run_dir)
+    agent = LoadedAgent(algo, ModelPlayer(loaded, algo), env_id, encoding, loaded, algo, run_dir, path)
+    env = agent.env_fn()
+    shape = env.observation_space.shape
+    env.close()
+    if shape != loaded.observation_space.shape:
+        trained = f" ({run.env_id})" if run.env_id and run.env_id != env_id else ""
+        raise UserError(
+            f"{path} expects observations of shape {tuple(loaded.observation_space.shape)}{trained}; {env_id} gives "
+            f"{tuple(shape)}: evaluate it on an env with the same grid size"
+        )
+    return agent
