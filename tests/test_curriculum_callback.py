@@ -95,3 +95,58 @@ def test_bad_settings_are_one_clear_error(value, message):
 
 def test_settings_from_a_config_entry():
     assert CurriculumSettings.from_config({"start": 4, "success": 0.9}) == CurriculumSettings(4, 2, 0.9, 200)
+
+
+# --- through the harness: a config key turns it on, and checkpoints keep the level -----------------------
+
+TINY_CNN = {"policy": "MlpPolicy", "obs_mode": "onehot", "n_envs": 4, "buffer_size": 1000, "learning_starts": 20,
+            "features_extractor": "grid-cnn", "features_extractor_kwargs": {"features_dim": 16, "channels": [4, 4]},
+            "policy_kwargs": {"net_arch": []}}  # fmt: skip
+
+
+def write_config(tmp_path, **extra):
+    import yaml
+
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump({"FourRooms-Dynamic-v0": {**TINY_CNN, **extra}}))
+    return path
+
+
+def test_a_config_with_a_curriculum_trains_with_it(tmp_path):
+    from agents.harness.config import TrainConfig
+    from agents.harness.loading import load_agent
+    from agents.harness.training import train
+
+    config = write_config(tmp_path, curriculum={"start": 1, "step": 1, "success": 0.01, "window": 2})
+    result = train(TrainConfig(algo="dqn-cnn", env_id="FourRooms-Dynamic-v0", steps=1200, config=str(config),
+                               out=tmp_path / "run", device="cpu", eval_episodes=5, progress=False))  # fmt: skip
+    model = load_agent(result.model_path, device="cpu").model
+    # The first episodes (begun before the limit) end at the time limit (80 steps); after them, random play
+    # solves goals one step away, so the limit rose from 1 (and was saved with the model).
+    level = model.curriculum_max_distance
+    assert level is None or level > 1
+    progress = (tmp_path / "run" / "progress.csv").read_text().splitlines()[0]
+    assert "charts/curriculum_max_distance" in progress
+
+
+@pytest.mark.parametrize("bad", [3, {"start": 0}, {"success": 2}, {"pace": 1}])
+def test_a_bad_curriculum_entry_is_one_line_error_before_the_run(tmp_path, bad):
+    from agents.harness.config import TrainConfig
+    from agents.harness.training import train
+
+    config = write_config(tmp_path, curriculum=bad)
+    with pytest.raises(UserError, match="curriculum must be a mapping of start, step"):
+        train(TrainConfig(algo="dqn-cnn", env_id="FourRooms-Dynamic-v0", steps=100, config=str(config),
+                          out=tmp_path / "run", device="cpu", progress=False))  # fmt: skip
+    assert not (tmp_path / "run").exists()
+
+
+def test_unknown_keys_are_refused_for_a_subclass_that_passes_kwargs_on(tmp_path):
+    """DoubleDQN takes ``**kwargs`` for SB3 DQN's arguments: a typo must still be caught."""
+    from agents.harness.config import TrainConfig
+    from agents.harness.training import train
+
+    config = write_config(tmp_path, exploraton_fraction=0.5)
+    with pytest.raises(UserError, match="unknown hyperparameter.*exploraton_fraction"):
+        train(TrainConfig(algo="dqn-cnn", env_id="FourRooms-Dynamic-v0", steps=100, config=str(config),
+                          out=tmp_path / "run", device="cpu", progress=False))  # fmt: skip

@@ -204,7 +204,7 @@ def test_an_existing_study_is_resumed_or_replaced_never_overwritten(tmp_path, ca
     (foreign / "notes.txt").parent.mkdir()
     (foreign / "notes.txt").write_text("keep")
     rc, _, err = run_cli([*with_option(args, "--out", str(foreign)), "--force"], capsys)
-    assert_one_line_error(rc, err, "not made by hrm-mazes tune")
+    assert_one_line_error(rc, err, "was not created by hrm-mazes", "nothing is deleted")
     assert (foreign / "notes.txt").read_text() == "keep"
 
 

@@ -15,12 +15,14 @@ module            job                                                           
 ``progress``      progress bars on a terminal, plain lines in a log                       no
 ``logger``        SB3's logger with CleanRL names; ``progress.csv`` continued on resume   yes
 ``callback``      :class:`TrainingCallback`: progress, evaluation, checkpoints            yes
+``curriculum``    :class:`DistanceCurriculum`: nearby goals first, widened on success     yes
 ``training``      :func:`train`: fresh or resumed, then one shared run                    yes
 ``loading``       :func:`load_agent`: a model or reference player for evaluate / watch    on use
 ``benchmark``     suites of runs, the results table, CSV / JSON and learning curves       on use
+``tune``          Optuna studies over ``train`` runs: best.yaml, study.csv, summary.md    yes
 ================  ======================================================================  ==========
 
-The user-facing commands sit on top, in :mod:`agents` (``cli``, ``watch``, ``demo``, ``zoo``); the HRM-DQN
-algorithm is its own package, :mod:`agents.hrm_dqn`. Nothing is imported here, so ``import agents.harness.X``
+The user-facing commands sit on top, in :mod:`agents` (``cli``, ``watch``, ``demo``, ``zoo``); the algorithms
+are below: HRM-DQN is its own package, :mod:`agents.hrm_dqn`, and the double DQN baseline :mod:`agents.double_dqn`. Nothing is imported here, so ``import agents.harness.X``
 costs only X.
 """

@@ -39,6 +39,7 @@ RUN_KEYS = (
     "checkpoint_freq",
     "log_interval",
     "vec_env",
+    "curriculum",
 )
 
 
@@ -147,6 +148,16 @@ def _train_freq(value: Any) -> Any:
     return parse_int(value, 1)
 
 
+def _curriculum(value: Any) -> Any:
+    from agents.harness.curriculum import CurriculumSettings  # (imports SB3: only when a config has the key)
+
+    try:
+        CurriculumSettings.from_config(value)
+    except UserError as err:
+        raise ValueError(str(err)) from None
+    return value
+
+
 def _obs_modes() -> tuple[str, ...]:
     from hrm_mazes.checks import OBS_MODES
 
@@ -177,9 +188,25 @@ HYPERPARAM_RULES: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "ent_coef": _number(0.0),
     "vf_coef": _number(0.0),
     **{key: _of_type(bool, "true or false") for key in ("optimize_memory_usage", "normalize_advantage", "double_q")},
+    "curriculum": ("a mapping of start, step (positive integers), success (in (0, 1]) and window (a positive "
+                   "integer), see agents.harness.curriculum", _curriculum),  # fmt: skip
 }
 # Constructor arguments that the run sets itself.
 RESERVED = {"seed": "--seed", "device": "--device", "env": "--env", "verbose": None, "tensorboard_log": None}
+
+
+def _constructor_parameters(cls: type) -> set[str] | None:
+    """The keyword arguments ``cls(...)`` accepts: its ``__init__``'s, and where that passes ``**kwargs`` on (a
+    subclass such as :class:`agents.double_dqn.DoubleDQN`), its bases' too; None if anything goes."""
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        if "__init__" not in vars(klass):
+            continue
+        parameters = inspect.signature(vars(klass)["__init__"]).parameters
+        names.update(name for name, p in parameters.items() if p.kind is not inspect.Parameter.VAR_KEYWORD)
+        if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+            return names
+    return None
 
 
 def check_hyperparams(algo: str, env_id: str, hyperparams: dict[str, Any], source: str) -> dict[str, Any]:
@@ -206,8 +233,8 @@ def check_hyperparams(algo: str, env_id: str, hyperparams: dict[str, Any], sourc
             except (TypeError, ValueError):
                 raise UserError(f"{source}: {key} must be {allowed}, got {value!r}") from None
     cls = get_algo(algo).load_class()
-    parameters = inspect.signature(cls.__init__).parameters
-    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+    parameters = _constructor_parameters(cls)
+    if parameters is not None:
         unknown = sorted(k for k in checked if k not in RUN_KEYS and k not in parameters)
         if unknown:
             raise UserError(f"{source}: unknown hyperparameter(s) {', '.join(unknown)} for {algo} (not arguments of {cls.__name__})")

@@ -89,15 +89,21 @@ def default_run_dir(algo: str, env_id: str, seed: int) -> Path:
 
 # Written by :meth:`OutputDir.create` into every directory hrm-mazes makes: ``--force`` deletes nothing else.
 MARKER = ".hrm-mazes"
-KIND_NAMES = {"run": "run directory", "suite": "benchmark output directory", "demo": "demo output directory"}
+KIND_NAMES = {
+    "run": "run directory",
+    "suite": "benchmark output directory",
+    "demo": "demo output directory",
+    "tune": "study directory",
+}
 # What each kind of directory holds at its top level (fnmatch patterns); any other entry is someone else's.
 OWN_ENTRIES = {
     "run": ("run.yaml", "model.zip", "checkpoints", "evaluations.csv", "progress.csv", "tb", "evaluation_*.json"),
     "suite": ("suite.yaml", "runs", "results.md", "results.csv", "results.json", "curves"),
     "demo": ("hrm-dqn", "dqn", "results.md", "results.json", "curves_*.png", "hrm_dqn.gif"),
+    "tune": ("tune.yaml", "base.yaml", "study.db", "trials", "best.yaml", "study.csv", "summary.md"),
 }
 # Directories written before the marker file existed are recognised by these files.
-LEGACY_SIGNS = {"run": "run.yaml", "suite": "suite.yaml", "demo": "hrm-dqn/run.yaml"}
+LEGACY_SIGNS = {"run": "run.yaml", "suite": "suite.yaml", "demo": "hrm-dqn/run.yaml", "tune": "tune.yaml"}
 
 
 @dataclass
@@ -128,7 +134,7 @@ def claim_output_dir(
     hrm-mazes made (its marker file, or run.yaml / suite.yaml from before the marker) of the same ``kind`` and
     holding nothing else; the working directory, its parents and the home directory are never output directories.
 
-    :param kind: ``run``, ``suite`` or ``demo``: what the command writes there.
+    :param kind: ``run``, ``suite``, ``demo`` or ``tune``: what the command writes there.
     :param what: how the message names the directory (default: from ``kind``).
     :param resumable: the command has ``--resume``, and the message offers it.
     """
@@ -239,7 +245,7 @@ def _check_ours(path: Path, kind: str, what: str) -> None:
     found, foreign = _ownership(path, kind)
     if found is None:
         raise UserError(
-            f"{what} {path} was not created by hrm-mazes (no {MARKER} marker or run.yaml): nothing is deleted; "
+            f"{what} {path} was not created by hrm-mazes (no {MARKER} marker or {LEGACY_SIGNS[kind]}): nothing is deleted; "
             "use --out to pick another"
         )
     if found != kind:

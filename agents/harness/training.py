@@ -289,6 +289,11 @@ def _run_session(session: Session, callbacks: list[BaseCallback]) -> TrainResult
         max_wall_s=run.max_wall_s,
     )
     trainer.init_callback(model)
+    if "curriculum" in run.hyperparams:
+        from agents.harness.curriculum import CurriculumSettings, DistanceCurriculum
+
+        settings = CurriculumSettings.from_config(run.hyperparams["curriculum"])
+        callbacks = [DistanceCurriculum(settings, session.venv.get_attr("layout")[0]), *callbacks]
     interrupted = False
     remaining = run.steps - int(model.num_timesteps)
     if remaining > 0:

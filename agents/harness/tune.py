@@ -40,7 +40,7 @@ from agents.errors import UserError
 from agents.harness.algos import check_env_id, get_algo
 from agents.harness.config import MAX_SEED, TrainConfig, describe_int, parse_int
 from agents.harness.hyperparams import CONFIG_DIR, apply_overrides, load_config
-from agents.harness.rundir import RunPaths, read_eval_rows
+from agents.harness.rundir import OutputDir, RunPaths, check_own_dir, claim_output_dir, read_eval_rows
 
 TUNE_DIR = Path("runs") / "tune"
 STUDY_NAME = "tune"
@@ -240,28 +240,16 @@ def check_config(config: TuneConfig) -> TuneConfig:
     return TuneConfig(**{**config.__dict__, **changes})
 
 
-def _study_dir(config: TuneConfig) -> Path:
-    """The study directory, checked: new or empty, or a study that ``--resume`` continues or ``--force`` replaces."""
-    path = Path(config.out if config.out is not None else TUNE_DIR / f"{config.algo}-{config.env_id}").expanduser()
-    if not os.fspath(path).strip():
-        raise UserError("--out is empty ('')")
-    resolved = path.resolve()
-    if resolved == Path.cwd().resolve() or resolved in Path.cwd().resolve().parents or resolved == Path.home().resolve():
-        raise UserError(f"study directory {path} is the current, a parent or the home directory; give one of its own")
-    if path.exists() and not path.is_dir():
-        raise UserError(f"study directory {path} is a file")
+def _study_dir(config: TuneConfig) -> OutputDir | Path:
+    """The study directory, checked by the shared output-directory guard: a new one (``--force``: replacing only
+    a study directory hrm-mazes made), or for ``--resume`` an existing study."""
+    path = config.out if config.out is not None else TUNE_DIR / f"{config.algo}-{config.env_id}"
     if config.resume:
+        path = check_own_dir(path, "tune")
         if not ((path / "tune.yaml").is_file() and (path / "study.db").is_file()):
             raise UserError(f"--resume: {path} holds no study (no tune.yaml and study.db); start one without --resume")
         return path
-    if path.is_dir() and any(path.iterdir()):
-        if not config.force:
-            raise UserError(f"study directory {path} already exists; "
-                            "use --resume to continue it, --force to replace it or --out to pick another")
-        if not (path / "tune.yaml").is_file():
-            raise UserError(f"{path} was not made by hrm-mazes tune (no tune.yaml): nothing is deleted; "
-                            "use --out to pick another")
-    return path
+    return claim_output_dir(path, config.force, "tune", resumable=True)
 
 
 def _settings(config: TuneConfig, path: Path) -> dict[str, Any]:
@@ -434,12 +422,11 @@ def prepare_study(config: TuneConfig) -> tuple[TuneConfig, Path, dict[str, Any]]
     :return: the checked config, the study directory and the study's settings (what tune.yaml records).
     """
     config = check_config(config)
-    path = _study_dir(config)
+    output = _study_dir(config)
+    path = output if isinstance(output, Path) else output.path
     settings = _settings(config, path)
-    if not config.resume:
-        if path.exists():
-            shutil.rmtree(path)  # --force on a study directory, checked by _study_dir
-        path.mkdir(parents=True)
+    if isinstance(output, OutputDir):
+        output.create()  # deletes (--force) only now that everything is checked
         (path / "base.yaml").write_text(yaml.safe_dump({settings["env_id"]: settings["base"]}, sort_keys=False))
         (path / "tune.yaml").write_text(yaml.safe_dump(settings, sort_keys=False))
     return config, path, settings
