@@ -94,8 +94,8 @@ def _assert_close(observed: float, expected: float, variance: float) -> None:
         ("RandomDoorMaze-v0", 0.5, None),
     ],
 )
-def test_redraw_and_change_frequencies_follow_the_rule(env_id, p_change, options, redraw_counter):
-    n = 10_000
+@pytest.mark.parametrize("n", [3_000, pytest.param(10_000, marks=pytest.mark.slow)])
+def test_redraw_and_change_frequencies_follow_the_rule(env_id, p_change, options, n, redraw_counter):
     run = _play(env_id, n, seed=1, redraw_counter=redraw_counter, options=options, p_change=p_change)
     # Redraws: Binomial(n, p_change).
     _assert_close(run["redrawn"].sum(), n * p_change, n * p_change * (1 - p_change))
@@ -107,7 +107,15 @@ def test_redraw_and_change_frequencies_follow_the_rule(env_id, p_change, options
     _assert_close(run["changed"].sum(), probs.sum(), (probs * (1 - probs)).sum())
 
 
-@pytest.mark.parametrize("env_id, n_steps", [("FourRooms-Dynamic-v0", 8_000), ("RandomDoorMaze-v0", 4_000)])
+@pytest.mark.parametrize(
+    "env_id, n_steps",
+    [
+        ("FourRooms-Dynamic-v0", 2_000),
+        ("RandomDoorMaze-v0", 1_000),
+        pytest.param("FourRooms-Dynamic-v0", 8_000, marks=pytest.mark.slow),
+        pytest.param("RandomDoorMaze-v0", 4_000, marks=pytest.mark.slow),
+    ],
+)
 def test_p_change_one_redraws_every_step_uniformly(env_id, n_steps, redraw_counter):
     # p_change=1: every step redraws, so every step's closed set is a fresh uniform draw among the eligible cells.
     run = _play(env_id, n_steps, seed=3, redraw_counter=redraw_counter, p_change=1.0)
@@ -149,10 +157,12 @@ def _pearson(observed: np.ndarray, expected: np.ndarray, variance: np.ndarray) -
 @pytest.mark.parametrize(
     "env_id, kwargs, n_resets",
     [
-        ("FourRooms-Dynamic-v0", {}, 6_000),
+        ("FourRooms-Dynamic-v0", {}, 1_500),
         # One fixed wall can never cut the goal off (the room lattice stays connected without any one door
         # cell), so it is drawn uniformly among the door cells that are not the start or the goal.
-        ("RandomDoorMaze-v0", {"n_fixed_walls": 1}, 3_000),
+        ("RandomDoorMaze-v0", {"n_fixed_walls": 1}, 800),
+        pytest.param("FourRooms-Dynamic-v0", {}, 6_000, marks=pytest.mark.slow),
+        pytest.param("RandomDoorMaze-v0", {"n_fixed_walls": 1}, 3_000, marks=pytest.mark.slow),
     ],
 )
 def test_reset_draws_are_uniform(env_id, kwargs, n_resets):

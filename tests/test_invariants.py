@@ -12,7 +12,7 @@ from collections import deque
 import gymnasium as gym
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hrm_mazes.oracle import BFSOracle
@@ -201,8 +201,20 @@ def test_layouts_match_the_spec():
     assert sum(r % 2 == 0 for r, _ in maze_doors) == 24  # between up/down neighbours
 
 
+@settings(max_examples=20)
 @given(config=configs, seed=st.integers(0, 2**32 - 1), play=plays)
 def test_rules_hold_under_random_play(config, seed, play):
+    check_rules_under_play(config, seed, play)
+
+
+@pytest.mark.slow
+@settings(max_examples=200)
+@given(config=configs, seed=st.integers(0, 2**32 - 1), play=plays)
+def test_rules_hold_under_much_random_play(config, seed, play):
+    check_rules_under_play(config, seed, play)
+
+
+def check_rules_under_play(config, seed, play) -> None:
     env_id, kwargs = config
     distinct = kwargs["distinct_doors"]
     env = gym.make(env_id, **kwargs)
@@ -282,7 +294,8 @@ def test_maze_places_all_fixed_walls_in_the_vast_majority():
     assert np.mean(np.array(counts) == 10) >= 0.95
 
 
-def test_skipped_fixed_walls_are_legitimate():
+@pytest.mark.parametrize("n_seeds", [15, pytest.param(40, marks=pytest.mark.slow)])
+def test_skipped_fixed_walls_are_legitimate(n_seeds):
     """A wall is skipped only if some remaining candidate would disconnect start and goal.
 
     A cell that disconnected start from goal when it was tried still disconnects them with the final (larger)
@@ -293,7 +306,7 @@ def test_skipped_fixed_walls_are_legitimate():
     skipped_seen = 0
     for n_fixed in (30, 40, 49):
         env = gym.make("RandomDoorMaze-v0", n_fixed_walls=n_fixed, n_temp_doors=0)
-        for seed in range(40):
+        for seed in range(n_seeds):
             env.reset(seed=seed)
             s = state_of(env)
             assert bfs_length(walls, s["fixed"], s["start"], s["goal"]) > 0

@@ -12,11 +12,10 @@ import pytest
 from hrm_mazes.oracle import BFSOracle, run_oracle_episode
 
 MOVES = ((-1, 0), (0, 1), (1, 0), (0, -1))  # north, east, south, west
-N_EPISODES = 1000
 
 # SPEC section 2 reference statistics of a BFS re-planning agent on the paper's code: success rate (lower bound
-# we require) and mean episode length. The band on the mean length: over 1000 episodes the length has a standard
-# deviation of ~8-10 steps, so the mean's standard error is ~0.3 steps; the rest of the band allows for how our
+# we require) and mean episode length. The band on the mean length: the length has a standard deviation of ~8-10
+# steps, so the mean's standard error is ~0.3 steps over 1000 episodes (the slow layer), ~0.55 over 300; the rest of the band allows for how our
 # oracle differs from the paper's in details the SPEC does not fix (tie-breaking between equal moves, what it
 # does while the goal is cut off). A wrong maze or door rule (e.g. doors that never close, a missing doorway)
 # moves the mean by more than that.
@@ -43,9 +42,10 @@ def distances_to(walls: np.ndarray, blocked: set, goal: tuple) -> dict:
 
 
 @pytest.mark.parametrize("env_id", list(REFERENCE))
-def test_oracle_matches_the_reference_statistics(env_id):
+@pytest.mark.parametrize("n_episodes", [300, pytest.param(1000, marks=pytest.mark.slow)])
+def test_oracle_matches_the_reference_statistics(env_id, n_episodes):
     env = gym.make(env_id)
-    results = [run_oracle_episode(env, seed=seed) for seed in range(N_EPISODES)]
+    results = [run_oracle_episode(env, seed=seed) for seed in range(n_episodes)]
     success = np.mean([r["success"] for r in results])
     mean_length = np.mean([r["length"] for r in results])
     assert success >= REFERENCE[env_id]["min_success"], success

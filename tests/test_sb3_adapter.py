@@ -3,6 +3,7 @@ done, ``terminal_observation``, ``TimeLimit.truncated``), attribute plumbing, se
 
 from __future__ import annotations
 
+import copy
 import subprocess
 import sys
 
@@ -134,27 +135,93 @@ def test_attribute_plumbing():
         SB3VecEnv(gym.make_vec("FourRooms-Dynamic-v0", num_envs=2, vectorization_mode="sync"))
 
 
+def _parameters(module) -> list:
+    return [p.detach().clone() for p in module.parameters()]
+
+
+def test_dqn_and_ppo_train_on_the_batched_env():
+    """The fast layer's smoke run: both algorithms collect through the adapter and update their networks (the
+    two slow tests below check that those updates learn)."""
+    from stable_baselines3 import DQN, PPO
+
+    dqn = DQN(
+        "MlpPolicy", make_sb3_vec_env("FourRooms-Dynamic-v0", 4, seed=0), learning_starts=16, train_freq=1,
+        batch_size=8, seed=0, device="cpu",
+    )
+    before = _parameters(dqn.q_net)
+    dqn.learn(total_timesteps=48)
+    assert dqn.num_timesteps >= 48 and dqn._n_updates > 0
+    assert any(not (a == b).all() for a, b in zip(before, _parameters(dqn.q_net), strict=True))
+    ppo = PPO(
+        "MlpPolicy", make_sb3_vec_env("RandomDoorMaze-v0", 4, seed=0, obs_mode="onehot"), n_steps=8, batch_size=32,
+        n_epochs=1, seed=0, device="cpu",
+    )
+    before = _parameters(ppo.policy)
+    ppo.learn(total_timesteps=32)
+    assert ppo.num_timesteps >= 32
+    assert any(not (a == b).all() for a, b in zip(before, _parameters(ppo.policy), strict=True))
+
+
+@pytest.mark.slow
 def test_dqn_learns_on_the_batched_env():
+    """DQN trains through the adapter: its Q-network moves onto the TD targets of what it collected (the target
+    network is frozen here, so the targets are fixed), far closer than the untrained network is."""
+    import torch as th
     from stable_baselines3 import DQN
 
     venv = VecMonitor(make_sb3_vec_env("FourRooms-Dynamic-v0", 4, seed=0))
     model = DQN(
-        "MlpPolicy", venv, learning_starts=100, buffer_size=1_000, train_freq=4, batch_size=32, seed=0, device="cpu"
+        "MlpPolicy",
+        venv,
+        learning_starts=40,
+        buffer_size=1_000,
+        train_freq=1,
+        batch_size=32,
+        learning_rate=1e-3,
+        target_update_interval=10**9,
+        seed=0,
+        device="cpu",
     )
-    model.learn(total_timesteps=500)
-    assert model.num_timesteps >= 500
-    assert model.replay_buffer.size() > 100
+    untrained = copy.deepcopy(model.q_net)
+    model.learn(total_timesteps=240)
+    assert model.num_timesteps >= 240 and model._n_updates >= 40
+    data = model.replay_buffer._get_samples(np.arange(model.replay_buffer.size()))
+    rewards = data.rewards.flatten()
+    allowed = np.array([core.REWARD_BLOCKED, core.REWARD_STEP, core.REWARD_GOAL], dtype=np.float32)
+    assert np.isin(rewards.numpy(), allowed).all()
+    assert (rewards == np.float32(core.REWARD_BLOCKED)).any()  # the env's blocked-move penalty reached the buffer
+    with th.no_grad():
+        next_q = model.q_net_target(data.next_observations).max(dim=1).values
+        target = rewards + model.gamma * (1 - data.dones.flatten()) * next_q
+
+        def td_error(q_net) -> float:
+            return float(((q_net(data.observations).gather(1, data.actions.long()).flatten() - target) ** 2).mean())
+
+        assert td_error(model.q_net) < 0.25 * td_error(untrained)
     actions, _ = model.predict(venv.reset(), deterministic=True)
     assert actions.shape == (4,)
 
 
+@pytest.mark.slow
 def test_ppo_learns_on_the_batched_env():
+    """PPO trains through the adapter: its value estimates move toward the returns it observed."""
+    import torch as th
     from stable_baselines3 import PPO
 
     venv = make_sb3_vec_env("RandomDoorMaze-v0", 8, seed=0, obs_mode="onehot")
-    model = PPO("MlpPolicy", venv, n_steps=16, batch_size=64, n_epochs=1, seed=0, device="cpu")
+    model = PPO("MlpPolicy", venv, n_steps=16, batch_size=64, n_epochs=4, learning_rate=1e-3, seed=0, device="cpu")
+    untrained = copy.deepcopy(model.policy)
     model.learn(total_timesteps=256)
     assert model.num_timesteps >= 256
+    rollout = model.rollout_buffer  # the last rollout, which the last update trained on
+    obs = th.as_tensor(rollout.observations.reshape(-1, *rollout.obs_shape))
+    returns = th.as_tensor(rollout.returns.reshape(-1))
+    with th.no_grad():
+
+        def value_error(policy) -> float:
+            return float(((policy.predict_values(obs).flatten() - returns) ** 2).mean())
+
+        assert value_error(model.policy) < 0.25 * value_error(untrained)
 
 
 def test_importing_the_package_does_not_import_sb3():

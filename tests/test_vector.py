@@ -94,7 +94,8 @@ def check_state(venv, obs, info) -> None:
 
 @pytest.mark.parametrize("env_id", ENV_IDS)
 @pytest.mark.parametrize("distinct_doors", [False, True])
-def test_every_rule_holds_on_every_env_and_step(env_id, distinct_doors):
+@pytest.mark.parametrize("n_steps", [90, pytest.param(300, marks=pytest.mark.slow)])  # 90: past one time limit
+def test_every_rule_holds_on_every_env_and_step(env_id, distinct_doors, n_steps):
     """Rollout with random actions; each step is checked against the single env's rules (SAME as base.step)."""
     venv = make(env_id, num_envs=24, distinct_doors=distinct_doors, p_change=0.3).unwrapped
     rng = np.random.default_rng(0)
@@ -104,7 +105,7 @@ def test_every_rule_holds_on_every_env_and_step(env_id, distinct_doors):
     assert (venv.elapsed_steps == 0).all()
     w = venv.layout.shape[1]
     finished_seen = 0
-    for _ in range(200):
+    for _ in range(n_steps):
         prev_agent, prev_closed = venv.agent_pos.copy(), venv.closed_doors.copy()
         prev_blocked = core.blocked_grid(venv.layout, venv.fixed_walls, venv.closed_doors).reshape(venv.num_envs, -1)
         resetting = venv._autoreset.copy()
@@ -146,15 +147,29 @@ maze_configs = st.tuples(
 )
 
 
-@settings(max_examples=25)
-@given(
+any_configuration = given(
     config=st.one_of(four_rooms_configs, maze_configs),
     p_change=st.one_of(st.sampled_from([0.0, 1.0]), st.floats(0.0, 1.0)),
     distinct_doors=st.booleans(),
     seed=st.integers(0, 2**32 - 1),
     mode=st.sampled_from([AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP]),
 )
+
+
+@settings(max_examples=8)
+@any_configuration
 def test_rules_hold_for_any_configuration(config, p_change, distinct_doors, seed, mode):
+    check_rules_for_configuration(config, p_change, distinct_doors, seed, mode)
+
+
+@pytest.mark.slow
+@settings(max_examples=60)
+@any_configuration
+def test_rules_hold_for_many_configurations(config, p_change, distinct_doors, seed, mode):
+    check_rules_for_configuration(config, p_change, distinct_doors, seed, mode)
+
+
+def check_rules_for_configuration(config, p_change, distinct_doors, seed, mode) -> None:
     env_id, kwargs = config
     venv = make(
         env_id,

@@ -198,8 +198,8 @@ def test_the_single_env_draws_its_fixed_walls_with_the_library_sampler():
 
 
 @pytest.mark.parametrize("env_id", ENV_IDS)
-def test_reset_distribution_matches_the_single_env(env_id):
-    n_batched, n_single = 8000, 2000
+@pytest.mark.parametrize("n_batched, n_single", [(3000, 600), pytest.param(8000, 2000, marks=pytest.mark.slow)])
+def test_reset_distribution_matches_the_single_env(env_id, n_batched, n_single):
     venv = make_vec(env_id, n_batched)
     _, info = venv.reset(seed=0)
     env = gym.make(env_id)
@@ -224,11 +224,12 @@ def test_reset_distribution_matches_the_single_env(env_id):
 
     # Auto-resets draw from a pool of episodes drawn ahead: the same law. One-step episodes: every step
     # starts a new episode in every env (SAME_STEP returns the new episode's info).
-    pooled = make_vec(env_id, 2000, max_episode_steps=1, autoreset_mode=AutoresetMode.SAME_STEP)
+    n_pooled = n_batched // 4
+    pooled = make_vec(env_id, n_pooled, max_episode_steps=1, autoreset_mode=AutoresetMode.SAME_STEP)
     pooled.reset(seed=1)
     paths, fixed, closed = [], [], []
     for _ in range(4):
-        _, _, _, truncated, info = pooled.step(np.zeros(2000, dtype=np.int64))
+        _, _, _, truncated, info = pooled.step(np.zeros(n_pooled, dtype=np.int64))
         assert truncated.all() and (pooled.elapsed_steps == 0).all()
         paths.append(info["shortest_path"])
         fixed.append(pooled.fixed_walls.copy())
@@ -324,10 +325,11 @@ def test_batched_oracle_picks_the_scalar_oracles_action(env_id, kwargs):
 
 
 @pytest.mark.parametrize("env_id", ENV_IDS)
-def test_batched_oracle_success_matches_the_single_env(env_id):
-    batched = run_batched_oracle_episodes(make_vec(env_id, 3000), seed=0)
+@pytest.mark.parametrize("n_batched, n_single", [(1000, 200), pytest.param(3000, 600, marks=pytest.mark.slow)])
+def test_batched_oracle_success_matches_the_single_env(env_id, n_batched, n_single):
+    batched = run_batched_oracle_episodes(make_vec(env_id, n_batched), seed=0)
     env = gym.make(env_id)
-    single = [run_oracle_episode(env, seed=s) for s in range(600)]
+    single = [run_oracle_episode(env, seed=s) for s in range(n_single)]
     s_success = np.array([r["success"] for r in single], dtype=float)
     s_length = np.array([r["length"] for r in single], dtype=float)
     b_success, b_length = batched["success"].astype(float), batched["length"].astype(float)
