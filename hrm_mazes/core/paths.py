@@ -41,6 +41,7 @@ def bfs_distances(layout: Layout, blocked_flat: list[bool] | bytes, source: int)
                 queue.append(nxt)
     return dist
 
+
 def open_map_distances(layout: Layout) -> np.ndarray:
     """``(M, M)`` BFS steps between the walkable cells (in :attr:`Layout.walkable_positions` order) on the open
     map: permanent walls block, every door cell is open. Computed once per layout (the curriculum's metric)."""
@@ -53,7 +54,6 @@ def open_map_distances(layout: Layout) -> np.ndarray:
             [np.asarray(bfs_distances(layout, blocked, int(source)))[flat] for source in flat], dtype=np.int64
         )
     return layout._cache["open_map_distances"]
-
 
 
 def batched_bfs_distances(blocked: np.ndarray, source: np.ndarray) -> np.ndarray:

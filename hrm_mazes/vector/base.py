@@ -422,31 +422,22 @@ class DynamicDoorsVectorEnv(VectorEnv):
             tokens = self._door_cache.tokens(idx, self._start[idx], self._goal[idx], self._agent[idx])
         return tokens.reshape(len(tokens), *self.layout.obs_shape)
 
+    def _state_of(self, idx: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Envs ``idx`` as core's painters take them: fixed walls, closed doors ``(n, K)``; start, goal, agent
+        ``(n, 2)`` map positions."""
+        positions = (self._pos_table[cells[idx]] for cells in (self._start, self._goal, self._agent))
+        return (self.fixed_walls[idx], self.closed_doors[idx], *positions)
+
     def _map_tokens(self, idx: np.ndarray) -> np.ndarray:
         """``(n, H, W)`` tokens of the whole map (outer wall included), for ``ansi`` rendering."""
-        return core.token_grid(
-            self.layout,
-            self.fixed_walls[idx],
-            self.closed_doors[idx],
-            self._pos_table[self._start[idx]],
-            self._pos_table[self._goal[idx]],
-            self._pos_table[self._agent[idx]],
-            self.distinct_doors,
-        )
+        return core.token_grid(self.layout, *self._state_of(idx), self.distinct_doors)
 
     def _frames(self, idx: np.ndarray) -> np.ndarray:
         """``(n, H*t, W*t, 3)`` uint8 rendered frames of envs ``idx``."""
         from hrm_mazes import rendering
 
         return rendering.render_rgb_batch(
-            self.layout,
-            self.fixed_walls[idx],
-            self.closed_doors[idx],
-            self._pos_table[self._start[idx]],
-            self._pos_table[self._goal[idx]],
-            self._pos_table[self._agent[idx]],
-            self.changed_doors[idx],
-            tile_size=self.tile_size,
+            self.layout, *self._state_of(idx), self.changed_doors[idx], tile_size=self.tile_size
         )
 
     def _observe(self, idx: np.ndarray | None = None) -> np.ndarray:
