@@ -1,7 +1,8 @@
 """``hrm-mazes demo``: the end-to-end tour in about ten minutes on a CPU.
 
-1. trains a small HRM-DQN (``hrm-dqn-cpu-small``) and an SB3 DQN (``dqn-cpu-small``, MLP on one-hot grids)
-   on FourRooms-Dynamic-v0, each with an env-step budget and a wall-clock cap;
+1. trains a small HRM-DQN (``hrm-dqn-cpu``) and the double-DQN CNN baseline (``dqn-cnn-cpu``) on
+   FourRooms-Dynamic-v0, each with an env-step budget and a wall-clock cap; on a CPU with two or more cores
+   the two train at the same time, one process (and one torch thread) each;
 2. evaluates both, the BFS oracle and the random player on the same held-out seeded episodes;
 3. prints the comparison table and writes ``results.md`` / ``results.json``, learning curves (success vs env
    steps and vs optimizer steps) and a GIF of the trained HRM agent with its Q-values.
@@ -13,6 +14,7 @@ runs reach, nothing more.
 from __future__ import annotations
 
 import json
+import os
 import platform
 import time
 from pathlib import Path
@@ -21,11 +23,12 @@ from typing import Any
 from agents.errors import UserError
 
 ENV_ID = "FourRooms-Dynamic-v0"
-# (label, algo, config, env steps, wall-clock cap in seconds) at scale 1.0
+# (label, algo, config, env steps, wall-clock cap in seconds, evaluate every N env steps) at scale 1.0
 AGENTS = (
-    ("hrm-dqn", "hrm-dqn", "cpu-small", 60_000, 300.0),
-    ("dqn", "dqn", "cpu-small", 200_000, 150.0),
+    ("hrm-dqn", "hrm-dqn", "cpu", 2_000_000, 360.0, 16_000),
+    ("dqn-cnn", "dqn-cnn", "cpu", 480_000, 360.0, 32_000),
 )
+HEARTBEAT_S = 30.0  # a progress line this often while the agents train in parallel
 # Greedy evaluation episodes per agent. The protocol's 1,000 would take the small HRM ~2-3 minutes on a busy
 # 2-core CPU (every step runs the network); 300 keeps the demo under ten minutes, and the CIs show the cost.
 DEFAULT_EPISODES = 300
@@ -46,7 +49,6 @@ def run_demo(
     from agents.harness.loading import load_agent
     from agents.harness.rundir import RunPaths, claim_output_dir, read_eval_rows, read_state
     from agents.harness.runtime import resolve_device
-    from agents.harness.training import train
     from agents.watch import record_frames, save_video
 
     if not 0 < scale <= 100:  # also refuses NaN
@@ -57,40 +59,41 @@ def run_demo(
     episodes = episodes or (DEFAULT_EPISODES if scale >= 1 else max(20, int(DEFAULT_EPISODES * scale)))
     started = time.perf_counter()
     print(f"hrm-mazes demo on {ENV_ID}, device {device}. Budgets (env steps / time cap):")
-    for label, _algo, config, steps, cap in AGENTS:
+    for label, _algo, config, steps, cap, _every in AGENTS:
         print(f"  {label:8s} config {config}: {int(steps * scale):,} env steps or {cap * scale:.0f} s, whichever comes first")
 
-    rows, curves, runs = [], {}, {}
-    for label, algo, config, steps, cap in AGENTS:
-        print(f"\n[train] {label}")
-        n_steps = max(200, int(steps * scale))
-        result = train(
-            TrainConfig(
-                algo=algo,
-                env_id=ENV_ID,
-                steps=n_steps,
-                seed=0,
-                device=device,
-                config=config,
-                out=out / label,
-                eval_freq=max(100, n_steps // 4),
-                eval_episodes=20 if scale >= 1 else 10,
-                progress=progress,
-                max_wall_s=cap * scale,
-            )
+    configs = {
+        label: TrainConfig(
+            algo=algo,
+            env_id=ENV_ID,
+            steps=max(200, int(steps * scale)),
+            seed=0,
+            device=device,
+            config=config,
+            out=out / label,
+            eval_freq=max(100, int(every * scale)),
+            eval_episodes=20 if scale >= 1 else 10,
+            progress=progress,
+            max_wall_s=cap * scale,
         )
-        if result.interrupted:
-            raise KeyboardInterrupt
-        state = read_state(RunPaths(result.run_dir))
-        curves[label] = [read_eval_rows(RunPaths(result.run_dir).evaluations)]
+        for label, algo, config, steps, cap, every in AGENTS
+    }
+    parallel = device == "cpu" and (os.cpu_count() or 1) >= 2
+    trained = _train_in_parallel(configs) if parallel else {label: _train_one(c) for label, c in configs.items()}
+    rows, curves, runs = [], {}, {}
+    for label, algo, config, *_ in AGENTS:
+        run_dir, time_limited = trained[label]
+        state = read_state(RunPaths(run_dir))
+        curves[label] = [read_eval_rows(RunPaths(run_dir).evaluations)]
         runs[label] = {
             "algo": algo,
             "config": config,
             "env_steps": state.env_steps,
             "optimizer_steps": state.optimizer_steps,
             "train_wall_time_s": state.wall_time_s,
-            "stopped_by_time_cap": result.time_limited,
-            "run_dir": str(result.run_dir),
+            "stopped_by_time_cap": time_limited,
+            "trained_in_parallel": parallel,
+            "run_dir": str(run_dir),
         }
 
     print(f"\n[evaluate] {episodes} held-out episodes per agent (seeds 1,000,000+), greedy")
@@ -163,3 +166,40 @@ def run_demo(
     for n in notes:
         print(f"- {n}")
     return out
+
+
+def _train_one(config) -> tuple[Path, bool]:
+    """Train one agent (in this process or a worker); its run directory and whether the time cap stopped it."""
+    from agents.harness.training import train
+
+    print(f"\n[train] {config.algo} ({config.config})", flush=True)
+    result = train(config)
+    if result.interrupted:
+        raise KeyboardInterrupt
+    return Path(result.run_dir), result.time_limited
+
+
+def _train_in_parallel(configs: dict) -> dict[str, tuple[Path, bool]]:
+    """Train every config at once, one worker process each (spawned: one torch thread, no shared state), with a
+    progress line every :data:`HEARTBEAT_S` seconds (the workers' own bars would interleave)."""
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    labels = ", ".join(configs)
+    cap = max(c.max_wall_s or 0 for c in configs.values())
+    print(f"\n[train] {labels} in parallel, one process each (up to {cap:.0f} s)", flush=True)
+    quiet = {label: c.replace(progress=False) for label, c in configs.items()}
+    started = time.perf_counter()
+    results: dict[str, tuple[Path, bool]] = {}
+    with ProcessPoolExecutor(len(quiet), mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {pool.submit(_train_one, c): label for label, c in quiet.items()}
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, timeout=HEARTBEAT_S, return_when=FIRST_COMPLETED)
+            for future in done:
+                results[futures[future]] = future.result()
+                print(f"[train] {futures[future]} done after {time.perf_counter() - started:.0f} s", flush=True)
+            if pending:
+                waiting = ", ".join(futures[f] for f in pending)
+                print(f"[train] {time.perf_counter() - started:.0f} s: {waiting} training", flush=True)
+    return results

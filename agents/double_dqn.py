@@ -8,6 +8,7 @@ With ``double_q=False`` it is SB3's ``DQN``, update for update.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,15 @@ class DoubleDQN(DQN):
             raise ValueError(f"double_q must be True or False, got {double_q!r}")
         self.double_q = bool(double_q)
         super().__init__(*args, **kwargs)
+
+    def _setup_model(self) -> None:
+        # A loaded n-step model comes back with replay_buffer_class=NStepReplayBuffer and its n_steps / gamma in
+        # replay_buffer_kwargs, which SB3 sets up correctly but warns about as if n_steps were ignored.
+        restored = self.replay_buffer_kwargs.get("n_steps") == self.n_steps
+        with warnings.catch_warnings():
+            if restored:
+                warnings.filterwarnings("ignore", message=r"`n_steps=\d+` is ignored because a custom")
+            super()._setup_model()
 
     def next_state_values(self, next_observations: th.Tensor) -> th.Tensor:
         """``(B, 1)`` value of the next states under the target network (double-Q: at the online argmax)."""

@@ -356,11 +356,14 @@ def test_demo_tiny_scale(tmp_path, capsys):
     assert rc == 0
     for name in ("results.md", "results.json", "curves_env_steps.png", "curves_optimizer_steps.png", "hrm_dqn.gif"):
         assert (out / name).is_file(), name
-    assert "| hrm-dqn |" in stdout and "| dqn |" in stdout and "| oracle |" in stdout and "| random |" in stdout
+    assert "| hrm-dqn |" in stdout and "| dqn-cnn |" in stdout and "| oracle |" in stdout and "| random |" in stdout
     results = json.loads((out / "results.json").read_text())
-    assert results["episodes"] == 10 and set(results["summaries"]) == {"hrm-dqn", "dqn", "oracle", "random"}
-    # Budgets at scale 0.02: 4,000 and 1,200 env steps, or fewer when the (also scaled) wall-clock cap comes first.
-    assert 0 < results["runs"]["dqn"]["env_steps"] <= 4_000 and 0 < results["runs"]["hrm-dqn"]["env_steps"] <= 1_200
+    assert results["episodes"] == 10 and set(results["summaries"]) == {"hrm-dqn", "dqn-cnn", "oracle", "random"}
+    # Budgets at scale 0.02: 9,600 and 40,000 env steps, or fewer when the (also scaled) wall-clock cap comes first.
+    runs = results["runs"]
+    assert 0 < runs["dqn-cnn"]["env_steps"] <= 9_600 and 0 < runs["hrm-dqn"]["env_steps"] <= 40_000
+    assert runs["hrm-dqn"]["config"] == "cpu" and runs["dqn-cnn"]["config"] == "cpu"
+    assert runs["hrm-dqn"]["trained_in_parallel"] is ((os.cpu_count() or 1) >= 2)
     rc, _, err = run_cli(["demo", "--out", str(out)], capsys)
     assert_one_line_error(rc, err, "already exists")
 

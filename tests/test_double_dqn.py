@@ -74,11 +74,13 @@ def test_double_q_changes_the_updates():
     assert any(differs)
 
 
-def test_double_q_is_saved_and_loaded(tmp_path):
+def test_double_q_and_n_steps_are_saved_and_loaded_without_a_warning(tmp_path, recwarn):
     model = DoubleDQN("MlpPolicy", make_venv(), double_q=False, **KWARGS)
     model.save(tmp_path / "m.zip")
-    loaded = DoubleDQN.load(tmp_path / "m.zip")
+    loaded = DoubleDQN.load(tmp_path / "m.zip", env=make_venv())
     assert loaded.double_q is False
+    assert (loaded.replay_buffer.n_steps, loaded.replay_buffer.gamma) == (3, 0.95)
+    assert not [w for w in recwarn if "n_steps" in str(w.message)]
     obs = np.zeros((2, 7, 11, 11), dtype=np.uint8)
     assert np.array_equal(loaded.predict(obs, deterministic=True)[0], model.predict(obs, deterministic=True)[0])
 

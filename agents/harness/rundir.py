@@ -99,7 +99,7 @@ KIND_NAMES = {
 OWN_ENTRIES = {
     "run": ("run.yaml", "model.zip", "checkpoints", "evaluations.csv", "progress.csv", "tb", "evaluation_*.json"),
     "suite": ("suite.yaml", "runs", "results.md", "results.csv", "results.json", "curves"),
-    "demo": ("hrm-dqn", "dqn", "results.md", "results.json", "curves_*.png", "hrm_dqn.gif"),
+    "demo": ("hrm-dqn", "dqn", "dqn-cnn", "results.md", "results.json", "curves_*.png", "hrm_dqn.gif"),
     "tune": ("tune.yaml", "base.yaml", "study.db", "trials", "best.yaml", "study.csv", "summary.md"),
 }
 # Directories written before the marker file existed are recognised by these files.
