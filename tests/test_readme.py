@@ -21,8 +21,13 @@ def test_readme_starts_with_the_main_job_and_the_test_command():
     commands = [line for line in first_block.splitlines() if line and not line.startswith("#")]
     assert commands == [
         'pip install "torch==2.13.0" -e ".[all]" && hrm-mazes demo',
-        'pip install "torch==2.13.0" -e ".[all]" && python -m pytest -q',
+        'pip install "torch==2.13.0" -e ".[all]" && python -m pytest -q && python -m pytest -q -m slow',
     ]
+
+
+def test_ci_runs_the_readme_test_layers():
+    ci = (README.parent / ".ci" / "run").read_text().splitlines()
+    assert "python -m pytest -q" in ci and "python -m pytest -q -m slow" in ci
 
 
 def test_readme_python_examples_compile_and_import():
