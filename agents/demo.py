@@ -44,10 +44,11 @@ def run_demo(
 ) -> Path:
     """Run the demo into ``out`` and return it. ``scale`` multiplies the step budgets and time caps."""
     from agents.harness.benchmark import markdown_table, plot_curves
+    from agents.harness.checkpoints import read_state
     from agents.harness.config import TrainConfig
     from agents.harness.evaluation import REFERENCE_PLAYERS, evaluate
     from agents.harness.loading import load_agent
-    from agents.harness.rundir import RunPaths, claim_output_dir, read_eval_rows, read_state
+    from agents.harness.rundir import RunPaths, claim_output_dir, read_eval_rows
     from agents.harness.runtime import resolve_device
     from agents.watch import record_frames, save_video
 

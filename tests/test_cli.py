@@ -19,8 +19,9 @@ import yaml
 from stable_baselines3.common.callbacks import BaseCallback
 
 from agents.cli import build_parser, main
+from agents.harness.checkpoints import latest_checkpoint, read_state
 from agents.harness.config import TrainConfig
-from agents.harness.rundir import RunPaths, claim_output_dir, latest_checkpoint, read_eval_rows, read_run, read_state
+from agents.harness.rundir import RunPaths, claim_output_dir, read_eval_rows, read_run
 from agents.harness.training import train
 
 ENV = "FourRooms-Dynamic-v0"

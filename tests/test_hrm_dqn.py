@@ -495,6 +495,7 @@ def test_cuda_bf16():
 # --- learning -------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # about a minute of training: the slow layer (CI runs it)
 def test_tiny_config_learns_a_fixed_maze():
     """Greedy success climbs far above the random policy's on a fixed-start, fixed-goal room (~1 min on 2 CPUs).
 

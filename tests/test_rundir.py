@@ -11,17 +11,8 @@ from pathlib import Path
 import pytest
 
 from agents.errors import UserError
-from agents.harness.rundir import (
-    RunPaths,
-    RunState,
-    append_eval_row,
-    check_output_file,
-    claim_output_dir,
-    latest_checkpoint,
-    read_eval_rows,
-    read_state,
-    save_checkpoint,
-)
+from agents.harness.checkpoints import RunState, latest_checkpoint, read_state, save_checkpoint
+from agents.harness.rundir import RunPaths, append_eval_row, check_output_file, claim_output_dir, read_eval_rows
 
 ROW = {"env_steps": 20, "optimizer_steps": 5, "wall_time_s": 1.5, "episodes": 4, "success_rate": 0.5,
        "success_lo": 0.1, "success_hi": 0.9, "mean_length": 40.0, "path_efficiency": 0.8}  # fmt: skip

@@ -19,7 +19,8 @@ from agents.cli import main
 from agents.harness.baselines import build_model, make_train_env
 from agents.harness.hyperparams import apply_overrides, check_hyperparams, load_config
 from agents.harness.rundir import RunPaths, read_eval_rows
-from agents.harness.tune import SEARCH_SPACES, TuneConfig, prepare_study, run_trial
+from agents.harness.search_spaces import SEARCH_SPACES
+from agents.harness.tune import TuneConfig, prepare_study, run_trial
 
 ENV = "FourRooms-Dynamic-v0"
 TINY = {

@@ -7,8 +7,9 @@ module            job                                                           
 ``config``        :class:`TrainConfig`, the one typed config of a run; integer checks     no
 ``hyperparams``   the presets in ``agents/configs/*.yaml`` and typed checks of them       on use
 ``encodings``     observation encodings and :func:`make_env`                              no
-``rundir``        run directories, run.yaml, checkpoints, evaluations.csv, ``--force``    no
+``rundir``        run directories, run.yaml, evaluations.csv, ``--force``                 no
                   (only directories hrm-mazes made), output-file checks
+``checkpoints``   checkpoints as one unit (step-N/ + latest), verified on resume          no
 ``evaluation``    players, episodes on held-out seeds, metrics and confidence intervals   no
 ``baselines``     SB3 side of the registry: constructor kwargs, GridCNN, build / load     yes
 ``runtime``       device, CPU threads, versions recorded in run.yaml                      on use
@@ -20,9 +21,10 @@ module            job                                                           
 ``loading``       :func:`load_agent`: a model or reference player for evaluate / watch    on use
 ``benchmark``     suites of runs, the results table, CSV / JSON and learning curves       on use
 ``tune``          Optuna studies over ``train`` runs: best.yaml, study.csv, summary.md    yes
+``search_spaces`` what ``tune`` samples per algorithm                                     no
 ================  ======================================================================  ==========
 
 The user-facing commands sit on top, in :mod:`agents` (``cli``, ``watch``, ``demo``, ``zoo``); the algorithms
-are below: HRM-DQN is its own package, :mod:`agents.hrm_dqn`, and the double DQN baseline :mod:`agents.double_dqn`. Nothing is imported here, so ``import agents.harness.X``
-costs only X.
+are below: HRM-DQN is its own package, :mod:`agents.hrm_dqn`, and the double DQN baseline is
+:mod:`agents.double_dqn`. Nothing is imported here, so ``import agents.harness.X`` costs only X.
 """

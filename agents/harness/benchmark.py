@@ -183,18 +183,10 @@ def run_suite(
     run never comes after ``force`` deleted the old output.
     """
     from agents.harness.baselines import load_model
+    from agents.harness.checkpoints import latest_checkpoint, read_state
     from agents.harness.encodings import env_encoding, make_env
     from agents.harness.evaluation import ModelPlayer, evaluate
-    from agents.harness.rundir import (
-        KIND_NAMES,
-        RunPaths,
-        check_location,
-        check_own_dir,
-        latest_checkpoint,
-        read_run,
-        read_state,
-        write_atomic,
-    )
+    from agents.harness.rundir import KIND_NAMES, RunPaths, check_location, check_own_dir, read_run, write_atomic
     from agents.harness.runtime import resolve_device
     from agents.harness.training import resolve_fresh, train
 

@@ -9,10 +9,11 @@ from typing import Any
 from stable_baselines3.common.callbacks import BaseCallback
 
 from agents.harness.algos import optimizer_steps
+from agents.harness.checkpoints import RunState, save_checkpoint
 from agents.harness.encodings import make_env
 from agents.harness.evaluation import ModelPlayer, evaluate
 from agents.harness.progress import progress_bar
-from agents.harness.rundir import RunPaths, RunState, append_eval_row, read_eval_rows, save_checkpoint
+from agents.harness.rundir import RunPaths, append_eval_row, read_eval_rows
 
 
 class TrainingCallback(BaseCallback):

@@ -9,10 +9,11 @@ from typing import Any
 
 from agents.errors import UserError
 from agents.harness.algos import check_env_id
+from agents.harness.checkpoints import latest_checkpoint
 from agents.harness.config import TrainConfig
 from agents.harness.encodings import TOKENS, env_encoding, guess_encoding, make_env
 from agents.harness.evaluation import REFERENCE_PLAYERS, ModelPlayer, Player
-from agents.harness.rundir import RunPaths, find_run_for_model, latest_checkpoint
+from agents.harness.rundir import RunPaths, find_run_for_model
 
 
 @dataclass

@@ -29,23 +29,25 @@ from agents.errors import UserError
 from agents.harness.algos import check_env_id, get_algo, optimizer_steps
 from agents.harness.baselines import build_model, load_model, make_train_env
 from agents.harness.callback import TrainingCallback
+from agents.harness.checkpoints import (
+    Checkpoint,
+    RunState,
+    buffer_position,
+    expected_buffer_position,
+    latest_checkpoint,
+    read_state,
+    save_checkpoint,
+)
 from agents.harness.config import TrainConfig
 from agents.harness.encodings import env_encoding
 from agents.harness.hyperparams import apply_overrides, check_hyperparams, load_config, resolve_config_path
 from agents.harness.logger import make_logger
 from agents.harness.rundir import (
-    Checkpoint,
     RunPaths,
-    RunState,
-    buffer_position,
     claim_output_dir,
     default_run_dir,
-    expected_buffer_position,
-    latest_checkpoint,
     read_eval_rows,
     read_run,
-    read_state,
-    save_checkpoint,
     truncate_eval_rows,
     write_run,
 )

@@ -1,6 +1,6 @@
 """``hrm-mazes tune``: hyperparameter search with Optuna over ordinary ``train`` runs.
 
-A study samples hyperparameters from the algorithm's search space (:data:`SEARCH_SPACES`) on top of a base
+A study samples hyperparameters from the algorithm's search space (:mod:`agents.harness.search_spaces`) on top of a base
 preset, and each trial is one :func:`~agents.harness.training.train` run in ``<out>/trials/trial-NNNN``. The
 harness's periodic greedy evaluation (``evaluations.csv``) is reported to Optuna after every evaluation, and
 the median pruner stops trials that fall behind. The study directory holds::
@@ -17,6 +17,9 @@ The sampler and pruner follow RL Baselines3 Zoo (``rl_zoo3/exp_manager.py``): TP
 the median pruner, with the number of random start-up trials shared by both. The objective of a trial is the
 mean greedy success rate of its last two evaluations (the final one included), less noisy than the last alone.
 Optuna and the algorithms are imported when a study runs, not when this module is imported by the CLI handler.
+
+(About 500 lines: one command's flow read top to bottom, the study's settings, one trial with its pruning
+callback, the study loop and its three outputs; the search spaces are their own module.)
 """
 
 from __future__ import annotations
@@ -28,7 +31,6 @@ import os
 import platform
 import shutil
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,10 +39,11 @@ import yaml
 from stable_baselines3.common.callbacks import BaseCallback
 
 from agents.errors import UserError
-from agents.harness.algos import check_env_id, get_algo
+from agents.harness.algos import check_env_id
 from agents.harness.config import MAX_SEED, TrainConfig, describe_int, parse_int
-from agents.harness.hyperparams import CONFIG_DIR, apply_overrides, load_config
+from agents.harness.hyperparams import apply_overrides, load_config
 from agents.harness.rundir import OutputDir, RunPaths, check_own_dir, claim_output_dir, read_eval_rows
+from agents.harness.search_spaces import SEARCH_SPACES, default_base_config, get_space
 
 TUNE_DIR = Path("runs") / "tune"
 STUDY_NAME = "tune"
@@ -50,110 +53,6 @@ WARMUP_EVALUATIONS = 3
 # tens of trials, so 5 (Optuna's MedianPruner default) random trials start the study.
 STARTUP_TRIALS = 5
 OBJECTIVE = "mean greedy success rate of the trial's last two evaluations"
-
-
-# --- search spaces ------------------------------------------------------------------------------------------
-
-# GridCNN shapes by name (Optuna's categorical choices must be scalars).
-CHANNELS = {"16-16": [16, 16], "32-32": [32, 32], "32-64": [32, 64]}
-
-
-def sample_dqn_cnn(trial: Any) -> dict[str, Any]:
-    """Double DQN with GridCNN. ``target_update_interval`` is in env steps (SB3 counts it per env step)."""
-    return {
-        "learning_rate": trial.suggest_float("learning_rate", 1e-4, 3e-3, log=True),
-        "batch_size": trial.suggest_categorical("batch_size", [64, 128, 256]),
-        "n_steps": trial.suggest_categorical("n_steps", [1, 3, 5]),
-        "target_update_interval": trial.suggest_categorical("target_update_interval", [2000, 8000, 16000, 32000]),
-        "exploration_fraction": trial.suggest_float("exploration_fraction", 0.05, 0.5),
-        "gradient_steps": trial.suggest_categorical("gradient_steps", [1, 2, 4]),
-        "double_q": trial.suggest_categorical("double_q", [True, False]),
-        "features_extractor_kwargs": {
-            "channels": CHANNELS[trial.suggest_categorical("channels", list(CHANNELS))],
-            "features_dim": trial.suggest_categorical("features_dim", [64, 128, 256]),
-        },
-    }
-
-
-def sample_hrm_dqn(trial: Any) -> dict[str, Any]:
-    """HRM-DQN: the DQN recipe options, the target update (EMA with ``tau`` or hard copies every K optimizer
-    steps, which needs the paper's ``tau``), and the HRM's size, depth of deep supervision and readout."""
-    from agents.hrm_dqn.hrm_dqn import LOSSES, PAPER_TAU
-    from agents.hrm_dqn.model import READOUTS
-
-    params = {
-        "learning_rate": trial.suggest_float("learning_rate", 1e-4, 3e-3, log=True),
-        "batch_size": trial.suggest_categorical("batch_size", [16, 32, 64, 128]),
-        "n_steps": trial.suggest_categorical("n_steps", [1, 3, 5]),
-        "double_q": trial.suggest_categorical("double_q", [True, False]),
-        "loss": trial.suggest_categorical("loss", list(LOSSES)),
-        "exploration_steps": trial.suggest_categorical("exploration_steps", [1000, 3000, 10000, 30000]),
-        "policy_kwargs": {
-            "segments": trial.suggest_categorical("segments", [1, 2, 4]),
-            "d_model": trial.suggest_categorical("d_model", [32, 64]),
-            "readout": trial.suggest_categorical("readout", list(READOUTS)),
-        },
-    }
-    if trial.suggest_categorical("target_update", ["ema", "hard"]) == "ema":
-        params["tau"] = trial.suggest_float("tau", 1e-3, 5e-2, log=True)
-    else:
-        params["target_update_interval"] = trial.suggest_categorical("target_update_interval", [250, 500, 1000, 2000])
-        params["tau"] = PAPER_TAU
-    return params
-
-
-def sample_ppo(trial: Any) -> dict[str, Any]:
-    """PPO with GridCNN: the ranges of RL Zoo's ``sample_ppo_params``, narrowed to what fits these small mazes."""
-    return {
-        "learning_rate": trial.suggest_float("learning_rate", 1e-5, 3e-3, log=True),
-        "n_steps": trial.suggest_categorical("n_steps", [32, 64, 128, 256]),
-        "batch_size": trial.suggest_categorical("batch_size", [64, 128, 256, 512]),
-        "n_epochs": trial.suggest_categorical("n_epochs", [3, 5, 10]),
-        "gamma": trial.suggest_categorical("gamma", [0.9, 0.95, 0.99]),
-        "gae_lambda": trial.suggest_categorical("gae_lambda", [0.8, 0.9, 0.95, 0.99]),
-        "clip_range": trial.suggest_categorical("clip_range", [0.1, 0.2, 0.3]),
-        "ent_coef": trial.suggest_float("ent_coef", 1e-5, 0.05, log=True),
-        "max_grad_norm": trial.suggest_categorical("max_grad_norm", [0.5, 1.0, 5.0]),
-        "features_extractor_kwargs": {
-            "channels": CHANNELS[trial.suggest_categorical("channels", list(CHANNELS))],
-            "features_dim": trial.suggest_categorical("features_dim", [64, 128, 256]),
-        },
-    }
-
-
-@dataclass(frozen=True)
-class SearchSpace:
-    """What a study samples for one algorithm.
-
-    :param sample: draws one set of overrides (a dict merged onto the base preset) from an Optuna trial.
-    :param decides: base-preset keys that every sample sets or leaves out on purpose; they are dropped from the
-        base (``hrm-dqn``: ``tau`` or ``target_update_interval``, never both).
-    """
-
-    sample: Callable[[Any], dict[str, Any]]
-    decides: tuple[str, ...] = ()
-
-
-SEARCH_SPACES: dict[str, SearchSpace] = {
-    "dqn-cnn": SearchSpace(sample_dqn_cnn),
-    "hrm-dqn": SearchSpace(sample_hrm_dqn, decides=("tau", "target_update_interval")),
-    "ppo": SearchSpace(sample_ppo),
-}
-
-
-def get_space(algo: str) -> SearchSpace:
-    get_algo(algo)
-    if algo not in SEARCH_SPACES:
-        raise UserError(f"tune has no search space for {algo!r}; it tunes: {', '.join(SEARCH_SPACES)}")
-    return SEARCH_SPACES[algo]
-
-
-def default_base_config(algo: str) -> str | None:
-    """The base preset of a study: the algorithm's ``cpu`` preset, else ``cpu-small``, else its default (None)."""
-    for name in ("cpu", "cpu-small"):
-        if (CONFIG_DIR / f"{algo}-{name}.yaml").is_file():
-            return name
-    return None
 
 
 # --- the study's settings -----------------------------------------------------------------------------------
