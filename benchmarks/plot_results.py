@@ -1,0 +1,50 @@
+"""Learning curves of the committed runs: greedy success vs env steps, optimizer steps and wall-clock.
+
+Reads ``results/<preset>/<env id>/seed*/evaluations.csv`` (copied from the run directories of
+``hrm-mazes train``) and the reference players' ``results/references/ref-{random,oracle}-<env id>.json``
+(``hrm-mazes evaluate --agent ... --episodes 1000 --json ...``), and writes one PNG per env and x axis::
+
+    python benchmarks/plot_results.py                    # -> docs/results/<env id>_<x>.png
+    python benchmarks/plot_results.py --results results --out docs/results
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from agents.harness.benchmark import plot_curves
+from agents.harness.rundir import read_eval_rows
+
+X_AXES = ("env_steps", "optimizer_steps", "wall_time_s")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python benchmarks/plot_results.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--results", default="results", help="folder of committed runs (default results/)")
+    parser.add_argument("--out", default="docs/results", help="where the PNGs go (default docs/results/)")
+    args = parser.parse_args(argv)
+    results, out = Path(args.results), Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    envs = sorted({p.parent.parent.name for p in results.glob("*/*/seed*/evaluations.csv")})
+    for env_id in envs:
+        curves = {
+            preset.name: [read_eval_rows(p) for p in sorted(preset.glob(f"{env_id}/seed*/evaluations.csv"))]
+            for preset in sorted(results.iterdir())
+            if any(preset.glob(f"{env_id}/seed*/evaluations.csv"))
+        }
+        references = {}
+        for name in ("oracle", "random"):
+            path = results / "references" / f"ref-{name}-{env_id}.json"
+            if path.is_file():
+                references[name] = json.loads(path.read_text())["summary"]["success_rate"]
+        for x_key in X_AXES:
+            label = {"wall_time_s": "wall-clock seconds (1 CPU thread)"}.get(x_key, x_key.replace("_", " "))
+            png = plot_curves(curves, references, out / f"{env_id}_{x_key}.png", x_key, f"{env_id}: greedy success vs {label}")
+            print(f"wrote {png}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
