@@ -83,6 +83,9 @@ class DistanceCurriculum(BaseCallback):
         setattr(self.model, self.ATTRIBUTE, limit)
         self.training_env.env_method("set_max_distance", limit)
         self.outcomes.clear()
+
+    def _record(self, limit: int | None) -> None:
+        # Every step (a dict write), so that each row of progress.csv / TensorBoard shows the current limit.
         self.logger.record("charts/curriculum_max_distance", self.largest if limit is None else limit)
 
     def _on_training_start(self) -> None:
@@ -90,6 +93,7 @@ class DistanceCurriculum(BaseCallback):
 
     def _on_step(self) -> bool:
         limit = self.max_distance
+        self._record(limit)
         if limit is None:
             return True
         for done, info in zip(self.locals["dones"], self.locals["infos"], strict=True):
@@ -97,4 +101,5 @@ class DistanceCurriculum(BaseCallback):
                 self.outcomes.append(bool(info.get("is_success", False)))
         if len(self.outcomes) == self.outcomes.maxlen and np.mean(self.outcomes) >= self.settings.success:
             self._apply(limit + self.settings.step)
+            self._record(self.max_distance)
         return True
