@@ -54,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     who = ev.add_mutually_exclusive_group(required=True)
     who.add_argument("--model", help="a model .zip (or a run directory) written by 'train'")
     who.add_argument("--agent", choices=REFERENCES, help="evaluate a reference player instead")
+    who.add_argument("--pretrained", metavar="ENV_ID", help="the agent shipped for ENV_ID (agents/pretrained/manifest.json)")
     ev.add_argument("--env", choices=ENV_IDS, help="environment (required with --agent; default: the model's)")
     ev.add_argument("--algo", choices=ALGO_NAMES, help="the model's algorithm (only for a model without run.yaml)")
     ev.add_argument("--episodes", type=int_arg(lo=1), default=1000, help="episodes (default 1000)")
@@ -79,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     who = watch.add_mutually_exclusive_group(required=True)
     who.add_argument("--model", help="a model .zip (or a run directory) written by 'train'")
     who.add_argument("--agent", choices=REFERENCES, help="watch a reference player instead")
+    who.add_argument("--pretrained", metavar="ENV_ID", help="the agent shipped for ENV_ID (agents/pretrained/manifest.json)")
     watch.add_argument("--env", choices=ENV_IDS, help="environment (required with --agent; default: the model's)")
     watch.add_argument("--algo", choices=ALGO_NAMES, help="the model's algorithm (only for a model without run.yaml)")
     watch.add_argument("--episodes", type=int_arg(lo=1), default=3, help="episodes to show (default 3)")
@@ -163,10 +165,10 @@ def _evaluate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from agents.harness.evaluation import EVAL_SEED_OFFSET, evaluate, format_ci
-    from agents.harness.loading import load_agent
+    from agents.harness.pretrained import load_agent_or_pretrained
     from agents.harness.rundir import check_output_file, free_name, write_atomic
 
-    agent = load_agent(args.model, args.agent, args.env, args.algo, args.device)
+    agent = load_agent_or_pretrained(args.model, args.agent, args.env, args.algo, args.device, args.pretrained)
     if args.json_out is not None:
         out = check_output_file(args.json_out, args.force, "--json", "results file")
     else:  # the model's run directory, or beside a bare model; never over earlier results
@@ -203,6 +205,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         "agent": agent.name,
         "algo": agent.algo,
         "model": None if args.model is None else str(args.model),
+        "pretrained": args.pretrained,
         "env_id": agent.env_id,
         "encoding": agent.encoding,
         "episodes": args.episodes,

@@ -2,8 +2,10 @@
 
 The side panel shows the agent's Q-values (HRM-DQN, DQN variants; QR-DQN: mean over quantiles), its action
 probabilities (PPO, RecurrentPPO), the BFS distance to the goal after each move (oracle) or the uniform
-distribution (random); the chosen action is highlighted. Frames go to a pygame window or, with ``--save``,
-to a GIF / MP4 (imageio).
+distribution (random); the chosen action is highlighted. A door that changed on the last step has a gold frame in
+the maze (:mod:`hrm_mazes.rendering`) and the panel says so, with the count of changes in the episode. Frames go
+to a pygame window or, with ``--save``, to a GIF / MP4 (imageio; works headless with ``SDL_VIDEODRIVER=dummy``).
+The agent is a trained model (``--model``), a shipped one (``--pretrained ENV_ID``) or a reference player.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import numpy as np
 
 from agents.errors import UserError
 from hrm_mazes.core import ACTION_DELTAS, ACTION_NAMES
+from hrm_mazes.rendering import COLOURS
 
 ARROWS = ("N", "E", "S", "W")
 PANEL_WIDTH = 250
@@ -24,6 +27,8 @@ BACKGROUND = (250, 248, 242)
 TEXT = (40, 44, 56)
 BAR = (140, 170, 210)
 CHOSEN = (238, 178, 42)
+DOOR_CHANGED = COLOURS["changed"]  # the renderer's gold frame of a door that just changed
+MUTED = (130, 134, 146)
 
 
 def _font(size: int):
@@ -89,12 +94,24 @@ def _oracle_distances(env) -> np.ndarray:
     return out
 
 
-def compose(frame: np.ndarray, values: np.ndarray | None, action: int, caption: str, header: str) -> np.ndarray:
-    """The maze frame with a side panel: caption, one bar per action (chosen one highlighted), header line."""
+def compose(
+    frame: np.ndarray,
+    values: np.ndarray | None,
+    action: int,
+    caption: str,
+    header: str,
+    doors_changed: bool = False,
+    door_changes: int | None = None,
+) -> np.ndarray:
+    """The maze frame with a side panel: header, caption, one bar per action (chosen one highlighted), doors line.
+
+    :param doors_changed: the doors changed on the last step (the panel's doors line turns gold).
+    :param door_changes: changes so far in the episode, shown on the doors line (None: no doors line).
+    """
     from PIL import Image, ImageDraw
 
     h, w = frame.shape[:2]
-    canvas = Image.new("RGB", (w + PANEL_WIDTH, max(h, 200)), BACKGROUND)
+    canvas = Image.new("RGB", (w + PANEL_WIDTH, max(h, 250)), BACKGROUND)
     canvas.paste(Image.fromarray(frame), (0, 0))
     draw = ImageDraw.Draw(canvas)
     font, small = _font(15), _font(12)
@@ -124,6 +141,16 @@ def compose(frame: np.ndarray, values: np.ndarray | None, action: int, caption: 
             draw.text((x0 + 54, y + 2), "blocked / n.a." if finite is not None else "-", fill=TEXT, font=small)
         if a == action:
             draw.rectangle((x0 - 4, y - 2, x0 + PANEL_WIDTH - 20, y + 31), outline=CHOSEN, width=2)
+    if door_changes is not None:
+        y = 80 + 4 * 34 + 8
+        times = f"{door_changes} change{'' if door_changes == 1 else 's'} this episode"
+        if doors_changed:
+            draw.rectangle((x0 - 4, y - 2, x0 + PANEL_WIDTH - 20, y + 31), fill=DOOR_CHANGED)
+            draw.text((x0, y), "doors changed (gold frame)", fill=TEXT, font=small)
+            draw.text((x0, y + 15), times, fill=TEXT, font=small)
+        else:
+            draw.text((x0, y), "doors unchanged on this step", fill=MUTED, font=small)
+            draw.text((x0, y + 15), times, fill=MUTED, font=small)
     return np.asarray(canvas)
 
 
@@ -138,10 +165,11 @@ def record_frames(agent, episodes: int, seed: int, on_frame=None) -> list[np.nda
         for ep in range(episodes):
             obs, info = env.reset(seed=seed + ep)
             state, start, total, steps = None, True, 0.0, 0
+            changed, changes = False, 0
             while True:
                 action, values, caption, state = action_values(agent, obs, state, start, env)
                 header = f"{agent.name}\nepisode {ep + 1}/{episodes}, step {steps}, return {total:+.2f}"
-                frame = compose(env.render(), values, action, caption, header)
+                frame = compose(env.render(), values, action, caption, header, changed, changes)
                 frames.append(frame)
                 if on_frame is not None and on_frame(frame) is False:
                     return frames
@@ -149,9 +177,12 @@ def record_frames(agent, episodes: int, seed: int, on_frame=None) -> list[np.nda
                 start = False
                 total += float(reward)
                 steps += 1
+                changed = bool(info.get("doors_changed", False))
+                changes += changed
                 if terminated or truncated:
                     outcome = "reached the goal" if info["is_success"] else "time limit"
-                    last = compose(env.render(), None, -1, outcome, f"{agent.name}\nepisode {ep + 1}/{episodes}: {steps} steps")
+                    header = f"{agent.name}\nepisode {ep + 1}/{episodes}: {steps} steps"
+                    last = compose(env.render(), None, -1, outcome, header, changed, changes)
                     for _ in range(3):  # hold the last frame a moment
                         frames.append(last)
                         if on_frame is not None and on_frame(last) is False:
@@ -186,7 +217,7 @@ def save_video(frames: list[np.ndarray], path: Path, fps: float) -> Path:
 
 
 def watch_command(args: argparse.Namespace) -> int:
-    from agents.harness.loading import load_agent
+    from agents.harness.pretrained import load_agent_or_pretrained
     from agents.harness.progress import progress_bar
     from agents.harness.rundir import check_output_file
 
@@ -202,7 +233,8 @@ def watch_command(args: argparse.Namespace) -> int:
                 import imageio_ffmpeg  # noqa: F401
             except ImportError:
                 raise UserError("--save .mp4 needs imageio-ffmpeg (pip install imageio-ffmpeg); or save a .gif") from None
-    agent = load_agent(args.model, args.agent, args.env, args.algo, args.device)
+    pretrained = getattr(args, "pretrained", None)
+    agent = load_agent_or_pretrained(args.model, args.agent, args.env, args.algo, args.device, pretrained)
     if save is not None:
         bar = progress_bar(None, "recording", unit="frame")
         try:
