@@ -125,6 +125,19 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--force", action="store_true", help="replace the study in --out")
     tune.add_argument("--keep-checkpoints", action="store_true", help="keep each trial's final checkpoint (replay buffer: large)")
     tune.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar per trial")
+
+    analyze = sub.add_parser("analyze", help="HRM recurrent dynamics: convergence / divergence of z within an env step")
+    analyze.add_argument("--model", action="append", required=True,
+                         help="an hrm-dqn model .zip or run directory (repeat to compare models side by side)")  # fmt: skip
+    analyze.add_argument("--compare", action="append", default=[], metavar="MODEL", help="another model drawn beside --model")
+    analyze.add_argument("--label", action="append", help="a model's name in the figures (one per model, in order)")
+    analyze.add_argument("--env", choices=ENV_IDS, help="environment (default: the first model's)")
+    analyze.add_argument("--episodes", type=int_arg(lo=1), default=200, help="held-out episodes per model (default 200)")
+    analyze.add_argument("--seed-offset", type=int_arg(lo=0), default=None, help="first held-out seed (default 1,000,000)")
+    analyze.add_argument("--out", help="output directory (default <run>/analysis, or <model>.analysis beside a bare .zip)")
+    analyze.add_argument("--force", action="store_true", help="overwrite an earlier analysis in --out")
+    analyze.add_argument("--device", choices=DEVICES, default="auto", help="torch device (default auto)")
+    analyze.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
 
 
@@ -268,6 +281,21 @@ def _tune(args: argparse.Namespace) -> int:
     return 0
 
 
+def _analyze(args: argparse.Namespace) -> int:
+    from agents.harness.analysis import analyze, summary_lines
+    from agents.harness.evaluation import EVAL_SEED_OFFSET
+
+    offset = EVAL_SEED_OFFSET if args.seed_offset is None else args.seed_offset
+    if offset < EVAL_SEED_OFFSET:
+        print(f"warning: seeds below {EVAL_SEED_OFFSET:,} are used for training; these are not held-out episodes", file=sys.stderr)
+    result = analyze(args.model + args.compare, args.label, args.env, args.episodes, offset, args.out, args.force,
+                     args.device, progress=not args.no_progress)  # fmt: skip
+    for model in result.results:
+        print("\n".join(summary_lines(model)))
+    print(f"outputs written to {result.out}/ (analysis.json, convergence.png, divergence.png)")
+    return 0
+
+
 HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "train": _train,
     "evaluate": _evaluate,
@@ -276,6 +304,7 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "play": _play,
     "demo": _demo,
     "tune": _tune,
+    "analyze": _analyze,
 }
 
 

@@ -305,6 +305,35 @@ class HRM(nn.Module):
             z_H, z_L = self.segment(z_H, z_L, x)
         return self.q_values(z_H, tokens), self.next_carry(z_H, z_L)
 
+    @torch.no_grad()
+    def trace(
+        self, tokens: torch.Tensor, carry: torch.Tensor, segments: int | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, tuple[str, ...]]:
+        """:meth:`forward` without gradient, recording the last token's states after every recurrent update.
+
+        The updates run in :meth:`segment`'s order (per H cycle: ``L_cycles`` L steps, then one H step), so the
+        Q-values and the next carry are :meth:`forward`'s. For the recurrent-dynamics analysis (``hrm-mazes analyze``).
+
+        :return: Q-values ``(B, num_actions)``, next carry ``(B, 2, d)``, float32 states ``(B, U, 2, d)`` (``[..., 0, :]``
+            z_H, ``[..., 1, :]`` z_L of the last token after update ``u``; ``U = segments * H_cycles * (L_cycles + 1)``)
+            and the module (``"L"`` or ``"H"``) that made each update.
+        """
+        cfg, cos, sin = self.cfg, self.rope_cos, self.rope_sin
+        z_H, z_L = self.broadcast(carry.to(self.z_H_init.dtype))
+        x = self.embed_tokens(tokens)
+        states, modules = [], []
+        for _ in range(segments or cfg.segments):
+            for _ in range(cfg.H_cycles):
+                for _ in range(cfg.L_cycles):
+                    z_L = self.L(z_L, z_H + x, cos, sin)
+                    states.append(self.next_carry(z_H, z_L))
+                    modules.append("L")
+                z_H = self.H(z_H, z_L, cos, sin)
+                states.append(self.next_carry(z_H, z_L))
+                modules.append("H")
+        return self.q_values(z_H, tokens), self.next_carry(z_H, z_L), torch.stack(states, dim=1), tuple(modules)
+
+
 
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
