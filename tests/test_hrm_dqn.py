@@ -407,7 +407,7 @@ def test_target_update_interval_copies_every_k_optimizer_steps_and_no_ema():
 def test_save_load_round_trip(tmp_path):
     env = four_rooms(2)
     options = dict(n_steps=2, double_q=True, loss="huber", target_update_interval=5)
-    model = tiny_model(env, policy_kwargs=dict(readout="agent"), **options)
+    model = tiny_model(env, policy_kwargs=dict(readout="agent", pos_encodings="rope+learned"), **options)
     model.learn(60)
     assert model._n_updates > 0
     path = tmp_path / "hrm.zip"

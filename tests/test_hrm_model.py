@@ -124,6 +124,28 @@ def test_readouts():
     assert int(tiny(readout="agent").readout_index(no_agent)[0]) == 121  # falls back to the last cell
 
 
+def test_position_encodings():
+    t = tokens(2)
+    rope = tiny()
+    assert not hasattr(rope, "pos_embed") and "pos_embed" not in rope.state_dict()  # paper checkpoints unchanged
+    for mode in ("learned", "rope+learned"):
+        model = tiny(pos_encodings=mode)
+        assert model.pos_embed.shape == (122, 16)
+        assert abs(model.pos_embed.std().item() - 1 / 4) < 0.05  # the token embedding's init (std 1/sqrt(d))
+        # The embedding adds the position vector (scaled like the tokens) to prefix + cells.
+        with th.no_grad():
+            x = model.embed_tokens(t)
+            no_pos = model.embed_scale * th.cat(
+                (model.prefix.expand(2, 1, -1), model.embed(t.reshape(2, -1))), dim=1
+            )
+        th.testing.assert_close(x - no_pos, model.embed_scale * model.pos_embed.expand(2, -1, -1))
+        q, _ = model(t, model.initial_carry(2))
+        assert th.isfinite(q).all()
+    learned = tiny(pos_encodings="learned")
+    assert bool((learned.rope_cos == 1).all()) and bool((learned.rope_sin == 0).all())  # no relative rotation
+    assert not bool((tiny(pos_encodings="rope+learned").rope_sin == 0).all())
+
+
 def test_position_matters_and_norm_is_unit_rms():
     model = tiny()
     t = tokens(1)
@@ -141,6 +163,7 @@ def test_position_matters_and_norm_is_unit_rms():
         (dict(d_model=30, num_heads=4), "divisible"),
         (dict(d_model=6, num_heads=2), "even"),
         (dict(readout="middle"), "readout"),
+        (dict(pos_encodings="2d"), "pos_encodings"),
         (dict(segments=0), "segments"),
         (dict(H_layers=1.5), "H_layers"),
         (dict(expansion=0), "expansion"),

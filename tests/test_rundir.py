@@ -25,6 +25,8 @@ def test_force_replaces_a_directory_hrm_mazes_made(tmp_path):
     run = claim_output_dir(tmp_path / "run", force=False).create()
     (run / "run.yaml").write_text("algo: dqn\n")
     (run / "checkpoints").mkdir()
+    (run / "analysis").mkdir()  # written by 'hrm-mazes analyze' into the run directory
+    (run / "analysis" / "analysis.json").write_text("{}")
     claim_output_dir(run, force=True).create()
     assert run.is_dir() and not (run / "run.yaml").exists()
     # A run directory from before the marker file: recognised by its run.yaml.

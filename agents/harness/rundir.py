@@ -96,7 +96,7 @@ KIND_NAMES = {
 }
 # What each kind of directory holds at its top level (fnmatch patterns); any other entry is someone else's.
 OWN_ENTRIES = {
-    "run": ("run.yaml", "model.zip", "checkpoints", "evaluations.csv", "progress.csv", "tb", "evaluation_*.json"),
+    "run": ("run.yaml", "model.zip", "checkpoints", "evaluations.csv", "progress.csv", "tb", "evaluation_*.json", "analysis"),
     "suite": ("suite.yaml", "runs", "results.md", "results.csv", "results.json", "curves"),
     "demo": ("hrm-dqn", "dqn", "dqn-cnn", "results.md", "results.json", "curves_*.png", "hrm_dqn.gif"),
     "tune": ("tune.yaml", "base.yaml", "study.db", "trials", "best.yaml", "study.csv", "summary.md"),

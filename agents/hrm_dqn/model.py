@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 READOUTS = ("last", "prefix", "agent")
+POS_ENCODINGS = ("rope", "rope+learned", "learned")
 AGENT_TOKEN = 2  # hrm_mazes.core.AGENT; duplicated so that this file needs torch only
 
 
@@ -49,6 +50,8 @@ class HRMConfig:
     :param readout: token whose ``z_H`` feeds the Q head: ``"last"`` grid cell (paper), ``"prefix"`` token,
         or ``"agent"`` (the cell holding ``agent_token``; the last cell if there is none).
     :param agent_token: token id of the agent cell (for ``readout="agent"``).
+    :param pos_encodings: ``"rope"`` (SPEC, paper), ``"learned"`` (a trained absolute position embedding added
+        to the input, no RoPE; the original HRM's other option) or ``"rope+learned"`` (both).
     """
 
     grid_shape: tuple[int, int]
@@ -67,6 +70,7 @@ class HRMConfig:
     rms_norm_eps: float = 1e-5
     readout: str = "last"
     agent_token: int = AGENT_TOKEN
+    pos_encodings: str = "rope"
 
     def __post_init__(self) -> None:
         def positive_int(name: str, value: object) -> None:
@@ -88,6 +92,8 @@ class HRMConfig:
             raise ValueError(f"expansion must be > 0, got {self.expansion!r}")
         if self.readout not in READOUTS:
             raise ValueError(f"readout must be one of {list(READOUTS)}, got {self.readout!r}")
+        if self.pos_encodings not in POS_ENCODINGS:
+            raise ValueError(f"pos_encodings must be one of {list(POS_ENCODINGS)}, got {self.pos_encodings!r}")
 
     @property
     def seq_len(self) -> int:
@@ -230,7 +236,13 @@ class HRM(nn.Module):
         # Fixed, untrained initial states (persistent: a loaded model gets the same init).
         self.register_buffer("z_H_init", trunc_normal_(torch.empty(d), std=1.0))
         self.register_buffer("z_L_init", trunc_normal_(torch.empty(d), std=1.0))
+        # Absolute positions (learned), same init and scale as the token embedding; absent with plain RoPE so
+        # that paper-default checkpoints keep their exact state dict.
+        if cfg.pos_encodings != "rope":
+            self.pos_embed = nn.Parameter(trunc_normal_(torch.empty(cfg.seq_len, d), std=1.0 / self.embed_scale))
         cos, sin = rotary_tables(cfg.seq_len, d // cfg.num_heads, cfg.rope_theta)
+        if cfg.pos_encodings == "learned":  # identity rotation: attention sees no relative position
+            cos, sin = torch.ones_like(cos), torch.zeros_like(sin)
         self.register_buffer("rope_cos", cos, persistent=False)
         self.register_buffer("rope_sin", sin, persistent=False)
 
@@ -240,7 +252,10 @@ class HRM(nn.Module):
         """``(B, rows, cols)`` integer tokens to ``(B, S, d)`` input embeddings (prefix first, scaled by sqrt(d))."""
         x = self.embed(tokens.reshape(len(tokens), -1).long())
         prefix = self.prefix.to(x.dtype).expand(len(x), 1, -1)
-        return self.embed_scale * torch.cat((prefix, x), dim=1)
+        x = torch.cat((prefix, x), dim=1)
+        if self.cfg.pos_encodings != "rope":
+            x = x + self.pos_embed.to(x.dtype)
+        return self.embed_scale * x
 
     def initial_carry(self, batch_size: int) -> torch.Tensor:
         """``(B, 2, d)`` fixed initial state ``z_init``: ``[:, 0]`` starts z_H, ``[:, 1]`` starts z_L."""
@@ -332,7 +347,6 @@ class HRM(nn.Module):
                 states.append(self.next_carry(z_H, z_L))
                 modules.append("H")
         return self.q_values(z_H, tokens), self.next_carry(z_H, z_L), torch.stack(states, dim=1), tuple(modules)
-
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -62,6 +62,7 @@ class HRMQPolicy(BasePolicy):
     :param mlp_multiple: SwiGLU inner width is rounded up to a multiple of this (HRM: 256).
     :param rope_theta, rms_norm_eps: RoPE base (10000) and RMSNorm epsilon (1e-5).
     :param readout: ``"last"`` (paper), ``"prefix"`` or ``"agent"`` token for the Q head.
+    :param pos_encodings: ``"rope"`` (paper), ``"learned"`` or ``"rope+learned"`` (see :class:`HRMConfig`).
     :param carry: how the carry is formed: ``"last_token"`` (paper's Carry Z) or ``"reset"`` (Reset Z: every
         step starts from ``z_init``). Stored as :attr:`carry_mode`.
     :param autocast_bf16: bfloat16 autocast; ``None`` = on for CUDA, off on CPU.
@@ -90,6 +91,7 @@ class HRMQPolicy(BasePolicy):
         rope_theta: float = 10000.0,
         rms_norm_eps: float = 1e-5,
         readout: str = "last",
+        pos_encodings: str = "rope",
         carry: str = "last_token",
         autocast_bf16: bool | None = None,
         compile: bool = False,
@@ -118,6 +120,7 @@ class HRMQPolicy(BasePolicy):
             rope_theta=rope_theta,
             rms_norm_eps=rms_norm_eps,
             readout=readout,
+            pos_encodings=pos_encodings,
         )
         if optimizer_kwargs is None:
             optimizer_kwargs = {"betas": (0.9, 0.95), "weight_decay": 0.0}
