@@ -71,7 +71,7 @@ def trained_run(tmp_path_factory, tiny_config) -> Path:
 # --- help, imports and the generated train options ----------------------------------------------------------
 
 
-@pytest.mark.parametrize("command", [[], ["train"], ["evaluate"], ["benchmark"], ["watch"], ["play"], ["demo"]])
+@pytest.mark.parametrize("command", [[], ["train"], ["evaluate"], ["benchmark"], ["watch"], ["play"], ["demo"], ["tune"], ["analyze"]])
 def test_help_everywhere(command, capsys):
     rc, out, _ = run_cli([*command, "--help"], capsys)
     assert rc == 0 and "usage: hrm-mazes" in out

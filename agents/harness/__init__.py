@@ -22,6 +22,8 @@ module            job                                                           
 ``benchmark``     suites of runs, the results table, CSV / JSON and learning curves       on use
 ``tune``          Optuna studies over ``train`` runs: best.yaml, study.csv, summary.md    yes
 ``search_spaces`` what ``tune`` samples per algorithm                                     no
+``analysis``      ``analyze``: z_H / z_L convergence and divergence per recurrent update  yes
+``pretrained``    the agents shipped in ``agents/pretrained/`` (manifest, load)           on use
 ================  ======================================================================  ==========
 
 The user-facing commands sit on top, in :mod:`agents` (``cli``, ``watch``, ``demo``, ``zoo``); the algorithms
