@@ -75,6 +75,13 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--resume", action="store_true", help="reuse finished runs and resume interrupted ones in --out")
     bench.add_argument("--force", action="store_true", help="delete an existing output directory and start over")
     bench.add_argument("--no-progress", action="store_true", help="no progress bars")
+    bench.add_argument(
+        "--workers", type=int_arg(lo=1), default=None, metavar="N",
+        help="trials trained at once on a local process pool, one torch thread each (default: min(trials, CPU cores)); "
+        "1 trains them one after another in this process",
+    )  # fmt: skip
+    bench.add_argument("--ray", metavar="ADDRESS", help="run the trials as Ray tasks on the cluster at ADDRESS "
+                       "('local' starts one on this machine; needs the 'ray' extra); --workers caps the trials in flight")  # fmt: skip
 
     watch = sub.add_parser("watch", help="watch an agent play, with its Q-values beside the maze")
     who = watch.add_mutually_exclusive_group(required=True)
@@ -240,7 +247,14 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _benchmark(args: argparse.Namespace) -> int:
     from agents.harness.benchmark import run_suite
 
-    out = run_suite(args.suite, out=args.out, device=args.device, resume=args.resume, force=args.force, progress=not args.no_progress)
+    try:
+        out = run_suite(args.suite, out=args.out, device=args.device, resume=args.resume, force=args.force,
+                        progress=not args.no_progress, workers=args.workers, ray_address=args.ray)  # fmt: skip
+    except KeyboardInterrupt:
+        again = f"hrm-mazes benchmark --suite {args.suite}{'' if args.out is None else f' --out {args.out}'} --resume"
+        print(f"hrm-mazes: interrupted; finished trials are kept, unfinished ones resume from their checkpoints with:\n  {again}",
+              file=sys.stderr)  # fmt: skip
+        return 130
     print(f"outputs written to {out}/ (results.md, results.csv, results.json, curves/)")
     return 0
 

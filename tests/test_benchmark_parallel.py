@@ -1,0 +1,206 @@
+"""``hrm-mazes benchmark``: trials on a process pool or Ray, ``--resume`` after an interruption, the rliable
+statistics in the report, and the errors of ``--workers``, ``--ray`` and ``compare``.
+
+The fast tests run the trials in this process (``--workers 1``) with a tiny DQN; the ``slow`` ones start
+worker processes (a pool, a local Ray instance), which costs seconds of imports each.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from stable_baselines3.common.callbacks import BaseCallback
+
+import agents.harness.training
+from agents.cli import main
+
+ENV = "FourRooms-Dynamic-v0"
+TINY_OVERRIDES = {"buffer_size": 1000, "learning_starts": 20, "policy_kwargs": {"net_arch": [32]}}
+
+
+def run_cli(args: list[str], capsys) -> tuple[int, str, str]:
+    try:
+        rc = main(args)
+    except SystemExit as exit_:  # argparse usage errors
+        rc = exit_.code
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def assert_one_line_error(rc: int, err: str, *words: str) -> None:
+    assert rc == 2
+    lines = [line for line in err.strip().splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("hrm-mazes") and "error" in lines[0], err
+    for word in words:
+        assert word in lines[0], lines[0]
+
+
+def write_suite(path: Path, seeds: list[int], steps: int = 40, **extra) -> Path:
+    suite = {"name": "tiny", "envs": [ENV], "algos": [{"algo": "dqn", "config": "cpu-small"}], "seeds": seeds,
+             "steps": steps, "eval_freq": steps // 2, "eval_episodes": 2, "final_episodes": 6, "n_envs": 2,
+             "references": ["oracle"], "device": "cpu", "overrides": TINY_OVERRIDES, **extra}  # fmt: skip
+    path.write_text(yaml.safe_dump(suite))
+    return path
+
+
+def run_dir(out: Path, seed: int, label: str = "dqn-cpu-small") -> Path:
+    return out / "runs" / label / ENV / f"seed{seed}"
+
+
+def file_times(root: Path) -> dict[str, int]:
+    """Every file under ``root`` with its modification time (ns)."""
+    return {str(p.relative_to(root)): p.stat().st_mtime_ns for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+class InterruptAt(BaseCallback):
+    """A Ctrl-C in the middle of training."""
+
+    def __init__(self, steps: int) -> None:
+        super().__init__()
+        self.steps = steps
+
+    def _on_step(self) -> bool:
+        if self.num_timesteps >= self.steps:
+            raise KeyboardInterrupt
+        return True
+
+
+# --- command line -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["0", "x", "-2", "1.5"])
+def test_bad_workers_is_a_usage_error(value, tmp_path, capsys):
+    suite = write_suite(tmp_path / "suite.yaml", [0])
+    rc, _, err = run_cli(["benchmark", "--suite", str(suite), "--out", str(tmp_path / "out"), "--workers", value], capsys)
+    assert_one_line_error(rc, err, "--workers", repr(value))
+    assert not (tmp_path / "out").exists()
+
+
+def test_ray_missing_names_the_extra(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError
+    suite = write_suite(tmp_path / "suite.yaml", [0])
+    rc, _, err = run_cli(["benchmark", "--suite", str(suite), "--out", str(tmp_path / "out"), "--ray", "local"], capsys)
+    assert_one_line_error(rc, err, "--ray", "hrm-mazes[ray]", "'ray' extra")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("compare", "words"),
+    [("dqn-cpu-small", ["compare", "list"]), ([["dqn-cpu-small", "nope"]], ["compare", "'nope'"]),
+     ([["dqn-cpu-small", "dqn-cpu-small"]], ["compare", "two different labels"]), ([["dqn-cpu-small"]], ["compare"])],
+    ids=str,
+)  # fmt: skip
+def test_bad_compare_is_a_one_line_error(compare, words, tmp_path, capsys):
+    suite = write_suite(tmp_path / "suite.yaml", [0], compare=compare)
+    rc, _, err = run_cli(["benchmark", "--suite", str(suite), "--out", str(tmp_path / "out")], capsys)
+    assert_one_line_error(rc, err, *words)
+    assert not (tmp_path / "out").exists()
+
+
+# --- resume -------------------------------------------------------------------------------------------------
+
+
+def test_resume_retrains_only_the_unfinished_trial(tmp_path, capsys):
+    suite = write_suite(tmp_path / "suite.yaml", [0, 1])
+    out = tmp_path / "bench"
+    rc, stdout, _ = run_cli(["benchmark", "--suite", str(suite), "--out", str(out), "--workers", "1", "--no-progress"], capsys)
+    assert rc == 0 and "[1/2] dqn-cpu-small on FourRooms-Dynamic-v0, seed 0: training" in stdout
+    assert "[2/2] dqn-cpu-small on FourRooms-Dynamic-v0, seed 1: success" in stdout and "2/2 trials done" in stdout
+    before = file_times(run_dir(out, 0))
+    (run_dir(out, 1) / "model.zip").unlink()  # as if the suite had stopped before trial 2 wrote its model
+    rc, stdout, _ = run_cli(["benchmark", "--suite", str(suite), "--out", str(out), "--resume", "--no-progress"], capsys)
+    assert rc == 0
+    assert f"[1/2] dqn-cpu-small on FourRooms-Dynamic-v0, seed 0: reusing the finished run in {run_dir(out, 0)}" in stdout
+    assert "seed 1: resuming from its checkpoint" in stdout and "seed 0: resuming" not in stdout
+    assert file_times(run_dir(out, 0)) == before  # not trained, not even evaluated again
+    assert (run_dir(out, 1) / "model.zip").is_file()
+    results = json.loads((out / "results.json").read_text())
+    assert [r["seed"] for r in results["runs"]] == [0, 1] and all(r["episodes"] == 6 for r in results["runs"])
+
+
+def test_an_interrupted_suite_keeps_finished_trials_and_resumes(tmp_path, monkeypatch, capsys):
+    suite = write_suite(tmp_path / "suite.yaml", [0, 1], steps=60)
+    out = tmp_path / "bench"
+    real_train = agents.harness.training.train
+
+    def train(config, callbacks=None):  # Ctrl-C in trial 2's first run only
+        interrupt = config.seed == 1 and not config.resume
+        return real_train(config, [InterruptAt(30)] if interrupt else callbacks)
+
+    monkeypatch.setattr(agents.harness.training, "train", train)
+    rc, _, err = run_cli(["benchmark", "--suite", str(suite), "--out", str(out), "--workers", "1", "--no-progress"], capsys)
+    assert rc == 130 and "interrupted" in err and f"--out {out} --resume" in err
+    assert (run_dir(out, 0) / "model.zip").is_file() and not (run_dir(out, 1) / "model.zip").exists()
+    assert (run_dir(out, 1) / "checkpoints" / "latest").is_file() and not (out / "results.json").exists()
+    before = file_times(run_dir(out, 0))
+    rc, stdout, _ = run_cli(["benchmark", "--suite", str(suite), "--out", str(out), "--resume", "--no-progress"], capsys)
+    assert rc == 0 and "seed 0: reusing the finished run" in stdout and "seed 1: resuming from its checkpoint" in stdout
+    assert file_times(run_dir(out, 0)) == before
+    runs = json.loads((out / "results.json").read_text())["runs"]
+    assert [r["env_steps"] for r in runs] == [60, 60]
+
+
+# --- the report ---------------------------------------------------------------------------------------------
+
+
+def test_report_has_the_rliable_statistics(tmp_path, capsys):
+    suite = write_suite(tmp_path / "suite.yaml", [0, 1], algos=[{"algo": "dqn", "config": "cpu-small"},
+                        {"algo": "dqn", "config": "cpu-small", "label": "dqn-b", "steps": 20}])  # fmt: skip
+    out = tmp_path / "bench"
+    rc, _, _ = run_cli(["benchmark", "--suite", str(suite), "--out", str(out), "--workers", "1", "--no-progress"], capsys)
+    assert rc == 0
+    results = json.loads((out / "results.json").read_text())
+    aggregates = results["aggregates"]
+    assert [(r["label"], r["n_seeds"]) for r in aggregates["iqm"]] == [("dqn-cpu-small", 2), ("dqn-b", 2)]
+    for r in aggregates["iqm"]:
+        assert r["scores"] == [run["success_rate"] for run in results["runs"] if run["label"] == r["label"]]
+        assert r["ci"][0] <= r["iqm"] <= r["ci"][1]
+    assert [(p["x"], p["y"]) for p in aggregates["probability_of_improvement"]] == [("dqn-cpu-small", "dqn-b")]
+    md = (out / "results.md").read_text()
+    assert "### Over training seeds (rliable)" in md and "| dqn-cpu-small | dqn-b |" in md
+    assert md.index("| oracle |") < md.index("IQM success rate")  # after the table of means and Wilson CIs
+    assert "success_lo" in (out / "results.csv").read_text().splitlines()[0]
+
+
+# --- worker processes ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_process_pool_runs_and_resumes_trials(tmp_path, capfd):
+    suite = write_suite(tmp_path / "suite.yaml", [0, 1, 2], steps=300)
+    out = tmp_path / "bench"
+    assert main(["benchmark", "--suite", str(suite), "--out", str(out), "--workers", "2"]) == 0
+    stdout, stderr = capfd.readouterr()
+    for seed in (0, 1, 2):  # workers print the start lines, this process the finish lines
+        assert f"seed {seed}: training" in stdout and f"seed {seed}: success" in stdout
+    assert "3/3 trials done" in stdout
+    assert "dqn FourRooms-Dynamic-v0" not in stderr and "eval dqn-cpu-small" not in stderr  # no progress in workers
+    results = json.loads((out / "results.json").read_text())
+    assert [r["seed"] for r in results["runs"]] == [0, 1, 2] and all(r["env_steps"] == 300 for r in results["runs"])
+    assert results["aggregates"]["iqm"][0]["n_seeds"] == 3
+    before = file_times(run_dir(out, 0))
+    for seed in (1, 2):
+        (run_dir(out, seed) / "model.zip").unlink()
+    assert main(["benchmark", "--suite", str(suite), "--out", str(out), "--resume", "--workers", "2", "--no-progress"]) == 0
+    stdout, _ = capfd.readouterr()
+    assert "seed 0: reusing" in stdout and "seed 1: resuming" in stdout and "seed 2: resuming" in stdout
+    assert file_times(run_dir(out, 0)) == before and (run_dir(out, 2) / "model.zip").is_file()
+
+
+@pytest.mark.slow
+def test_ray_runs_the_trials(tmp_path, capfd):
+    pytest.importorskip("ray")
+    suite = write_suite(tmp_path / "suite.yaml", [0, 1])
+    out = tmp_path / "bench"
+    assert main(["benchmark", "--suite", str(suite), "--out", str(out), "--ray", "local", "--no-progress"]) == 0
+    stdout, _ = capfd.readouterr()
+    assert "seed 0: success" in stdout and "seed 1: success" in stdout and "2/2 trials done" in stdout
+    results = json.loads((out / "results.json").read_text())
+    assert [r["seed"] for r in results["runs"]] == [0, 1] and all(r["episodes"] == 6 for r in results["runs"])
+    import ray
+
+    assert not ray.is_initialized()  # the local instance is shut down
