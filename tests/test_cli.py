@@ -318,7 +318,9 @@ def test_benchmark_small_suite(tmp_path, capsys):
         "n_envs": 2, "references": ["oracle", "random"], "device": "cpu", "overrides": TINY_OVERRIDES,
     }))  # fmt: skip
     out = tmp_path / "bench"
-    rc, stdout, _ = run_cli(["benchmark", "--suite", str(suite), "--out", str(out), "--no-progress"], capsys)
+    # --workers 1: in this process (the pool and Ray paths: tests/test_benchmark_parallel.py)
+    argv = ["benchmark", "--suite", str(suite), "--out", str(out), "--workers", "1", "--no-progress"]
+    rc, stdout, _ = run_cli(argv, capsys)
     assert rc == 0 and f"outputs written to {out}/" in stdout
     assert "[1/2] dqn-cpu-small on FourRooms-Dynamic-v0, seed 0" in stdout
     md = (out / "results.md").read_text()
