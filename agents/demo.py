@@ -3,9 +3,10 @@
 1. trains a small HRM-DQN (``hrm-dqn-cpu``) and the double-DQN CNN baseline (``dqn-cnn-cpu``) on
    FourRooms-Dynamic-v0, each with an env-step budget and a wall-clock cap; on a CPU with two or more cores
    the two train at the same time, one process (and one torch thread) each;
-2. evaluates both, the BFS oracle and the random player on the same held-out seeded episodes;
+2. evaluates both, the HRM-DQN shipped with the package (``agents/pretrained/``, trained for longer: its own,
+   labelled row), the BFS oracle and the random player on the same held-out seeded episodes;
 3. prints the comparison table and writes ``results.md`` / ``results.json``, learning curves (success vs env
-   steps and vs optimizer steps) and a GIF of the trained HRM agent with its Q-values.
+   steps and vs optimizer steps) and a GIF of an HRM agent with its Q-values (the shipped one when there is one).
 
 The budgets are tiny next to the paper's (~200k optimizer steps on a GPU): the table says what these short
 runs reach, nothing more.
@@ -28,6 +29,8 @@ AGENTS = (
     ("hrm-dqn", "hrm-dqn", "cpu", 2_000_000, 450.0, 16_000),
     ("dqn-cnn", "dqn-cnn", "cpu", 480_000, 450.0, 32_000),
 )
+# The table row of the HRM-DQN shipped in agents/pretrained/ (evaluated, not trained, by the demo).
+PRETRAINED_LABEL = "hrm-dqn-pretrained"
 HEARTBEAT_S = 30.0  # a progress line this often while the agents train in parallel
 # Greedy evaluation episodes per agent. The protocol's 1,000 would take the small HRM ~2-3 minutes on a busy
 # 2-core CPU (every step runs the network); 300 keeps the demo under ten minutes, and the CIs show the cost.
@@ -48,6 +51,7 @@ def run_demo(
     from agents.harness.config import TrainConfig
     from agents.harness.evaluation import REFERENCE_PLAYERS, evaluate
     from agents.harness.loading import load_agent
+    from agents.harness.pretrained import list_pretrained, pretrained_agent
     from agents.harness.rundir import RunPaths, claim_output_dir, read_eval_rows
     from agents.harness.runtime import resolve_device
     from agents.watch import record_frames, save_video
@@ -104,11 +108,28 @@ def run_demo(
         summaries[label] = evaluate(
             agent.player, ENV_ID, episodes, env_fn=agent.env_fn, n_parallel=64, progress=progress
         ).summary
+    runs_shipped: dict[str, Any] = {}
+    shipped = next((e for e in list_pretrained() if e["env_id"] == ENV_ID and e["algo"] == "hrm-dqn"), None)
+    shipped_agent = None
+    if shipped is not None:
+        shipped_agent, _ = pretrained_agent(ENV_ID, device)
+        summaries[PRETRAINED_LABEL] = evaluate(
+            shipped_agent.player, ENV_ID, episodes, env_fn=shipped_agent.env_fn, n_parallel=64, progress=progress
+        ).summary
+        trained = shipped["trained"]
+        runs_shipped = {
+            "algo": "hrm-dqn",
+            "label": shipped["label"],
+            "env_steps": trained["env_steps"],
+            "optimizer_steps": trained["optimizer_steps"],
+            "train_wall_time_s": trained["wall_time_s"],
+            "trained": trained,
+        }
     for name, player in REFERENCE_PLAYERS.items():
         summaries[name] = evaluate(player(), ENV_ID, episodes, progress=progress).summary
 
     for label, s in summaries.items():
-        budget = runs.get(label, {})
+        budget = runs_shipped if label == PRETRAINED_LABEL else runs.get(label, {})
         rows.append(
             {
                 "label": label,
@@ -129,8 +150,9 @@ def run_demo(
     for x_key in ("env_steps", "optimizer_steps"):
         pngs.append(plot_curves(curves, refs, out / f"curves_{x_key}.png", x_key, f"{ENV_ID}: greedy success vs {x_key.replace('_', ' ')}"))
 
-    print("\n[record] hrm_dqn.gif: the trained HRM-DQN on two held-out episodes, with its Q-values")
-    hrm = load_agent(out / "hrm-dqn" / "model.zip", device=device)
+    who = f"the shipped HRM-DQN ({PRETRAINED_LABEL})" if shipped_agent else "the HRM-DQN trained here"
+    print(f"\n[record] hrm_dqn.gif: {who} on two held-out episodes, with its Q-values")
+    hrm = shipped_agent or load_agent(out / "hrm-dqn" / "model.zip", device=device)
     gif = save_video(record_frames(hrm, 2, 1_000_000), out / "hrm_dqn.gif", fps=6)
 
     total = time.perf_counter() - started
@@ -144,11 +166,29 @@ def run_demo(
         "These are minutes-long CPU runs of small models; the paper's HRM-DQN trains ~200k optimizer steps on a "
         "GPU (`--config paper`). Read the table as what these budgets reach, not as the agents' ceiling.",
     ]
+    level = _curriculum_reached(out / "hrm-dqn")
+    if level is not None:
+        notes.append(
+            f"hrm-dqn trains with a distance curriculum (goals at most d open-map steps away, d widened each time 80% "
+            f"of recent training episodes succeed): it reached d = {level[0]}, with {100 * level[1]:.0f}% training "
+            f"success at epsilon {level[2]:.2f}. The table's evaluation uses the whole task."
+        )
+    if shipped is not None:
+        t = shipped["trained"]
+        notes.append(
+            f"{PRETRAINED_LABEL} is not trained by the demo: it is the HRM-DQN shipped in agents/pretrained/ "
+            f"({shipped['label']}), trained with `{t['command']}` on {t['machine']} ({t['date']}, seed {t['seed']}): "
+            f"{t['env_steps']:,} env steps, {t['optimizer_steps']:,} optimizer steps, {t['wall_time_s'] / 60:.0f} min. "
+            f"The GIF shows it. Load it with `hrm-mazes watch --pretrained {ENV_ID}`."
+        )
+    else:
+        notes.append("No HRM-DQN is shipped for this env (agents/pretrained/manifest.json), so the table has no pretrained row.")
     if capped:
         notes.append(f"Stopped by the wall-clock cap before their step budget: {', '.join(capped)}.")
     random_rate = summaries["random"]["success_rate"]
-    below = [label for label in runs if summaries[label]["success_ci"][1] < random_rate]
-    level = [label for label in runs if summaries[label]["success_ci"][0] <= random_rate <= summaries[label]["success_ci"][1]]
+    trained_here = [*runs, *([PRETRAINED_LABEL] if shipped else [])]
+    below = [label for label in trained_here if summaries[label]["success_ci"][1] < random_rate]
+    level = [label for label in trained_here if summaries[label]["success_ci"][0] <= random_rate <= summaries[label]["success_ci"][1]]
     if level:
         notes.append(
             f"{' and '.join(level)} {'is' if len(level) == 1 else 'are'} not distinguishable from the random walk at "
@@ -165,7 +205,8 @@ def run_demo(
     (out / "results.md").write_text("\n".join(md))
     (out / "results.json").write_text(
         json.dumps({"env_id": ENV_ID, "device": device, "scale": scale, "episodes": episodes, "runs": runs,
-                    "summaries": summaries, "wall_time_s": round(total, 1)}, indent=1)  # fmt: skip
+                    "pretrained": runs_shipped if shipped else None, "summaries": summaries,
+                    "wall_time_s": round(total, 1)}, indent=1)  # fmt: skip
     )
     print()
     print(table)
@@ -173,6 +214,24 @@ def run_demo(
     for n in notes:
         print(f"- {n}")
     return out
+
+
+def _curriculum_reached(run_dir: Path) -> tuple[int, float, float] | None:
+    """The last logged curriculum limit, training success rate and epsilon of a run (None without a curriculum)."""
+    import csv
+
+    from agents.harness.rundir import RunPaths
+
+    path = RunPaths(run_dir).progress
+    if not path.is_file():
+        return None
+    with path.open(newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r.get("charts/curriculum_max_distance")]
+    if not rows:
+        return None
+    last = rows[-1]
+    return (int(float(last["charts/curriculum_max_distance"])), float(last.get("charts/success_rate") or "nan"),
+            float(last.get("charts/epsilon") or "nan"))  # fmt: skip
 
 
 def _train_one(config) -> tuple[Path, bool]:

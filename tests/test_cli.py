@@ -361,7 +361,13 @@ def test_demo_tiny_scale(tmp_path, capsys):
         assert (out / name).is_file(), name
     assert "| hrm-dqn |" in stdout and "| dqn-cnn |" in stdout and "| oracle |" in stdout and "| random |" in stdout
     results = json.loads((out / "results.json").read_text())
-    assert results["episodes"] == 10 and set(results["summaries"]) == {"hrm-dqn", "dqn-cnn", "oracle", "random"}
+    from agents.demo import PRETRAINED_LABEL
+    from agents.harness.pretrained import list_pretrained
+
+    shipped = any(e["env_id"] == ENV and e["algo"] == "hrm-dqn" for e in list_pretrained())
+    expected = {"hrm-dqn", "dqn-cnn", "oracle", "random", *([PRETRAINED_LABEL] if shipped else [])}
+    assert results["episodes"] == 10 and set(results["summaries"]) == expected
+    assert (f"| {PRETRAINED_LABEL} |" in stdout) is shipped and (results["pretrained"] is not None) is shipped
     # Budgets at scale 0.02: 9,600 and 40,000 env steps, or fewer when the (also scaled) wall-clock cap comes first.
     runs = results["runs"]
     assert 0 < runs["dqn-cnn"]["env_steps"] <= 9_600 and 0 < runs["hrm-dqn"]["env_steps"] <= 40_000

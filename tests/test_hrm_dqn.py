@@ -23,7 +23,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecMoni
 
 import hrm_mazes  # noqa: F401
 from agents.hrm_dqn import HRMDQN
-from agents.hrm_dqn.model import HRMConfig
+from agents.hrm_dqn.model import HRM, HRMConfig
 from agents.hrm_dqn.policies import DERIVED_FIELDS, HRMQPolicy
 from hrm_mazes import core
 
@@ -478,6 +478,19 @@ def test_env_id_and_single_env():
 @pytest.mark.slow
 def test_torch_compile_cpu():
     model = tiny_model(four_rooms(1), policy_kwargs=dict(compile=True))
+    assert hasattr(model.q_net.segment, "_torchdynamo_orig_callable") or "compile" in repr(model.q_net.segment)
+    model.learn(30)
+    assert model._n_updates > 0
+
+
+def test_compile_without_a_cxx_compiler_warns_and_runs_eager(monkeypatch):
+    import agents.hrm_dqn.policies as policies
+
+    monkeypatch.setattr(policies.shutil, "which", lambda name: None)
+    with pytest.warns(UserWarning, match="C\\+\\+ compiler"):
+        model = tiny_model(four_rooms(1), policy_kwargs=dict(compile=True))
+    assert model.policy.compile is True  # saved as asked: a machine with a compiler compiles it
+    assert model.q_net.segment.__func__ is HRM.segment
     model.learn(30)
     assert model._n_updates > 0
 

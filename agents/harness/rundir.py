@@ -76,6 +76,10 @@ class RunPaths:
         return self.root / "evaluations.csv"
 
     @property
+    def progress(self) -> Path:
+        return self.root / "progress.csv"
+
+    @property
     def tensorboard(self) -> Path:
         return self.root / "tb"
 

@@ -9,6 +9,9 @@ token). It follows sb3-contrib's ``RecurrentPPO`` contract: ``state=None`` means
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
+import warnings
 from typing import Any
 
 import numpy as np
@@ -144,7 +147,13 @@ class HRMQPolicy(BasePolicy):
         self.q_net_target.load_state_dict(self.q_net.state_dict())
         self.q_net_target.requires_grad_(False)
         self.q_net_target.train(False)
-        if self.compile:
+        if self.compile and not _have_cxx():
+            warnings.warn(
+                "compile=True needs a C++ compiler for torch.compile (inductor) and none was found (CXX, c++, g++, "
+                "clang++): running without compile",
+                stacklevel=2,
+            )
+        elif self.compile:
             for net in (self.q_net, self.q_net_target):
                 net.segment = th.compile(net.segment)  # type: ignore[method-assign]
         self.optimizer = self.optimizer_class(self.q_net.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs)
@@ -267,3 +276,8 @@ class HRMQPolicy(BasePolicy):
         if not vectorized:
             actions = actions.squeeze(axis=0)
         return actions, next_state
+
+
+def _have_cxx() -> bool:
+    """Whether torch.compile's inductor backend can find a C++ compiler (it builds its CPU kernels with one)."""
+    return any(shutil.which(c) for c in (os.environ.get("CXX", ""), "c++", "g++", "clang++") if c)
