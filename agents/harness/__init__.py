@@ -19,8 +19,10 @@ module            job                                                           
 ``curriculum``    :class:`DistanceCurriculum`: nearby goals first, widened on success     yes
 ``training``      :func:`train`: fresh or resumed, then one shared run                    yes
 ``loading``       :func:`load_agent`: a model or reference player for evaluate / watch    on use
-``benchmark``     suites of runs, the results table, CSV / JSON and learning curves       on use
-``aggregate``     rliable statistics over seeds: IQM and P(X > Y) with bootstrap CIs        on use
+``suites``        benchmark suite files, checked key by key; their runs                   no
+``benchmark``     a suite's trials: in process, on a process pool or Ray; ``--resume``    on use
+``report``        the results table, CSV / JSON and learning curves of a benchmark        on use
+``aggregate``     rliable statistics over seeds: IQM and P(X > Y) with bootstrap CIs      on use
 ``tune``          Optuna studies over ``train`` runs: best.yaml, study.csv, summary.md    yes
 ``search_spaces`` what ``tune`` samples per algorithm                                     no
 ``analysis``      ``analyze``: z_H / z_L convergence and divergence per recurrent update  yes

@@ -1,0 +1,161 @@
+"""The report of a benchmark: results.md (table, rliable statistics, curves), results.csv, results.json."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from agents.harness.evaluation import aggregate, format_ci, t_interval
+from agents.harness.rundir import read_eval_rows
+
+
+def write_report(out: Path, suite: dict[str, Any], runs: list[dict], references: list[dict], device: str) -> None:
+    """results.md, results.csv, results.json and curves/<env>_{env,optimizer}_steps.png.
+
+    Next to the mean and t interval of each label, the rliable statistics over seeds (:mod:`agents.harness.aggregate`):
+    IQM with its stratified-bootstrap CI, and P(X > Y) for the suite's ``compare`` pairs (default: every pair).
+    """
+    from agents.harness.aggregate import aggregate_runs, markdown_sections
+
+    aggregates = aggregate_runs(runs, suite.get("compare"))
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for r in runs:
+        groups.setdefault((r["label"], r["env_id"]), []).append(r)
+    rows = []
+    for (label, env_id), members in groups.items():
+        agg = aggregate(members)
+        rows.append(
+            {
+                "label": label,
+                "env_id": env_id,
+                "n_seeds": len(members),
+                "env_steps": int(np.mean([m["env_steps"] for m in members])),
+                "optimizer_steps": int(np.mean([m["optimizer_steps"] for m in members])),
+                "train_wall_time_s": float(np.mean([m["train_wall_time_s"] for m in members])),
+                "device": members[0]["device"],
+                **{k: agg[k] for k in ("success_rate", "mean_length", "path_efficiency") if k in agg},
+            }
+        )
+    for ref in references:
+        rows.append(
+            {
+                "label": ref["label"],
+                "env_id": ref["env_id"],
+                "n_seeds": 0,
+                "env_steps": 0,
+                "optimizer_steps": 0,
+                "train_wall_time_s": 0.0,
+                "device": "-",
+                "success_rate": {"mean": ref["success_rate"], "ci": ref["success_ci"]},
+                "mean_length": {"mean": ref["mean_length"], "ci": ref["length_ci"]},
+                "path_efficiency": {"mean": ref["path_efficiency"], "ci": ref["efficiency_ci"]},
+            }
+        )
+    md = [f"# Benchmark: {suite['name']}", ""]
+    md.append(
+        f"Greedy evaluation on {suite['final_episodes']} held-out seeded episodes per run (seeds 1,000,000+); "
+        f"mean and 95% CI over training seeds (Student-t; a single seed shows its within-run Wilson / bootstrap CI). "
+        f"Path efficiency = oracle steps / agent steps on the same episode, over episodes both solved. "
+        f"Device: {device}. Wall-clock: training time per run."
+    )
+    for env_id in suite["envs"]:
+        md += ["", f"## {env_id}", "", markdown_table([r for r in rows if r["env_id"] == env_id])]
+        md += markdown_sections(aggregates, env_id)
+        curves = {label: [read_eval_rows(Path(m["run_dir"]) / "evaluations.csv") for m in members] for (label, e), members in groups.items() if e == env_id}
+        refs = {r["label"]: r["success_rate"] for r in references if r["env_id"] == env_id}
+        curve_dir = out / "curves"
+        for x_key in ("env_steps", "optimizer_steps"):
+            png = curve_dir / f"{env_id}_{x_key}.png"
+            plot_curves(curves, refs, png, x_key, f"{env_id}: greedy success vs {x_key.replace('_', ' ')}")
+            md += ["", f"![{env_id} success vs {x_key}](curves/{png.name})"]
+    (out / "results.md").write_text("\n".join(md) + "\n")
+    with (out / "results.csv").open("w", newline="") as f:
+        fields = ["label", "env_id", "seed", "env_steps", "optimizer_steps", "train_wall_time_s", "device", "episodes",
+                  "success_rate", "success_lo", "success_hi", "mean_length", "path_efficiency"]  # fmt: skip
+        writer = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
+        writer.writeheader()
+        for r in [*runs, *references]:
+            writer.writerow({**r, "success_lo": r["success_ci"][0], "success_hi": r["success_ci"][1]})
+    (out / "results.json").write_text(
+        json.dumps(
+            {"suite": suite, "device": device, "summary": rows, "aggregates": aggregates, "runs": runs, "references": references},
+            indent=1,
+            default=str,
+        )
+    )
+
+
+def markdown_table(rows: list[dict[str, Any]]) -> str:
+    """One line per agent: success, length, path efficiency (mean [95% CI]), budget and wall-clock."""
+    lines = [
+        "| agent | seeds | env steps | optimizer steps | success rate | mean length | path efficiency | train time |",
+        "| --- | ---: | ---: | ---: | --- | --- | --- | ---: |",
+    ]
+    def cell(r: dict[str, Any], metric: str, percent: bool = False, digits: int = 1) -> str:
+        m = r.get(metric)
+        return "-" if not m else format_ci(m["mean"], m["ci"], percent=percent, digits=digits)
+
+    for r in rows:
+
+        budget = (f"{r['env_steps']:,}", f"{r['optimizer_steps']:,}", f"{r['train_wall_time_s']:.0f} s") if r["n_seeds"] else ("-", "-", "-")
+        lines.append(
+            f"| {r['label']} | {r['n_seeds'] or '-'} | {budget[0]} | {budget[1]} | {cell(r, 'success_rate', True)} | "
+            f"{cell(r, 'mean_length')} | {cell(r, 'path_efficiency', digits=3)} | {budget[2]} |"
+        )
+    return "\n".join(lines)
+
+
+def plot_curves(
+    curves: dict[str, list[list[dict[str, float]]]],
+    references: dict[str, dict[str, Any] | float],
+    path: Path,
+    x_key: str,
+    title: str,
+) -> Path:
+    """Greedy success vs ``x_key``: per label the mean over seeds with a 95% t band; references as dashed lines.
+
+    :param curves: label -> one list of evaluation rows (``evaluations.csv``) per seed.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=110)
+    for label, seeds in curves.items():
+        seeds = [s for s in seeds if s]
+        if not seeds:
+            continue
+        n = min(len(s) for s in seeds)
+        x = np.mean([[row[x_key] for row in s[:n]] for s in seeds], axis=0)
+        y = np.array([[row["success_rate"] for row in s[:n]] for s in seeds])
+        mean = y.mean(axis=0)
+        (line,) = ax.plot(x, 100 * mean, marker="o", markersize=3, label=f"{label} (n={len(seeds)})")
+        if len(seeds) >= 2:
+            bands = np.clip(np.array([t_interval(y[:, j]) for j in range(n)]), 0.0, 1.0)
+            ax.fill_between(x, 100 * bands[:, 0], 100 * bands[:, 1], color=line.get_color(), alpha=0.2)
+        else:
+            ax.fill_between(x, [100 * r["success_lo"] for r in seeds[0][:n]], [100 * r["success_hi"] for r in seeds[0][:n]],
+                            color=line.get_color(), alpha=0.15)  # fmt: skip
+    styles = {"oracle": ("black", "--"), "random": ("grey", ":")}
+    for label, value in references.items():
+        mean = value["mean"] if isinstance(value, dict) else float(value)
+        if not math.isnan(mean):
+            colour, style = styles.get(label, ("grey", "-."))
+            ax.axhline(100 * mean, color=colour, linestyle=style, linewidth=1, label=label)
+    ax.set_xlabel(x_key.replace("_", " "))
+    ax.set_ylabel("greedy success rate (%)")
+    ax.set_ylim(-2, 102)
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="best")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
