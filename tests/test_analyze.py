@@ -10,9 +10,10 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch as th
+from cli_helpers import assert_one_line_error, run_cli
 
 import hrm_mazes  # noqa: F401
-from agents.cli import build_parser, main
+from agents.cli import build_parser
 from agents.harness.analysis import (
     FIRST,
     METRICS,
@@ -36,23 +37,6 @@ TINY = dict(d_model=16, num_heads=2, H_layers=1, L_layers=1, H_cycles=1, L_cycle
 UPDATES = 2 * 1 * (2 + 1)  # segments * H_cycles * (L_cycles + 1)
 
 th.set_num_threads(1)
-
-
-def run_cli(args: list[str], capsys) -> tuple[int, str, str]:
-    try:
-        rc = main(args)
-    except SystemExit as exit_:
-        rc = exit_.code
-    out, err = capsys.readouterr()
-    return rc, out, err
-
-
-def assert_one_line_error(rc: int, err: str, *words: str) -> None:
-    lines = [line for line in err.strip().splitlines() if line.strip()]
-    assert rc == 2 and len(lines) == 1, err
-    assert lines[0].startswith("hrm-mazes: error:") and "Traceback" not in err
-    for word in words:
-        assert word in lines[0], lines[0]
 
 
 def save_tiny_hrm(path: Path, carry: str = "last_token", **env_kwargs) -> Path:

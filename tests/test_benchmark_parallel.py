@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from cli_helpers import assert_one_line_error, run_cli
 from stable_baselines3.common.callbacks import BaseCallback
 
 import agents.harness.training
@@ -20,23 +21,6 @@ from agents.cli import main
 
 ENV = "FourRooms-Dynamic-v0"
 TINY_OVERRIDES = {"buffer_size": 1000, "learning_starts": 20, "policy_kwargs": {"net_arch": [32]}}
-
-
-def run_cli(args: list[str], capsys) -> tuple[int, str, str]:
-    try:
-        rc = main(args)
-    except SystemExit as exit_:  # argparse usage errors
-        rc = exit_.code
-    out, err = capsys.readouterr()
-    return rc, out, err
-
-
-def assert_one_line_error(rc: int, err: str, *words: str) -> None:
-    assert rc == 2
-    lines = [line for line in err.strip().splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("hrm-mazes") and "error" in lines[0], err
-    for word in words:
-        assert word in lines[0], lines[0]
 
 
 def write_suite(path: Path, seeds: list[int], steps: int = 40, **extra) -> Path:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from cli_helpers import assert_one_line_error, run_cli
 from stable_baselines3.common.callbacks import BaseCallback
 
 from agents.cli import build_parser, main
@@ -32,24 +33,6 @@ TINY_DQN = {"policy": "MlpPolicy", "obs_mode": "onehot", "n_envs": 2, "buffer_si
 TINY_OVERRIDES = {"buffer_size": 1000, "learning_starts": 20, "policy_kwargs": {"net_arch": [32]}}
 TINY_PPO = {"policy": "MlpPolicy", "obs_mode": "onehot", "n_envs": 2, "n_steps": 10, "batch_size": 10, "n_epochs": 1,
             "gamma": 0.95, "policy_kwargs": {"net_arch": [16]}, "eval_episodes": 2}  # fmt: skip
-
-
-def run_cli(args: list[str], capsys) -> tuple[int, str, str]:
-    try:
-        rc = main(args)
-    except SystemExit as exit_:  # argparse: --help and usage errors
-        rc = exit_.code
-    out, err = capsys.readouterr()
-    return rc, out, err
-
-
-def assert_one_line_error(rc: int, err: str, *words: str) -> None:
-    assert rc == 2
-    lines = [line for line in err.strip().splitlines() if line.strip()]
-    assert len(lines) == 1, err
-    assert lines[0].startswith("hrm-mazes") and "error" in lines[0] and "Traceback" not in err
-    for word in words:
-        assert word in lines[0], lines[0]
 
 
 @pytest.fixture(scope="module")

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_helpers import assert_one_line_error, run_cli
 
 import agents.harness.pretrained as pretrained
-from agents.cli import main
 from agents.errors import UserError
 from agents.hrm_dqn import HRMDQN
 
@@ -55,15 +55,6 @@ def manifest_dir(tmp_path, tiny_checkpoint, monkeypatch) -> Path:
     return folder
 
 
-def run_cli(args: list[str], capsys) -> tuple[int, str, str]:
-    try:
-        rc = main(args)
-    except SystemExit as exit_:
-        rc = exit_.code
-    out, err = capsys.readouterr()
-    return rc, out, err
-
-
 # --- the mechanism ------------------------------------------------------------------------------------------
 
 
@@ -99,9 +90,7 @@ def test_evaluate_pretrained(manifest_dir, tmp_path, capsys):
 def test_no_entry_names_the_available_ones(manifest_dir, capsys):
     for command in (["watch", "--save", "x.gif"], ["evaluate"]):
         rc, _, err = run_cli([*command, "--pretrained", "RandomDoorMaze-v0"], capsys)
-        lines = [line for line in err.strip().splitlines() if line.strip()]
-        assert rc == 2 and len(lines) == 1 and lines[0].startswith("hrm-mazes: error:"), err
-        assert "RandomDoorMaze-v0" in lines[0] and f"available: {ENV}" in lines[0]
+        assert_one_line_error(rc, err, "RandomDoorMaze-v0", f"available: {ENV}")
 
 
 def test_no_entry_in_an_empty_manifest(tmp_path, monkeypatch, capsys):
@@ -114,7 +103,7 @@ def test_no_entry_in_an_empty_manifest(tmp_path, monkeypatch, capsys):
 
 def test_pretrained_excludes_model_and_agent(capsys):
     rc, _, err = run_cli(["watch", "--pretrained", ENV, "--agent", "oracle"], capsys)
-    assert rc == 2 and "not allowed with" in err
+    assert_one_line_error(rc, err, "not allowed with")
 
 
 def test_bad_manifests_are_one_line_errors(tmp_path, monkeypatch):

@@ -14,8 +14,8 @@ from pathlib import Path
 import optuna
 import pytest
 import yaml
+from cli_helpers import assert_one_line_error, run_cli
 
-from agents.cli import main
 from agents.harness.baselines import build_model, make_train_env
 from agents.harness.hyperparams import apply_overrides, check_hyperparams, load_config
 from agents.harness.rundir import RunPaths, read_eval_rows
@@ -51,22 +51,6 @@ def tune_args(tmp_path: Path, algo: str = "dqn-cnn", trials: int = 2) -> list[st
     return ["tune", "--algo", algo, "--env", ENV, "--trials", str(trials), "--minutes", "10",
             "--config", str(tiny_config(tmp_path, algo)), "--steps", "200", "--eval-freq", "100", "--device", "cpu",
             "--out", str(tmp_path / "study"), "--no-progress"]  # fmt: skip
-
-
-def run_cli(args: list[str], capsys) -> tuple[int, str, str]:
-    try:
-        rc = main(args)
-    except SystemExit as exit_:  # argparse errors
-        rc = exit_.code
-    out, err = capsys.readouterr()
-    return rc, out, err
-
-
-def assert_one_line_error(rc: int, err: str, *words: str) -> None:
-    lines = [line for line in err.strip().splitlines() if line.strip()]
-    assert rc == 2 and len(lines) == 1 and "error" in lines[0] and "Traceback" not in err, err
-    for word in words:
-        assert word in lines[0], lines[0]
 
 
 def study_rows(out: Path) -> list[dict[str, str]]:

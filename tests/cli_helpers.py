@@ -1,0 +1,29 @@
+"""Calling ``hrm-mazes`` in-process and checking its one-line errors; shared by the command-line tests."""
+
+from __future__ import annotations
+
+import re
+
+from agents.cli import main
+
+# ``hrm-mazes: error: ...`` from a handler, ``hrm-mazes <command>: error: ... (see --help)`` from argparse.
+ERROR_LINE = re.compile(r"hrm-mazes( [a-z-]+)?: error: ")
+
+
+def run_cli(args: list[str], capsys) -> tuple[int, str, str]:
+    """``main(args)`` with its exit code (argparse's ``--help`` and usage errors exit), stdout and stderr."""
+    try:
+        rc = main(args)
+    except SystemExit as exit_:
+        rc = exit_.code
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def assert_one_line_error(rc: int, err: str, *words: str) -> None:
+    """A user error: exit code 2 and one ``hrm-mazes...: error:`` line on stderr holding ``words``, no traceback."""
+    lines = [line for line in err.strip().splitlines() if line.strip()]
+    assert rc == 2 and len(lines) == 1, err
+    assert ERROR_LINE.match(lines[0]) and "Traceback" not in err, err
+    for word in words:
+        assert word in lines[0], lines[0]
