@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from agents.errors import UserError
-from agents.harness.evaluation import EVAL_SEED_OFFSET, eval_seeds, summarize
+from agents.harness.evaluation import EVAL_SEED_OFFSET, EpisodeSlots, eval_seeds, summarize
 from agents.harness.rundir import check_location, write_atomic
 from hrm_mazes import core
 from hrm_mazes.core import Layout
@@ -157,72 +157,42 @@ def trace_episodes(
     policy = model.policy
     policy.set_training_mode(False)
     net, reset_mode = policy.q_net, policy.carry_mode == "reset"
-    seeds = [int(s) for s in seeds]
-    n_slots = max(1, min(n_parallel, len(seeds)))
-    envs = [env_fn() for _ in range(n_slots)]
-    queue = list(reversed(seeds))
-    slot_seed = np.full(n_slots, -1, dtype=np.int64)
-    active = np.zeros(n_slots, dtype=bool)
-    pending = np.full(n_slots, FIRST, dtype=np.int8)  # the split of each slot's next traced step
-    redrawn = np.zeros(n_slots, dtype=bool)
-    returns, lengths = np.zeros(n_slots), np.zeros(n_slots, dtype=np.int64)
-    obs = [np.empty(0)] * n_slots
-    for i, env in enumerate(envs):
-        obs[i], _ = env.reset(seed=queue[-1] if queue else 0)
-        if queue:
-            slot_seed[i], active[i] = queue.pop(), True
-    init = policy.initial_carry(n_slots)
-    carry = init.clone()
-    convergence, divergence, split, doors_changed, records = [], [], [], [], {}
+    convergence, divergence, split, doors_changed = [], [], [], []
     modules: tuple[str, ...] = ()
-    bar = None
-    if progress:
-        from agents.harness.progress import progress_bar
-
-        bar = progress_bar(len(seeds), desc, unit="ep", leave=False)
-    try:
-        while active.any():
-            slots = np.flatnonzero(active)
-            index = th.as_tensor(slots, device=policy.device)
-            starts = th.as_tensor(pending[slots] == FIRST, device=policy.device)
+    with EpisodeSlots(env_fn, seeds, n_parallel, progress, desc) as slots:
+        n_slots = len(slots.envs)
+        pending = np.full(n_slots, FIRST, dtype=np.int8)  # the split of each slot's next traced step
+        redrawn = np.zeros(n_slots, dtype=bool)
+        init = policy.initial_carry(n_slots)
+        carry = init.clone()
+        while slots.active.any():
+            playing = np.flatnonzero(slots.active)
+            index = th.as_tensor(playing, device=policy.device)
+            starts = th.as_tensor(pending[playing] == FIRST, device=policy.device)
             start = init[index] if reset_mode else th.where(starts[:, None, None], init[index], carry[index])
-            tokens = th.as_tensor(np.stack([obs[i] for i in slots]), device=policy.device)
+            tokens = th.as_tensor(np.stack([slots.obs[i] for i in playing]), device=policy.device)
             with policy.autocast():
                 q, next_carry, states, modules = net.trace(tokens, start)
             carry[index] = init[index] if reset_mode else next_carry.float()
             convergence.append((states - states[:, -1:]).square().mean(-1).cpu().numpy())
             divergence.append((states - states[:, :1]).square().mean(-1).cpu().numpy())
-            split.append(pending[slots].copy())
-            doors_changed.append(redrawn[slots].copy())
+            split.append(pending[playing].copy())
+            doors_changed.append(redrawn[playing].copy())
             actions = q.float().argmax(dim=1).cpu().numpy()
-            for j, i in enumerate(slots):
-                e = envs[i].unwrapped
+            for j, i in enumerate(playing):
+                e = slots.envs[i].unwrapped
                 path = planned_path(e.layout, e.fixed_walls, e.closed_doors, e.agent_pos, e.goal_pos)
                 blocked_before = e.blocked.ravel()
-                obs[i], reward, terminated, truncated, info = envs[i].step(int(actions[j]))
-                pending[i] = CHANGED if door_changed_on_path(path, blocked_before, e.blocked.ravel()) else UNCHANGED
-                redrawn[i] = bool(info["doors_changed"])
-                returns[i] += float(reward)
-                lengths[i] += 1
-                if terminated or truncated:
-                    records[int(slot_seed[i])] = {"seed": int(slot_seed[i]), "success": bool(info["is_success"]),
-                                                  "length": int(lengths[i]), "return": float(returns[i])}  # fmt: skip
-                    returns[i], lengths[i], pending[i], redrawn[i] = 0.0, 0, FIRST, False
-                    if bar is not None:
-                        bar.update(1)
-                    if queue:
-                        slot_seed[i] = queue.pop()
-                        obs[i], _ = envs[i].reset(seed=int(slot_seed[i]))
-                    else:
-                        active[i] = False
-    finally:
-        if bar is not None:
-            bar.close()
-        for env in envs:
-            env.close()
+                info, ended = slots.step(i, int(actions[j]))
+                if ended:  # the slot's env already plays its next seed
+                    pending[i], redrawn[i] = FIRST, False
+                else:
+                    pending[i] = CHANGED if door_changed_on_path(path, blocked_before, e.blocked.ravel()) else UNCHANGED
+                    redrawn[i] = bool(info["doors_changed"])
+        records = slots.records()
     return TracedEpisodes(
         np.concatenate(convergence), np.concatenate(divergence), np.concatenate(split), np.concatenate(doors_changed),
-        tuple(modules), [records[s] for s in seeds],
+        tuple(modules), records,
     )  # fmt: skip
 
 

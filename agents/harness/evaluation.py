@@ -166,6 +166,84 @@ def eval_seeds(episodes: int, offset: int = EVAL_SEED_OFFSET) -> np.ndarray:
     return np.arange(offset, offset + episodes, dtype=np.int64)
 
 
+class EpisodeSlots:
+    """One episode per seed on ``n_parallel`` single envs (*slots*), for a player that acts on all slots at once.
+
+    Each slot resets its env with the next seed when its episode ends, so every episode depends only on its seed
+    and the player, never on the batching. Slot ``i`` holds ``envs[i]``, ``obs[i]``, ``slot_seeds[i]``,
+    ``active[i]`` (false once the seeds ran out) and ``episode_start[i]`` (its next step is an episode's first).
+    A context manager: leaving it closes the envs and the progress bar.
+    """
+
+    def __init__(
+        self,
+        env_fn: Callable[[], gym.Env],
+        seeds: Sequence[int],
+        n_parallel: int = 32,
+        progress: bool = False,
+        desc: str = "evaluating",
+    ) -> None:
+        self.seeds = [int(s) for s in seeds]
+        n_slots = max(1, min(n_parallel, len(self.seeds)))
+        self.envs = [env_fn() for _ in range(n_slots)]
+        self.slot_seeds = np.full(n_slots, -1, dtype=np.int64)
+        self.active = np.zeros(n_slots, dtype=bool)
+        self.episode_start = np.ones(n_slots, dtype=bool)
+        self.obs: list[np.ndarray] = [np.empty(0)] * n_slots
+        self._queue = list(reversed(self.seeds))
+        self._returns = np.zeros(n_slots)
+        self._lengths = np.zeros(n_slots, dtype=np.int64)
+        self._records: dict[int, dict[str, Any]] = {}
+        for i, env in enumerate(self.envs):
+            self.obs[i], _ = env.reset(seed=self._queue[-1] if self._queue else 0)
+            if self._queue:
+                self.slot_seeds[i], self.active[i] = self._queue.pop(), True
+        self._bar = _progress_bar(len(self.seeds), desc) if progress else None
+
+    def step(self, i: int, action: int) -> tuple[dict[str, Any], bool]:
+        """Play ``action`` in slot ``i``; when its episode ends, record it and start the next seed (or idle the slot).
+
+        :return: the step's ``info`` and whether the episode ended (``obs[i]`` is then the next episode's first).
+        """
+        obs, reward, terminated, truncated, info = self.envs[i].step(action)
+        self.obs[i] = obs
+        self.episode_start[i] = False
+        self._returns[i] += float(reward)
+        self._lengths[i] += 1
+        if not (terminated or truncated):
+            return info, False
+        seed = int(self.slot_seeds[i])
+        self._records[seed] = {
+            "seed": seed,
+            "success": bool(info["is_success"]),
+            "length": int(self._lengths[i]),
+            "return": float(self._returns[i]),
+        }
+        self._returns[i], self._lengths[i] = 0.0, 0
+        if self._bar is not None:
+            self._bar.update(1)
+        if self._queue:
+            self.slot_seeds[i] = self._queue.pop()
+            self.obs[i], _ = self.envs[i].reset(seed=int(self.slot_seeds[i]))
+            self.episode_start[i] = True
+        else:
+            self.active[i] = False
+        return info, True
+
+    def records(self) -> list[dict[str, Any]]:
+        """One record per seed, in seed order: ``seed``, ``success``, ``length``, ``return``."""
+        return [self._records[s] for s in self.seeds]
+
+    def __enter__(self) -> EpisodeSlots:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.close()
+        for env in self.envs:
+            env.close()
+
+
 def run_episodes(
     player: Player,
     env_fn: Callable[[], gym.Env],
@@ -174,61 +252,18 @@ def run_episodes(
     progress: bool = False,
     desc: str = "evaluating",
 ) -> list[dict[str, Any]]:
-    """Play one episode per seed, ``n_parallel`` at a time, and return one record per seed (in seed order).
-
-    Each slot resets its env with the next seed when its episode ends, so every record depends only on its
-    seed and the player, never on the batching.
+    """Play one episode per seed, ``n_parallel`` at a time (:class:`EpisodeSlots`), and return one record per seed
+    (in seed order).
 
     :return: dicts with ``seed``, ``success``, ``length``, ``return``.
     """
-    seeds = [int(s) for s in seeds]
-    n_slots = max(1, min(n_parallel, len(seeds)))
-    envs = [env_fn() for _ in range(n_slots)]
-    player.reset(n_slots)
-    records: dict[int, dict[str, Any]] = {}
-    queue = list(reversed(seeds))
-    slot_seed = np.full(n_slots, -1, dtype=np.int64)
-    active = np.zeros(n_slots, dtype=bool)
-    episode_start = np.ones(n_slots, dtype=bool)
-    returns = np.zeros(n_slots)
-    lengths = np.zeros(n_slots, dtype=np.int64)
-    obs_list: list[np.ndarray] = [np.empty(0)] * n_slots
-    for i, env in enumerate(envs):
-        obs_list[i], _ = env.reset(seed=queue[-1] if queue else 0)
-        if queue:
-            slot_seed[i], active[i] = queue.pop(), True
-    bar = _progress_bar(len(seeds), desc) if progress else None
-    try:
-        while active.any():
-            actions = player.act(np.stack(obs_list), episode_start.copy(), envs, slot_seed)
-            episode_start[:] = False
-            for i in np.flatnonzero(active):
-                obs, reward, terminated, truncated, info = envs[i].step(int(actions[i]))
-                obs_list[i] = obs
-                returns[i] += float(reward)
-                lengths[i] += 1
-                if terminated or truncated:
-                    records[int(slot_seed[i])] = {
-                        "seed": int(slot_seed[i]),
-                        "success": bool(info["is_success"]),
-                        "length": int(lengths[i]),
-                        "return": float(returns[i]),
-                    }
-                    returns[i], lengths[i] = 0.0, 0
-                    if bar is not None:
-                        bar.update(1)
-                    if queue:
-                        slot_seed[i] = queue.pop()
-                        obs_list[i], _ = envs[i].reset(seed=int(slot_seed[i]))
-                        episode_start[i] = True
-                    else:
-                        active[i] = False
-    finally:
-        if bar is not None:
-            bar.close()
-        for env in envs:
-            env.close()
-    return [records[s] for s in seeds]
+    with EpisodeSlots(env_fn, seeds, n_parallel, progress, desc) as slots:
+        player.reset(len(slots.envs))
+        while slots.active.any():
+            actions = player.act(np.stack(slots.obs), slots.episode_start.copy(), slots.envs, slots.slot_seeds)
+            for i in np.flatnonzero(slots.active):
+                slots.step(i, int(actions[i]))
+        return slots.records()
 
 
 def _progress_bar(total: int, desc: str):
