@@ -1,0 +1,118 @@
+"""Ship a trained HRM-DQN inside the package: copy its model into ``agents/pretrained/``, evaluate it on the
+protocol's held-out episodes and write its ``manifest.json`` entry (how it was trained, how well it did).
+
+    python benchmarks/ship_pretrained.py --checkpoint runs/hrm-dqn/FourRooms-Dynamic-v0/seed0/checkpoints/step-000576000 \\
+        --label hrm-dqn-carry-cpu --command "hrm-mazes train --algo hrm-dqn --env FourRooms-Dynamic-v0 --config cpu"
+
+``--checkpoint`` is a checkpoint folder (``model.zip`` + ``state.json``, written by ``train``) or a finished run
+directory (``model.zip`` and its ``checkpoints/latest``). The env and the training seed come from the run's
+``run.yaml`` (the folder's run directory). An existing file or manifest entry for the env is replaced only with
+``--force``. The optimizer state stays in the zip (a few hundred kB at the cpu size), so the model can be trained on;
+``compile`` is switched off in the shipped copy (the evaluation ran the model as trained).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import platform
+import shutil
+import sys
+from pathlib import Path
+
+import yaml
+
+from agents.cli import main as cli_main
+from agents.harness.pretrained import MANIFEST_NAME, PRETRAINED_DIR
+
+
+def machine() -> str:
+    """What the CPU is, as /proc/cpuinfo names it (platform.processor() is empty on Linux)."""
+    name = platform.machine()
+    try:
+        models = [line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")]
+        name = f"{models[0]}, {len(models)} CPUs" if models else name
+    except OSError:
+        pass
+    return f"{name}, no GPU, torch 1 thread"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--checkpoint", required=True, help="a checkpoint folder or a finished run directory")
+    p.add_argument("--label", required=True, help="the agent's name in tables (letters, digits, '.', '_', '-')")
+    p.add_argument("--command", required=True, help="the command that trained it (recorded in the manifest)")
+    p.add_argument("--file", help="file name in agents/pretrained/ (default: <label>-<env>.zip)")
+    p.add_argument("--episodes", type=int, default=1000, help="held-out evaluation episodes (default 1000)")
+    p.add_argument("--force", action="store_true", help="replace an existing file / manifest entry for the env")
+    args = p.parse_args(argv)
+
+    folder = Path(args.checkpoint)
+    model, state_file = folder / "model.zip", folder / "state.json"
+    run_dir = folder.parent.parent if folder.parent.name == "checkpoints" else folder
+    if not state_file.is_file():  # a finished run: its latest checkpoint holds the counters
+        pointer = run_dir / "checkpoints" / "latest"
+        state_file = run_dir / "checkpoints" / pointer.read_text().strip() / "state.json"
+    if not (model.is_file() and state_file.is_file() and (run_dir / "run.yaml").is_file()):
+        sys.exit(f"ship_pretrained: {folder} needs model.zip, state.json and a run directory with run.yaml")
+    run = yaml.safe_load((run_dir / "run.yaml").read_text())
+    state = json.loads(state_file.read_text())
+    env_id, algo = run["env_id"], run["algo"]
+    file = args.file or f"{args.label}-{env_id}.zip"
+    target = PRETRAINED_DIR / file
+    manifest_file = PRETRAINED_DIR / MANIFEST_NAME
+    manifest = json.loads(manifest_file.read_text())
+    clash = [e for e in manifest if e["env_id"] == env_id or e["file"] == file]
+    if (clash or target.exists()) and not args.force:
+        sys.exit(f"ship_pretrained: {env_id} already has a shipped agent or {file} exists: pass --force to replace it")
+
+    evaluation_json = Path(f"/tmp/ship_pretrained_{args.label}.json")
+    rc = cli_main(["evaluate", "--model", str(model), "--algo", algo, "--env", env_id, "--episodes", str(args.episodes),
+                   "--device", "cpu", "--json", str(evaluation_json), "--force", "--no-progress"])  # fmt: skip
+    if rc != 0:
+        return rc
+    summary = json.loads(evaluation_json.read_text())["summary"]
+    entry = {
+        "env_id": env_id,
+        "algo": algo,
+        "file": file,
+        "label": args.label,
+        "trained": {
+            "command": args.command,
+            "machine": machine(),
+            "date": datetime.date.fromtimestamp(state_file.stat().st_mtime).isoformat(),
+            "env_steps": state["env_steps"],
+            "optimizer_steps": state["optimizer_steps"],
+            "wall_time_s": state["wall_time_s"],
+            "seed": run["seed"],
+        },
+        "evaluation": {
+            "episodes": summary["episodes"],
+            "success_rate": summary["success_rate"],
+            "success_lo": summary["success_ci"][0],
+            "success_hi": summary["success_ci"][1],
+            "mean_length": summary["mean_length"],
+            "path_efficiency": summary["path_efficiency"],
+            "seed_offset": 1_000_000,
+        },
+    }
+    # Shipped without torch.compile: a user's first action would otherwise wait ~15 s for the compiler (and
+    # warn where there is none); everything else (weights, optimizer state, counters) is the trained model's.
+    from agents.hrm_dqn import HRMDQN
+
+    trained = HRMDQN.load(model, device="cpu")
+    if trained.policy_kwargs.get("compile"):
+        kwargs = {**trained.policy_kwargs, "compile": False}
+        HRMDQN.load(model, device="cpu", custom_objects={"policy_kwargs": kwargs}).save(target)
+    else:
+        shutil.copyfile(model, target)
+    manifest = [e for e in manifest if e not in clash] + [entry]
+    manifest_file.write_text(json.dumps(sorted(manifest, key=lambda e: e["env_id"]), indent=1) + "\n")
+    print(f"shipped {target} ({target.stat().st_size / 1e3:.0f} kB): {100 * summary['success_rate']:.1f}% "
+          f"[{100 * summary['success_ci'][0]:.1f}, {100 * summary['success_ci'][1]:.1f}] on {summary['episodes']} episodes")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
