@@ -315,8 +315,10 @@ def test_benchmark_small_suite(tmp_path, capsys):
     assert results["references"][0]["success_rate"] == 1.0  # the oracle
     run = read_run(out / "runs" / "dqn-cpu-small" / ENV / "seed1")
     assert run.seed == 1 and run.steps == 40 and run.hyperparams["buffer_size"] == 1000
-    for x in ("env_steps", "optimizer_steps"):
-        assert (out / "curves" / f"{ENV}_{x}.png").stat().st_size > 1000
+    curves = ["env_steps", "optimizer_steps", "wall_time_s", "mean_length_optimizer_steps", "mean_length_wall_time_s"]
+    for name in curves:
+        assert (out / "curves" / f"{ENV}_{name}.png").stat().st_size > 1000
+        assert f"(curves/{ENV}_{name}.png)" in md
     # Existing output: refused without --resume; with --resume the finished runs are reused.
     rc, _, err = run_cli(["benchmark", "--suite", str(suite), "--out", str(out)], capsys)
     assert_one_line_error(rc, err, "already exists", "--resume")

@@ -13,9 +13,19 @@ import numpy as np
 from agents.harness.evaluation import aggregate, format_ci, t_interval
 from agents.harness.rundir import read_eval_rows
 
+METRIC_NAMES = {"success_rate": "greedy success", "mean_length": "mean episode length"}
+# The learning curves of a benchmark report: (metric, x axis).
+CURVES = (
+    ("success_rate", "env_steps"),
+    ("success_rate", "optimizer_steps"),
+    ("success_rate", "wall_time_s"),
+    ("mean_length", "optimizer_steps"),
+    ("mean_length", "wall_time_s"),
+)
+
 
 def write_report(out: Path, suite: dict[str, Any], runs: list[dict], references: list[dict], device: str) -> None:
-    """results.md, results.csv, results.json and curves/<env>_{env,optimizer}_steps.png.
+    """results.md, results.csv, results.json and the learning curves of :data:`CURVES` in curves/.
 
     Next to the mean and t interval of each label, the rliable statistics over seeds (:mod:`agents.harness.aggregate`):
     IQM with its stratified-bootstrap CI, and P(X > Y) for the suite's ``compare`` pairs (default: every pair).
@@ -67,12 +77,13 @@ def write_report(out: Path, suite: dict[str, Any], runs: list[dict], references:
         md += ["", f"## {env_id}", "", markdown_table([r for r in rows if r["env_id"] == env_id])]
         md += markdown_sections(aggregates, env_id)
         curves = {label: [read_eval_rows(Path(m["run_dir"]) / "evaluations.csv") for m in members] for (label, e), members in groups.items() if e == env_id}
-        refs = {r["label"]: r["success_rate"] for r in references if r["env_id"] == env_id}
         curve_dir = out / "curves"
-        for x_key in ("env_steps", "optimizer_steps"):
-            png = curve_dir / f"{env_id}_{x_key}.png"
-            plot_curves(curves, refs, png, x_key, f"{env_id}: greedy success vs {x_key.replace('_', ' ')}")
-            md += ["", f"![{env_id} success vs {x_key}](curves/{png.name})"]
+        for metric, x_key in CURVES:
+            refs = {r["label"]: r[metric] for r in references if r["env_id"] == env_id}
+            png = curve_dir / (f"{env_id}_{x_key}.png" if metric == "success_rate" else f"{env_id}_{metric}_{x_key}.png")
+            what = METRIC_NAMES[metric]
+            plot_curves(curves, refs, png, x_key, f"{env_id}: {what} vs {x_key.replace('_', ' ')}", metric=metric)
+            md += ["", f"![{env_id} {what} vs {x_key}](curves/{png.name})"]
     (out / "results.md").write_text("\n".join(md) + "\n")
     with (out / "results.csv").open("w", newline="") as f:
         fields = ["label", "env_id", "seed", "env_steps", "optimizer_steps", "train_wall_time_s", "device", "episodes",
@@ -116,11 +127,17 @@ def plot_curves(
     path: Path,
     x_key: str,
     title: str,
+    metric: str = "success_rate",
 ) -> Path:
-    """Greedy success vs ``x_key``: per label the mean over seeds with a 95% t band; references as dashed lines.
+    """``metric`` (greedy success, or mean episode length) vs ``x_key``: per label the mean over seeds with a 95%
+    t band (one seed: its Wilson band for success); references as horizontal lines.
 
     :param curves: label -> one list of evaluation rows (``evaluations.csv``) per seed.
+    :param references: label -> the reference's value of ``metric`` (a number, or a dict with ``mean``).
     """
+    if metric not in METRIC_NAMES:
+        raise ValueError(f"metric must be one of {list(METRIC_NAMES)}, got {metric!r}")
+    scale = 100.0 if metric == "success_rate" else 1.0
     import matplotlib
 
     matplotlib.use("Agg")
@@ -133,13 +150,15 @@ def plot_curves(
             continue
         n = min(len(s) for s in seeds)
         x = np.mean([[row[x_key] for row in s[:n]] for s in seeds], axis=0)
-        y = np.array([[row["success_rate"] for row in s[:n]] for s in seeds])
+        y = np.array([[row[metric] for row in s[:n]] for s in seeds])
         mean = y.mean(axis=0)
-        (line,) = ax.plot(x, 100 * mean, marker="o", markersize=3, label=f"{label} (n={len(seeds)})")
+        (line,) = ax.plot(x, scale * mean, marker="o", markersize=3, label=f"{label} (n={len(seeds)})")
         if len(seeds) >= 2:
-            bands = np.clip(np.array([t_interval(y[:, j]) for j in range(n)]), 0.0, 1.0)
-            ax.fill_between(x, 100 * bands[:, 0], 100 * bands[:, 1], color=line.get_color(), alpha=0.2)
-        else:
+            bands = np.array([t_interval(y[:, j]) for j in range(n)])
+            if metric == "success_rate":
+                bands = np.clip(bands, 0.0, 1.0)
+            ax.fill_between(x, scale * bands[:, 0], scale * bands[:, 1], color=line.get_color(), alpha=0.2)
+        elif metric == "success_rate":
             ax.fill_between(x, [100 * r["success_lo"] for r in seeds[0][:n]], [100 * r["success_hi"] for r in seeds[0][:n]],
                             color=line.get_color(), alpha=0.15)  # fmt: skip
     styles = {"oracle": ("black", "--"), "random": ("grey", ":")}
@@ -147,10 +166,13 @@ def plot_curves(
         mean = value["mean"] if isinstance(value, dict) else float(value)
         if not math.isnan(mean):
             colour, style = styles.get(label, ("grey", "-."))
-            ax.axhline(100 * mean, color=colour, linestyle=style, linewidth=1, label=label)
+            ax.axhline(scale * mean, color=colour, linestyle=style, linewidth=1, label=label)
     ax.set_xlabel(x_key.replace("_", " "))
-    ax.set_ylabel("greedy success rate (%)")
-    ax.set_ylim(-2, 102)
+    if metric == "success_rate":
+        ax.set_ylabel("greedy success rate (%)")
+        ax.set_ylim(-2, 102)
+    else:
+        ax.set_ylabel("mean episode length (steps)")
     ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="best")
