@@ -226,12 +226,13 @@ def _curriculum_reached(run_dir: Path) -> tuple[int, float, float] | None:
     if not path.is_file():
         return None
     with path.open(newline="") as f:
-        rows = [r for r in csv.DictReader(f) if r.get("charts/curriculum_max_distance")]
+        keys = ("charts/curriculum_max_distance", "charts/success_rate", "charts/epsilon")
+        rows = [r for r in csv.DictReader(f) if all(r.get(k) for k in keys)]  # rows log only what changed
     if not rows:
         return None
     last = rows[-1]
-    return (int(float(last["charts/curriculum_max_distance"])), float(last.get("charts/success_rate") or "nan"),
-            float(last.get("charts/epsilon") or "nan"))  # fmt: skip
+    return (int(float(last["charts/curriculum_max_distance"])), float(last["charts/success_rate"]),
+            float(last["charts/epsilon"]))  # fmt: skip
 
 
 def _train_one(config) -> tuple[Path, bool]:

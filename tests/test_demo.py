@@ -1,0 +1,22 @@
+"""The demo's helpers that need no training (the demo itself: tests/test_cli.py, slow layer)."""
+
+from __future__ import annotations
+
+from agents.demo import _curriculum_reached
+
+
+def test_curriculum_reached_reads_the_last_complete_row(tmp_path):
+    # progress.csv rows log only what changed: the last row may lack the training success rate.
+    (tmp_path / "progress.csv").write_text(
+        "charts/curriculum_max_distance,charts/success_rate,charts/epsilon\n"
+        "2,0.5,0.9\n"
+        "6,0.76,0.05\n"
+        "8,,0.05\n"
+    )
+    assert _curriculum_reached(tmp_path) == (6, 0.76, 0.05)
+
+
+def test_curriculum_reached_without_a_curriculum(tmp_path):
+    assert _curriculum_reached(tmp_path) is None  # no progress.csv
+    (tmp_path / "progress.csv").write_text("charts/success_rate,charts/epsilon\n0.5,0.9\n")
+    assert _curriculum_reached(tmp_path) is None
