@@ -24,6 +24,7 @@ from pathlib import Path
 import yaml
 
 from agents.cli import main as cli_main
+from agents.harness.evaluation import headline
 from agents.harness.pretrained import MANIFEST_NAME, PRETRAINED_DIR
 
 
@@ -87,15 +88,7 @@ def main(argv: list[str] | None = None) -> int:
             "wall_time_s": state["wall_time_s"],
             "seed": run["seed"],
         },
-        "evaluation": {
-            "episodes": summary["episodes"],
-            "success_rate": summary["success_rate"],
-            "success_lo": summary["success_ci"][0],
-            "success_hi": summary["success_ci"][1],
-            "mean_length": summary["mean_length"],
-            "path_efficiency": summary["path_efficiency"],
-            "seed_offset": 1_000_000,
-        },
+        "evaluation": {**headline(summary), "seed_offset": 1_000_000},
     }
     # Shipped without torch.compile: a user's first action would otherwise wait ~15 s for the compiler (and
     # warn where there is none); everything else (weights, optimizer state, counters) is the trained model's.

@@ -11,7 +11,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from agents.harness.algos import optimizer_steps
 from agents.harness.checkpoints import RunState, save_checkpoint
 from agents.harness.encodings import make_env
-from agents.harness.evaluation import ModelPlayer, evaluate
+from agents.harness.evaluation import ModelPlayer, evaluate, headline
 from agents.harness.progress import progress_bar
 from agents.harness.rundir import RunPaths, append_eval_row, read_eval_rows
 
@@ -130,12 +130,7 @@ class TrainingCallback(BaseCallback):
             "env_steps": self.model.num_timesteps,
             "optimizer_steps": optimizer_steps(self.model),
             "wall_time_s": round(self.wall_time(), 2),
-            "episodes": s["episodes"],
-            "success_rate": s["success_rate"],
-            "success_lo": s["success_ci"][0],
-            "success_hi": s["success_ci"][1],
-            "mean_length": s["mean_length"],
-            "path_efficiency": s["path_efficiency"],
+            **headline(s),
         }
         append_eval_row(self.paths.evaluations, row)
         for key in ("success_rate", "mean_length", "path_efficiency"):

@@ -303,6 +303,18 @@ class Evaluation:
     summary: dict[str, Any]
 
 
+def headline(summary: dict[str, Any]) -> dict[str, Any]:
+    """The flat headline numbers of a :func:`summarize` result: one ``evaluations.csv`` row's evaluation part."""
+    return {
+        "episodes": summary["episodes"],
+        "success_rate": summary["success_rate"],
+        "success_lo": summary["success_ci"][0],
+        "success_hi": summary["success_ci"][1],
+        "mean_length": summary["mean_length"],
+        "path_efficiency": summary["path_efficiency"],
+    }
+
+
 def summarize(records: Sequence[dict[str, Any]], oracle: Sequence[dict[str, Any]] | None = None) -> dict[str, Any]:
     """Metrics and 95% CIs of one run's episodes (``oracle``: the oracle's records on the same seeds).
 
