@@ -31,6 +31,9 @@ AGENTS = (
 )
 # The table row of the HRM-DQN shipped in agents/pretrained/ (evaluated, not trained, by the demo).
 PRETRAINED_LABEL = "hrm-dqn-pretrained"
+# The wall-clock caps never go below this: the HRM's torch.compile costs ~15-40 s once per process on a cold
+# start, and a smaller (scaled) cap would stop it before its first env step.
+MIN_CAP_S = 60.0
 HEARTBEAT_S = 30.0  # a progress line this often while the agents train in parallel
 # Greedy evaluation episodes per agent. The protocol's 1,000 would take the small HRM ~2-3 minutes on a busy
 # 2-core CPU (every step runs the network); 300 keeps the demo under ten minutes, and the CIs show the cost.
@@ -65,7 +68,7 @@ def run_demo(
     started = time.perf_counter()
     print(f"hrm-mazes demo on {ENV_ID}, device {device}. Budgets (env steps / time cap):")
     for label, _algo, config, steps, cap, _every in AGENTS:
-        print(f"  {label:8s} config {config}: {int(steps * scale):,} env steps or {cap * scale:.0f} s, whichever comes first")
+        print(f"  {label:8s} config {config}: {int(steps * scale):,} env steps or {_cap(cap, scale):.0f} s, whichever comes first")
 
     configs = {
         label: TrainConfig(
@@ -79,7 +82,7 @@ def run_demo(
             eval_freq=max(100, int(every * scale)),
             eval_episodes=20 if scale >= 1 else 10,
             progress=progress,
-            max_wall_s=cap * scale,
+            max_wall_s=_cap(cap, scale),
         )
         for label, algo, config, steps, cap, every in AGENTS
     }
@@ -214,6 +217,11 @@ def run_demo(
     for n in notes:
         print(f"- {n}")
     return out
+
+
+def _cap(cap: float, scale: float) -> float:
+    """The wall-clock cap of one agent at ``scale``: scaled, but at least :data:`MIN_CAP_S`."""
+    return max(cap * scale, MIN_CAP_S)
 
 
 def _curriculum_reached(run_dir: Path) -> tuple[int, float, float] | None:

@@ -20,3 +20,10 @@ def test_curriculum_reached_without_a_curriculum(tmp_path):
     assert _curriculum_reached(tmp_path) is None  # no progress.csv
     (tmp_path / "progress.csv").write_text("charts/success_rate,charts/epsilon\n0.5,0.9\n")
     assert _curriculum_reached(tmp_path) is None
+
+
+def test_time_caps_scale_down_to_a_floor_that_leaves_room_for_torch_compile():
+    from agents.demo import MIN_CAP_S, _cap
+
+    assert _cap(450.0, 1.0) == 450.0 and _cap(450.0, 2.0) == 900.0
+    assert _cap(450.0, 0.02) == MIN_CAP_S >= 60.0
