@@ -169,12 +169,12 @@ def run_demo(
         "These are minutes-long CPU runs of small models; the paper's HRM-DQN trains ~200k optimizer steps on a "
         "GPU (`--config paper`). Read the table as what these budgets reach, not as the agents' ceiling.",
     ]
-    level = _curriculum_reached(out / "hrm-dqn")
-    if level is not None:
+    reached = _curriculum_reached(out / "hrm-dqn")
+    if reached is not None:
         notes.append(
             f"hrm-dqn trains with a distance curriculum (goals at most d open-map steps away, d widened each time 80% "
-            f"of recent training episodes succeed): it reached d = {level[0]}, with {100 * level[1]:.0f}% training "
-            f"success at epsilon {level[2]:.2f}. The table's evaluation uses the whole task."
+            f"of recent training episodes succeed): it reached d = {reached[0]}, with {100 * reached[1]:.0f}% training "
+            f"success at epsilon {reached[2]:.2f}. The table's evaluation uses the whole task."
         )
     if shipped is not None:
         t = shipped["trained"]
@@ -208,7 +208,7 @@ def run_demo(
     (out / "results.md").write_text("\n".join(md))
     (out / "results.json").write_text(
         json.dumps({"env_id": ENV_ID, "device": device, "scale": scale, "episodes": episodes, "runs": runs,
-                    "pretrained": runs_shipped if shipped else None, "summaries": summaries,
+                    "pretrained": runs_shipped or None, "summaries": summaries,
                     "wall_time_s": round(total, 1)}, indent=1)  # fmt: skip
     )
     print()
