@@ -59,8 +59,8 @@ def segment_macs(cfg: HRMConfig) -> dict[str, int]:
     block = sum(block_macs(cfg).values())
     l_pass, h_pass = cfg.L_layers * block, cfg.H_layers * block
     l_steps, h_steps = cfg.H_cycles * cfg.L_cycles, cfg.H_cycles
-    return {"no_grad": (l_steps - 1) * l_pass + (h_steps - 1) * h_pass, "grad": l_pass + h_pass,
-            "head": cfg.d_model * cfg.num_actions}  # fmt: skip
+    head = cfg.d_model * cfg.num_actions * (2 if cfg.readout == "neighbours" else 1)  # + a value at 4 cells
+    return {"no_grad": (l_steps - 1) * l_pass + (h_steps - 1) * h_pass, "grad": l_pass + h_pass, "head": head}
 
 
 def forward_flops(cfg: HRMConfig, segments: int | None = None) -> int:

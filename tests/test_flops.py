@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import sys
 from pathlib import Path
@@ -31,9 +32,11 @@ TINY = HRMConfig(grid_shape=(11, 11), d_model=16, num_heads=2, H_layers=1, L_lay
                  segments=2, expansion=2.0, mlp_multiple=16)  # fmt: skip
 
 
-def test_forward_count_matches_flop_counter(flops):
-    analytic = flops.forward_flops(TINY)
-    counted = flops.counted_forward_flops(TINY, batch=3)
+@pytest.mark.parametrize("readout", ["last", "neighbours"])
+def test_forward_count_matches_flop_counter(flops, readout):
+    cfg = dataclasses.replace(TINY, readout=readout)
+    analytic = flops.forward_flops(cfg)
+    counted = flops.counted_forward_flops(cfg, batch=3)
     assert counted == pytest.approx(analytic, rel=0.10)
 
 

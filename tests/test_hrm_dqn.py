@@ -404,10 +404,11 @@ def test_target_update_interval_copies_every_k_optimizer_steps_and_no_ema():
 # --- SB3 contract ---------------------------------------------------------------------------------------
 
 
-def test_save_load_round_trip(tmp_path):
+@pytest.mark.parametrize("readout", ["agent", "neighbours"])
+def test_save_load_round_trip(tmp_path, readout):
     env = four_rooms(2)
     options = dict(n_steps=2, double_q=True, loss="huber", target_update_interval=5)
-    model = tiny_model(env, policy_kwargs=dict(readout="agent", pos_encodings="rope+learned"), **options)
+    model = tiny_model(env, policy_kwargs=dict(readout=readout, pos_encodings="rope+learned"), **options)
     model.learn(60)
     assert model._n_updates > 0
     path = tmp_path / "hrm.zip"

@@ -124,6 +124,29 @@ def test_readouts():
     assert int(tiny(readout="agent").readout_index(no_agent)[0]) == 121  # falls back to the last cell
 
 
+def test_neighbours_readout():
+    """Q(a) = w_a . z[agent] + v . z[cell the move leads to]; a move off the grid reads the agent's own cell."""
+    from agents.hrm_dqn.model import ACTION_DELTAS as MODEL_DELTAS
+    from hrm_mazes.core import ACTION_DELTAS
+
+    assert [tuple(d) for d in ACTION_DELTAS.tolist()] == list(MODEL_DELTAS)  # one meaning of the actions
+    t = tokens(2)
+    t[0, 0, 0] = 0
+    t[0, 3, 4] = 2  # env 0's agent inside; env 1's at the corner (0, 0): north and west leave the grid
+    model = tiny(readout="neighbours")
+    z_H = th.randn(2, 122, 16)
+    q = model.q_values(z_H, t)
+    cells = [[(2, 4), (3, 5), (4, 4), (3, 3)], [(0, 0), (0, 1), (1, 0), (0, 0)]]
+    agents = [1 + 3 * 11 + 4, 1]
+    for b in range(2):
+        for a, (r, c) in enumerate(cells[b]):
+            expected = model.q_head(z_H[b, agents[b]])[a] + model.value_head(z_H[b, 1 + r * 11 + c])[0]
+            th.testing.assert_close(q[b, a], expected)
+    q.sum().backward()
+    assert model.value_head.weight.grad.abs().sum() > 0
+    assert "value_head.weight" in model.state_dict() and "value_head.weight" not in tiny().state_dict()
+
+
 def test_position_encodings():
     t = tokens(2)
     rope = tiny()
@@ -163,6 +186,7 @@ def test_position_matters_and_norm_is_unit_rms():
         (dict(d_model=30, num_heads=4), "divisible"),
         (dict(d_model=6, num_heads=2), "even"),
         (dict(readout="middle"), "readout"),
+        (dict(readout="neighbours", num_actions=5), "num_actions"),
         (dict(pos_encodings="2d"), "pos_encodings"),
         (dict(segments=0), "segments"),
         (dict(H_layers=1.5), "H_layers"),

@@ -26,9 +26,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-READOUTS = ("last", "prefix", "agent")
+READOUTS = ("last", "prefix", "agent", "neighbours")
 POS_ENCODINGS = ("rope", "rope+learned", "learned")
 AGENT_TOKEN = 2  # hrm_mazes.core.AGENT; duplicated so that this file needs torch only
+# hrm_mazes.core.ACTION_DELTAS (north, east, south, west as (d_row, d_col)); duplicated for the same reason and
+# checked equal in tests/test_hrm_model.py.
+ACTION_DELTAS = ((-1, 0), (0, 1), (1, 0), (0, -1))
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,10 @@ class HRMConfig:
     :param rope_theta: rotary embedding base.
     :param rms_norm_eps: RMSNorm epsilon.
     :param readout: token whose ``z_H`` feeds the Q head: ``"last"`` grid cell (paper), ``"prefix"`` token,
-        or ``"agent"`` (the cell holding ``agent_token``; the last cell if there is none).
+        or ``"agent"`` (the cell holding ``agent_token``; the last cell if there is none). ``"neighbours"``
+        adds to the agent readout a value read at the cell each action moves to:
+        ``Q(a) = w_a . z_H[agent] + v . z_H[agent + delta_a]`` (one shared ``v``; a move off the grid reads the
+        agent's own cell), for grids whose actions are the four moves of ``ACTION_DELTAS``.
     :param agent_token: token id of the agent cell (for ``readout="agent"``).
     :param pos_encodings: ``"rope"`` (SPEC, paper), ``"learned"`` (a trained absolute position embedding added
         to the input, no RoPE; the original HRM's other option) or ``"rope+learned"`` (both).
@@ -92,6 +98,11 @@ class HRMConfig:
             raise ValueError(f"expansion must be > 0, got {self.expansion!r}")
         if self.readout not in READOUTS:
             raise ValueError(f"readout must be one of {list(READOUTS)}, got {self.readout!r}")
+        if self.readout == "neighbours" and self.num_actions != len(ACTION_DELTAS):
+            raise ValueError(
+                f"readout='neighbours' needs num_actions = {len(ACTION_DELTAS)} (the moves {ACTION_DELTAS}), "
+                f"got {self.num_actions}"
+            )
         if self.pos_encodings not in POS_ENCODINGS:
             raise ValueError(f"pos_encodings must be one of {list(POS_ENCODINGS)}, got {self.pos_encodings!r}")
 
@@ -233,6 +244,9 @@ class HRM(nn.Module):
         self.L = ReasoningModule(cfg, cfg.L_layers)
         self.H = ReasoningModule(cfg, cfg.H_layers)
         self.q_head = Linear(d, cfg.num_actions)
+        if cfg.readout == "neighbours":
+            self.value_head = Linear(d, 1)
+            self.register_buffer("action_deltas", torch.tensor(ACTION_DELTAS), persistent=False)
         # Fixed, untrained initial states (persistent: a loaded model gets the same init).
         self.register_buffer("z_H_init", trunc_normal_(torch.empty(d), std=1.0))
         self.register_buffer("z_L_init", trunc_normal_(torch.empty(d), std=1.0))
@@ -281,7 +295,7 @@ class HRM(nn.Module):
         return z_H, z_L
 
     def readout_index(self, tokens: torch.Tensor) -> torch.Tensor | int:
-        """Sequence index of the readout token: an int, or ``(B,)`` for ``readout="agent"``."""
+        """Sequence index of the readout token: an int, or ``(B,)`` for ``readout="agent"`` / ``"neighbours"``."""
         if self.cfg.readout == "prefix":
             return 0
         if self.cfg.readout == "last":
@@ -293,8 +307,23 @@ class HRM(nn.Module):
     def q_values(self, z_H: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
         """``(B, num_actions)`` float32 Q-values read from ``z_H`` at the readout token."""
         index = self.readout_index(tokens)
-        h = z_H[:, index] if isinstance(index, int) else z_H[torch.arange(len(z_H), device=z_H.device), index]
-        return self.q_head(h).float()
+        if isinstance(index, int):
+            return self.q_head(z_H[:, index]).float()
+        rows = torch.arange(len(z_H), device=z_H.device)
+        q = self.q_head(z_H[rows, index])
+        if self.cfg.readout == "neighbours":
+            q = q + self.value_head(z_H[rows[:, None], self.neighbour_index(index)]).squeeze(-1)
+        return q.float()
+
+    def neighbour_index(self, index: torch.Tensor) -> torch.Tensor:
+        """``(B, 4)`` sequence indices of the cells the four moves lead to from ``index`` (``(B,)``); a move off
+        the grid gives ``index`` itself (the agent stays put)."""
+        height, width = self.cfg.grid_shape
+        row, col = (index - 1) // width, (index - 1) % width
+        new_row = row[:, None] + self.action_deltas[:, 0]
+        new_col = col[:, None] + self.action_deltas[:, 1]
+        inside = (new_row >= 0) & (new_row < height) & (new_col >= 0) & (new_col < width)
+        return torch.where(inside, 1 + new_row * width + new_col, index[:, None])
 
     @staticmethod
     def next_carry(z_H: torch.Tensor, z_L: torch.Tensor) -> torch.Tensor:

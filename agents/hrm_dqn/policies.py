@@ -64,7 +64,8 @@ class HRMQPolicy(BasePolicy):
     :param expansion: SwiGLU expansion (paper: 4).
     :param mlp_multiple: SwiGLU inner width is rounded up to a multiple of this (HRM: 256).
     :param rope_theta, rms_norm_eps: RoPE base (10000) and RMSNorm epsilon (1e-5).
-    :param readout: ``"last"`` (paper), ``"prefix"`` or ``"agent"`` token for the Q head.
+    :param readout: ``"last"`` (paper), ``"prefix"`` or ``"agent"`` token for the Q head, or ``"neighbours"``
+        (the agent's token plus a value read at the cell each move leads to; see :class:`HRMConfig`).
     :param pos_encodings: ``"rope"`` (paper), ``"learned"`` or ``"rope+learned"`` (see :class:`HRMConfig`).
     :param carry: how the carry is formed: ``"last_token"`` (paper's Carry Z) or ``"reset"`` (Reset Z: every
         step starts from ``z_init``). Stored as :attr:`carry_mode`.
