@@ -10,7 +10,13 @@ moves count as errors, so 100% is not always reachable. One torch thread.
     python results/probes/oracle_cloning.py --kw '{"H_cycles": 2, "L_cycles": 2}'    # more recurrence
     python results/probes/oracle_cloning.py --seconds 120 --cnn                      # the dqn-cnn GridCNN
 
-The committed logs (oracle_cloning_*.log) were made with an earlier copy of this script that added the learned
+    python results/probes/oracle_cloning.py --seconds 200 --pos rope+learned --kw '{"readout": "neighbours"}'
+    python results/probes/oracle_cloning.py --seconds 240 --pos rope+learned --kw '{"H_layers": 2, "L_layers": 2}'
+
+oracle_cloning_{neighbours,agent,2plus2}.log (2026-12-02, beside a training) come from a scratch copy that added
+the neighbours readout by subclassing HRM before ``readout="neighbours"`` existed (the same formula and init;
+``tests/test_hrm_model.py`` checks the option's formula); all three use rope+learned positions.
+The other committed logs (oracle_cloning_*.log) were made with an earlier copy of this script that added the learned
 table by subclassing HRM (normal instead of truncated-normal init, same scale) before ``pos_encodings`` existed.
 """
 
