@@ -73,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
                    "--device", "cpu", "--json", str(evaluation_json), "--force", "--no-progress"])  # fmt: skip
     if rc != 0:
         return rc
-    summary = json.loads(evaluation_json.read_text())["summary"]
+    evaluation = json.loads(evaluation_json.read_text())
+    summary = evaluation["summary"]
     entry = {
         "env_id": env_id,
         "algo": algo,
@@ -88,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
             "wall_time_s": state["wall_time_s"],
             "seed": run["seed"],
         },
-        "evaluation": {**headline(summary), "seed_offset": 1_000_000},
+        "evaluation": {**headline(summary), "seed_offset": evaluation["seed_offset"]},
     }
     # Shipped without torch.compile: a user's first action would otherwise wait ~15 s for the compiler (and
     # warn where there is none); everything else (weights, optimizer state, counters) is the trained model's.

@@ -176,13 +176,13 @@ def test_shipped_checkpoints_exist_and_load():
         assert agent.name == shipped["label"]
 
 
-@pytest.mark.parametrize("env_id", [e["env_id"] for e in shipped_entries()])
-def test_shipped_agents_play_as_documented(env_id, tmp_path, capsys):
+@pytest.mark.parametrize("shipped", shipped_entries(), ids=lambda e: e["env_id"])
+def test_shipped_agents_play_as_documented(shipped, tmp_path, capsys):
     """On the first 100 of the manifest's held-out episodes, a shipped agent's Wilson interval overlaps the one its
     manifest reports for 1,000: the model code still plays the checkpoint the way it was evaluated."""
-    documented = next(e for e in shipped_entries() if e["env_id"] == env_id)["evaluation"]
+    documented = shipped["evaluation"]
     out_json = tmp_path / "eval.json"
-    args = ["evaluate", "--pretrained", env_id, "--episodes", "100", "--json", str(out_json), "--no-progress", "--device", "cpu"]
+    args = ["evaluate", "--pretrained", shipped["env_id"], "--episodes", "100", "--json", str(out_json), "--no-progress", "--device", "cpu"]
     rc, _, err = run_cli(args, capsys)
     assert rc == 0, err
     lo, hi = json.loads(out_json.read_text())["summary"]["success_ci"]
