@@ -4,14 +4,19 @@ A thin layer over :mod:`agents.harness`: ``train``'s options are generated from 
 :class:`~agents.harness.config.TrainConfig`, and each handler calls one harness function. Every subcommand imports
 torch / SB3 only when it runs, so ``hrm-mazes --help`` and ``hrm-mazes play`` stay fast. A mistake in the input (unknown algorithm or env, missing or corrupt file, existing run directory)
 prints one line ``hrm-mazes: error: ...`` and exits with code 2; an interrupted command exits with 130.
+``train`` and ``tune`` treat SIGTERM (``kill PID``, a scheduler's stop) as Ctrl-C: the run saves its checkpoint
+first. That matters for runs started in the background, where a non-interactive shell leaves SIGINT ignored.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
+import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 
 from agents.errors import UserError
 from agents.harness.algos import ALGO_NAMES, DEVICES, ENV_IDS
@@ -322,6 +327,27 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
 }
 
 
+# Commands whose work is one long in-process loop that checkpoints on KeyboardInterrupt.
+STOP_ON_SIGTERM = ("train", "tune")
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt(enabled: bool) -> Iterator[None]:
+    """Within the block, SIGTERM raises KeyboardInterrupt (as Ctrl-C does); the previous handler comes back after."""
+    if not enabled or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["bench-env"]:
@@ -330,7 +356,8 @@ def main(argv: list[str] | None = None) -> int:
         return throughput_main(argv[1:], prog="hrm-mazes bench-env")
     args = build_parser().parse_args(argv)
     try:
-        return HANDLERS[args.command](args)
+        with _sigterm_as_interrupt(args.command in STOP_ON_SIGTERM):
+            return HANDLERS[args.command](args)
     except UserError as err:
         print(f"hrm-mazes: error: {err}", file=sys.stderr)
         return 2

@@ -10,6 +10,7 @@ import csv
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +20,7 @@ import yaml
 from cli_helpers import assert_one_line_error, run_cli
 from stable_baselines3.common.callbacks import BaseCallback
 
+import agents.harness.training
 from agents.cli import build_parser, main
 from agents.harness.checkpoints import latest_checkpoint, read_state
 from agents.harness.config import TrainConfig
@@ -422,6 +424,35 @@ def test_keyboard_interrupt_saves_a_checkpoint(tmp_path, tiny_config):
     assert read_state(RunPaths(out)).env_steps == 38 and result.checkpoint_steps == 38
     result = train(TrainConfig(out=out, resume=True, device="cpu", progress=False))
     assert not result.interrupted and result.env_steps == 80 and result.model_path.is_file()
+
+
+class Terminate(BaseCallback):
+    """Sends this process SIGTERM once ``at`` env steps are done, as ``kill PID`` or a job scheduler would."""
+
+    def __init__(self, at: int) -> None:
+        super().__init__()
+        self.at = at
+
+    def _on_step(self) -> bool:
+        if self.num_timesteps >= self.at:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return True
+
+
+def test_sigterm_stops_train_like_ctrl_c(tmp_path, tiny_config, monkeypatch, capsys):
+    """A run in the background (where SIGINT is ignored) is stopped with SIGTERM: checkpoint, exit 130, resumable."""
+    real_train = agents.harness.training.train
+    monkeypatch.setattr(agents.harness.training, "train", lambda config: real_train(config, callbacks=[Terminate(40)]))
+    before = signal.getsignal(signal.SIGTERM)
+    out = tmp_path / "run"
+    rc, _, err = run_cli(["train", "--algo", "dqn", "--env", ENV, "--config", str(tiny_config), "--steps", "80",
+                          "--out", str(out), "--no-progress"], capsys)  # fmt: skip
+    assert rc == 130 and "--resume" in err
+    assert read_state(RunPaths(out)).env_steps == 38  # the Ctrl-C checkpoint (see the test above)
+    assert signal.getsignal(signal.SIGTERM) is before  # the CLI's handler does not outlive the command
+    monkeypatch.setattr(agents.harness.training, "train", real_train)
+    rc, out_text, _ = run_cli(["train", "--resume", "--out", str(out), "--no-progress"], capsys)
+    assert rc == 0 and "done: 80 env steps" in out_text
 
 
 def test_resume_hrm_dqn(tmp_path, capsys):
