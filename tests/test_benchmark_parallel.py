@@ -188,3 +188,23 @@ def test_ray_runs_the_trials(tmp_path, capfd):
     import ray
 
     assert not ray.is_initialized()  # the local instance is shut down
+
+
+SHIPPED_SUITES = sorted((Path(__file__).resolve().parents[1] / "benchmarks" / "suites").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", SHIPPED_SUITES, ids=lambda p: p.stem)
+def test_every_shipped_suite_resolves_every_trial(path, tmp_path):
+    """The suites in benchmarks/suites/ are commands the docs give: each must load, name its own file, and resolve
+    every trial's config, hyperparameters and env (what ``benchmark`` checks before it trains anything)."""
+    from agents.harness.suites import load_suite, suite_jobs
+    from agents.harness.training import resolve_fresh
+
+    suite = load_suite(path)
+    assert suite["name"] == path.stem
+    jobs = suite_jobs(suite, tmp_path, "cpu", progress=False)
+    assert len(jobs) == len(suite["envs"]) * len(suite["algos"]) * len(suite["seeds"])
+    for _entry, config in jobs:
+        resolved = resolve_fresh(config)
+        assert resolved.steps == (config.steps or resolved.hyperparams["n_timesteps"])
+    assert not any(tmp_path.iterdir())  # checking a suite writes nothing
