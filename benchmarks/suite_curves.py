@@ -13,13 +13,12 @@ evaluations.csv`` and ``DIR/results.json`` (for the suite's ``compare`` pairs); 
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 from pathlib import Path
 
 import numpy as np
 
-from agents.harness.aggregate import improvement_interval, iqm, iqm_interval, probability_of_improvement
+from agents.harness.aggregate import aggregate_runs, ci_text
 from agents.harness.rundir import read_eval_rows
 
 
@@ -53,21 +52,19 @@ def areas(runs: dict[str, dict[int, list[dict]]]) -> dict[str, list[float]]:
     return {label: [float(np.mean([r["success_rate"] for r in seeds[s]])) for s in sorted(seeds)] for label, seeds in runs.items()}
 
 
-def area_tables(scores: dict[str, list[float]], pairs: list[list[str]]) -> list[str]:
-    def ci(interval: list[float] | None) -> str:
-        return "-" if interval is None else f"[{interval[0]:.1%}, {interval[1]:.1%}]"
-
+def area_tables(scores: dict[str, list[float]], pairs: list[list[str]] | None) -> list[str]:
+    """IQM per label and P(X > Y) per pair (default: every pair) of the seeds' areas, by the report's own
+    statistics (:func:`~agents.harness.aggregate.aggregate_runs`); pairs naming a label without runs are left out."""
+    rows = [{"label": label, "env_id": "", "success_rate": area} for label, areas_ in scores.items() for area in areas_]
+    compare = None if pairs is None else [pair for pair in pairs if all(label in scores for label in pair)]
+    stats = aggregate_runs(rows, compare)
     lines = ["| agent | seeds | area per seed | IQM | 95% CI |", "| --- | ---: | --- | ---: | --- |"]
-    for label in sorted(scores):
-        x = scores[label]
-        lines.append(f"| {label} | {len(x)} | {', '.join(f'{v:.1%}' for v in x)} | {iqm(x):.1%} | {ci(iqm_interval(x))} |")
+    for r in sorted(stats["iqm"], key=lambda r: r["label"]):
+        per_seed = ", ".join(f"{v:.1%}" for v in r["scores"])
+        lines.append(f"| {r['label']} | {r['n_seeds']} | {per_seed} | {r['iqm']:.1%} | {ci_text(r['ci'], 100, 1)} |")
     lines += ["", "| X | Y | P(X > Y) on the area | 95% CI |", "| --- | --- | ---: | --- |"]
-    for x_label, y_label in pairs:
-        if x_label in scores and y_label in scores:
-            x, y = scores[x_label], scores[y_label]
-            interval = improvement_interval(x, y)
-            text = "-" if interval is None else f"[{interval[0]:.2f}, {interval[1]:.2f}]"
-            lines.append(f"| {x_label} | {y_label} | {probability_of_improvement(x, y):.2f} | {text} |")
+    for p in stats["probability_of_improvement"]:
+        lines.append(f"| {p['x']} | {p['y']} | {p['probability']:.2f} | {ci_text(p['ci'], 1, 2)} |")
     return lines
 
 
@@ -82,11 +79,10 @@ def main(argv: list[str] | None = None) -> int:
     report = suite / "results.json"
     compare = json.loads(report.read_text())["suite"].get("compare") if report.is_file() else None
     for env_id, runs in curves.items():
-        pairs = compare or [list(p) for p in itertools.combinations(sorted(runs), 2)]
         print(f"## {env_id}\n")
         print("\n".join(curve_table(runs)) + "\n")
         print("Area under the curve (mean periodic greedy success of each seed):\n")
-        print("\n".join(area_tables(areas(runs), pairs)) + "\n")
+        print("\n".join(area_tables(areas(runs), compare)) + "\n")
     return 0
 
 

@@ -155,16 +155,17 @@ def markdown_sections(aggregates: dict[str, Any], env_id: str) -> list[str]:
         "", "| agent | seeds | IQM success rate | 95% CI |", "| --- | ---: | ---: | --- |",
     ]  # fmt: skip
     for r in rows:
-        lines.append(f"| {r['label']} | {r['n_seeds']} | {100 * r['iqm']:.1f}% | {_ci_text(r['ci'], 100, 1)} |")
+        lines.append(f"| {r['label']} | {r['n_seeds']} | {100 * r['iqm']:.1f}% | {ci_text(r['ci'], 100, 1)} |")
     pairs = [p for p in aggregates["probability_of_improvement"] if p["env_id"] == env_id]
     if pairs:
         lines += ["", "| X | Y | P(X > Y) | 95% CI |", "| --- | --- | ---: | --- |"]
         for p in pairs:
-            lines.append(f"| {p['x']} | {p['y']} | {p['probability']:.2f} | {_ci_text(p['ci'], 1, 2)} |")
+            lines.append(f"| {p['x']} | {p['y']} | {p['probability']:.2f} | {ci_text(p['ci'], 1, 2)} |")
     return lines
 
 
-def _ci_text(ci: list[float] | None, scale: float, digits: int) -> str:
+def ci_text(ci: list[float] | None, scale: float, digits: int) -> str:
+    """``[lo, hi]`` times ``scale`` with ``digits`` decimals, or the note that one seed has no interval."""
     return NO_INTERVAL if ci is None else f"[{ci[0] * scale:.{digits}f}, {ci[1] * scale:.{digits}f}]"
 
 
