@@ -1,8 +1,12 @@
-"""Calling ``hrm-mazes`` in-process and checking its one-line errors; shared by the command-line tests."""
+"""Calling ``hrm-mazes`` in-process, checking its one-line errors, and interrupting a training run; shared by the
+command-line tests."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+
+from stable_baselines3.common.callbacks import BaseCallback
 
 from agents.cli import main
 
@@ -27,3 +31,25 @@ def assert_one_line_error(rc: int, err: str, *words: str) -> None:
     assert ERROR_LINE.match(lines[0]) and "Traceback" not in err, err
     for word in words:
         assert word in lines[0], lines[0]
+
+
+class AtStep(BaseCallback):
+    """Calls ``action`` at every env step from ``at`` on: a crash, a Ctrl-C or a signal in the middle of training."""
+
+    def __init__(self, at: int, action: Callable[[], object]) -> None:
+        super().__init__()
+        self.at, self.action = at, action
+
+    def _on_step(self) -> bool:
+        if self.num_timesteps >= self.at:
+            self.action()
+        return True
+
+
+def raising(exc: type[BaseException]) -> Callable[[], None]:
+    """An :class:`AtStep` action that raises ``exc`` (``KeyboardInterrupt``: a Ctrl-C)."""
+
+    def action() -> None:
+        raise exc("simulated interruption")
+
+    return action

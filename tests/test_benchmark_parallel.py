@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from cli_helpers import assert_one_line_error, run_cli
-from stable_baselines3.common.callbacks import BaseCallback
+from cli_helpers import AtStep, assert_one_line_error, raising, run_cli
 
 import agents.harness.training
 from agents.cli import main
@@ -38,19 +37,6 @@ def run_dir(out: Path, seed: int, label: str = "dqn-cpu-small") -> Path:
 def file_times(root: Path) -> dict[str, int]:
     """Every file under ``root`` with its modification time (ns)."""
     return {str(p.relative_to(root)): p.stat().st_mtime_ns for p in sorted(root.rglob("*")) if p.is_file()}
-
-
-class InterruptAt(BaseCallback):
-    """A Ctrl-C in the middle of training."""
-
-    def __init__(self, steps: int) -> None:
-        super().__init__()
-        self.steps = steps
-
-    def _on_step(self) -> bool:
-        if self.num_timesteps >= self.steps:
-            raise KeyboardInterrupt
-        return True
 
 
 # --- command line -------------------------------------------------------------------------------------------
@@ -113,7 +99,7 @@ def test_an_interrupted_suite_keeps_finished_trials_and_resumes(tmp_path, monkey
 
     def train(config, callbacks=None):  # Ctrl-C in trial 2's first run only
         interrupt = config.seed == 1 and not config.resume
-        return real_train(config, [InterruptAt(30)] if interrupt else callbacks)
+        return real_train(config, [AtStep(30, raising(KeyboardInterrupt))] if interrupt else callbacks)
 
     monkeypatch.setattr(agents.harness.training, "train", train)
     rc, _, err = run_cli(["benchmark", "--suite", str(suite), "--out", str(out), "--workers", "1", "--no-progress"], capsys)

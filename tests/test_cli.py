@@ -17,8 +17,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from cli_helpers import assert_one_line_error, run_cli
-from stable_baselines3.common.callbacks import BaseCallback
+from cli_helpers import AtStep, assert_one_line_error, raising, run_cli
 
 import agents.harness.training
 from agents.cli import build_parser, main
@@ -367,19 +366,6 @@ def test_demo_tiny_scale(tmp_path, capsys):
 # --- resume -------------------------------------------------------------------------------------------------
 
 
-class Crash(BaseCallback):
-    """Simulates an interruption once ``at`` env steps are done."""
-
-    def __init__(self, at: int, exc: type[BaseException]) -> None:
-        super().__init__()
-        self.at, self.exc = at, exc
-
-    def _on_step(self) -> bool:
-        if self.num_timesteps >= self.at:
-            raise self.exc("simulated interruption")
-        return True
-
-
 def test_resume_after_a_crash_continues_from_the_checkpoint(tmp_path, tiny_config, capsys):
     from stable_baselines3 import DQN
 
@@ -387,7 +373,7 @@ def test_resume_after_a_crash_continues_from_the_checkpoint(tmp_path, tiny_confi
     config = TrainConfig(algo="dqn", env_id=ENV, steps=120, config=str(tiny_config), out=out, device="cpu",
                          eval_freq=20, checkpoint_freq=20, progress=False)  # fmt: skip
     with pytest.raises(RuntimeError, match="simulated"):
-        train(config, callbacks=[Crash(70, RuntimeError)])
+        train(config, callbacks=[AtStep(70, raising(RuntimeError))])
     paths = RunPaths(out)
     crashed = read_state(paths)
     assert crashed.env_steps == 60 and crashed.optimizer_steps > 0 and not paths.model.exists()
@@ -417,7 +403,7 @@ def test_resume_after_a_crash_continues_from_the_checkpoint(tmp_path, tiny_confi
 def test_keyboard_interrupt_saves_a_checkpoint(tmp_path, tiny_config):
     out = tmp_path / "run"
     config = TrainConfig(algo="dqn", env_id=ENV, steps=80, config=str(tiny_config), out=out, device="cpu", progress=False)
-    result = train(config, callbacks=[Crash(40, KeyboardInterrupt)])
+    result = train(config, callbacks=[AtStep(40, raising(KeyboardInterrupt))])
     assert result.interrupted and result.model_path is None
     # SB3 counts the step at 40 before the callback runs and stores its transitions after: the checkpoint
     # leaves that step out, so that its step count and its replay buffer agree.
@@ -426,23 +412,11 @@ def test_keyboard_interrupt_saves_a_checkpoint(tmp_path, tiny_config):
     assert not result.interrupted and result.env_steps == 80 and result.model_path.is_file()
 
 
-class Terminate(BaseCallback):
-    """Sends this process SIGTERM once ``at`` env steps are done, as ``kill PID`` or a job scheduler would."""
-
-    def __init__(self, at: int) -> None:
-        super().__init__()
-        self.at = at
-
-    def _on_step(self) -> bool:
-        if self.num_timesteps >= self.at:
-            os.kill(os.getpid(), signal.SIGTERM)
-        return True
-
-
 def test_sigterm_stops_train_like_ctrl_c(tmp_path, tiny_config, monkeypatch, capsys):
     """A run in the background (where SIGINT is ignored) is stopped with SIGTERM: checkpoint, exit 130, resumable."""
     real_train = agents.harness.training.train
-    monkeypatch.setattr(agents.harness.training, "train", lambda config: real_train(config, callbacks=[Terminate(40)]))
+    terminate = AtStep(40, lambda: os.kill(os.getpid(), signal.SIGTERM))  # as `kill PID` or a job scheduler would
+    monkeypatch.setattr(agents.harness.training, "train", lambda config: real_train(config, callbacks=[terminate]))
     before = signal.getsignal(signal.SIGTERM)
     out = tmp_path / "run"
     rc, _, err = run_cli(["train", "--algo", "dqn", "--env", ENV, "--config", str(tiny_config), "--steps", "80",
@@ -461,7 +435,7 @@ def test_resume_hrm_dqn(tmp_path, capsys):
                          eval_freq=24, eval_episodes=2, checkpoint_freq=24, progress=False,
                          overrides={"learning_starts": 8, "batch_size": 4, "buffer_size": 500})  # fmt: skip
     with pytest.raises(RuntimeError):
-        train(config, callbacks=[Crash(32, RuntimeError)])
+        train(config, callbacks=[AtStep(32, raising(RuntimeError))])
     crashed = read_state(RunPaths(out))
     assert crashed.env_steps == 24 and crashed.optimizer_steps > 0
     buffer = latest_checkpoint(RunPaths(out)).replay_buffer
@@ -477,7 +451,7 @@ def _crashed_dqn_run(out: Path, tiny_config: Path, at: int = 50) -> RunPaths:
     config = TrainConfig(algo="dqn", env_id=ENV, steps=120, config=str(tiny_config), out=out, device="cpu",
                          eval_freq=20, checkpoint_freq=20, progress=False)  # fmt: skip
     with pytest.raises(RuntimeError, match="simulated"):
-        train(config, callbacks=[Crash(at, RuntimeError)])
+        train(config, callbacks=[AtStep(at, raising(RuntimeError))])
     return RunPaths(out)
 
 
