@@ -76,6 +76,25 @@ def test_every_sampled_override_set_builds_a_model(algo):
         venv.close()
 
 
+def test_the_dqn_cnn_space_decides_the_curriculum_itself():
+    # RandomDoorMaze's dqn-cnn cpu preset has a curriculum: a sample that turns it off must not inherit it.
+    from agents.harness.search_spaces import CURRICULA
+
+    space = SEARCH_SPACES["dqn-cnn"]
+    preset = load_config("dqn-cnn", "RandomDoorMaze-v0", "cpu")[0]
+    assert "curriculum" in preset and "curriculum" in space.decides
+    base = {k: v for k, v in preset.items() if k not in space.decides}
+    for choice, settings in CURRICULA.items():
+        trial = optuna.trial.FixedTrial({**FIXED_DQN_CNN, "curriculum": choice})
+        hyperparams = apply_overrides(base, space.sample(trial))
+        assert hyperparams.get("curriculum") == settings
+
+
+FIXED_DQN_CNN = {"learning_rate": 1e-3, "batch_size": 64, "n_steps": 3, "target_update_interval": 2000,
+                 "exploration_fraction": 0.2, "gradient_steps": 1, "double_q": True, "channels": "16-16",
+                 "features_dim": 64}  # fmt: skip
+
+
 # --- the pruning callback -----------------------------------------------------------------------------------
 
 
@@ -97,9 +116,7 @@ def test_the_pruning_callback_stops_the_run_and_prunes_the_trial(tmp_path):
     config = TuneConfig(algo="dqn-cnn", env_id=ENV, trials=1, minutes=5, config=str(tiny_config(tmp_path, "dqn-cnn")),
                         steps=400, eval_freq=100, device="cpu", out=tmp_path / "study", progress=False)  # fmt: skip
     _, path, settings = prepare_study(config)
-    trial = AlwaysPrune({"learning_rate": 1e-3, "batch_size": 64, "n_steps": 3, "target_update_interval": 2000,
-                         "exploration_fraction": 0.2, "gradient_steps": 1, "double_q": True, "channels": "16-16",
-                         "features_dim": 64})  # fmt: skip
+    trial = AlwaysPrune({**FIXED_DQN_CNN, "curriculum": "off"})
     with pytest.raises(optuna.TrialPruned):
         run_trial(trial, settings, path, progress=False)
     rows = read_eval_rows(RunPaths(path / "trials" / "trial-0000").evaluations)

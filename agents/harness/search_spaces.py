@@ -19,9 +19,24 @@ from agents.harness.hyperparams import CONFIG_DIR
 CHANNELS = {"16-16": [16, 16], "32-32": [32, 32], "32-64": [32, 64]}
 
 
+# The distance curricula a study chooses between (agents.harness.curriculum): off, or the presets' widening law.
+CURRICULA: dict[str, dict[str, Any] | None] = {
+    "off": None,
+    "2+2": {"start": 2, "step": 2, "success": 0.8, "window": 200},
+}
+
+
+def sample_curriculum(trial: Any) -> dict[str, Any]:
+    """The ``curriculum`` override of a sample: ``{}`` when off (the space ``decides`` the key, so a base preset's
+    curriculum is dropped rather than inherited)."""
+    settings = CURRICULA[trial.suggest_categorical("curriculum", list(CURRICULA))]
+    return {} if settings is None else {"curriculum": dict(settings)}
+
+
 def sample_dqn_cnn(trial: Any) -> dict[str, Any]:
     """Double DQN with GridCNN. ``target_update_interval`` is in env steps (SB3 counts it per env step)."""
     return {
+        **sample_curriculum(trial),
         "learning_rate": trial.suggest_float("learning_rate", 1e-4, 3e-3, log=True),
         "batch_size": trial.suggest_categorical("batch_size", [64, 128, 256]),
         "n_steps": trial.suggest_categorical("n_steps", [1, 3, 5]),
@@ -96,7 +111,7 @@ class SearchSpace:
 
 
 SEARCH_SPACES: dict[str, SearchSpace] = {
-    "dqn-cnn": SearchSpace(sample_dqn_cnn),
+    "dqn-cnn": SearchSpace(sample_dqn_cnn, decides=("curriculum",)),
     "hrm-dqn": SearchSpace(sample_hrm_dqn, decides=("tau", "target_update_interval")),
     "ppo": SearchSpace(sample_ppo),
 }
