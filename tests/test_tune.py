@@ -95,6 +95,28 @@ FIXED_DQN_CNN = {"learning_rate": 1e-3, "batch_size": 64, "n_steps": 3, "target_
                  "features_dim": 64}  # fmt: skip
 
 
+@pytest.mark.parametrize("env", [ENV, "RandomDoorMaze-v0"])
+def test_the_dqn_cnn_cpu_preset_is_a_point_of_its_space(env):
+    from agents.harness.search_spaces import base_params
+
+    space = SEARCH_SPACES["dqn-cnn"]
+    preset = load_config("dqn-cnn", env, "cpu")[0]
+    params = base_params(space, preset)
+    assert params is not None and params["curriculum"] == ("off" if env == ENV else "2+2")
+    kept = {k: v for k, v in preset.items() if k not in space.decides}
+    assert apply_overrides(kept, space.sample(optuna.trial.FixedTrial(params))) == preset
+
+
+@pytest.mark.parametrize("change", [{"target_update_interval": 100}, {"learning_rate": 1.0}, {"double_q": None},
+                                    {"features_extractor_kwargs": {"features_dim": 64, "channels": [4, 4]}}])
+def test_a_preset_outside_the_space_has_no_base_params(change):
+    from agents.harness.search_spaces import base_params
+
+    preset = {**load_config("dqn-cnn", ENV, "cpu")[0], **change}
+    assert base_params(SEARCH_SPACES["dqn-cnn"], preset) is None
+    assert base_params(SEARCH_SPACES["ppo"], load_config("ppo", ENV, None)[0]) is None  # ppo has no base function
+
+
 # --- the pruning callback -----------------------------------------------------------------------------------
 
 
@@ -150,6 +172,26 @@ def test_a_tiny_dqn_cnn_study_writes_its_outputs_and_resumes(tmp_path, capsys):
     rc, stdout, err = run_cli([*with_option(args, "--trials", "3"), "--resume"], capsys)
     assert rc == 0, err
     assert len(study_rows(out)) == 3 and "trial 2:" in stdout
+
+
+@pytest.mark.slow
+def test_a_study_whose_base_is_in_the_space_runs_it_as_trial_0(tmp_path, capsys):
+    base = {**TINY["dqn-cnn"], "learning_rate": 1e-3, "batch_size": 64, "n_steps": 3, "target_update_interval": 2000,
+            "exploration_fraction": 0.2, "double_q": True, "features_extractor_kwargs": {"features_dim": 64,
+                                                                                          "channels": [16, 16]}}  # fmt: skip
+    config = tmp_path / "in-space.yaml"
+    config.write_text(yaml.safe_dump({ENV: base}))
+    args = tune_args(tmp_path, trials=2)
+    args[args.index("--config") + 1] = str(config)
+    rc, stdout, err = run_cli(args, capsys)
+    assert rc == 0, err
+    rows = study_rows(tmp_path / "study")
+    assert rows[0]["user_attrs_base_preset"] == "True" and rows[1]["user_attrs_base_preset"] == ""
+    assert {k: rows[0][f"params_{k}"] for k in ("batch_size", "channels", "curriculum", "target_update_interval")} == {
+        "batch_size": "64", "channels": "16-16", "curriculum": "off", "target_update_interval": "2000"}
+    summary = (tmp_path / "study" / "summary.md").read_text()
+    assert "yardstick: trial 0 runs the base preset itself (objective" in summary
+    assert "| 0 (base preset) |" in summary and "trial 0 (base preset):" in stdout
 
 
 @pytest.mark.slow

@@ -7,13 +7,14 @@ algorithm to ``tune``: one sampling function and one line in the table.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from agents.errors import UserError
 from agents.harness.algos import get_algo
-from agents.harness.hyperparams import CONFIG_DIR
+from agents.harness.hyperparams import CONFIG_DIR, apply_overrides
 
 # GridCNN shapes by name (Optuna's categorical choices must be scalars).
 CHANNELS = {"16-16": [16, 16], "32-32": [32, 32], "32-64": [32, 64]}
@@ -48,6 +49,18 @@ def sample_dqn_cnn(trial: Any) -> dict[str, Any]:
             "channels": CHANNELS[trial.suggest_categorical("channels", list(CHANNELS))],
             "features_dim": trial.suggest_categorical("features_dim", [64, 128, 256]),
         },
+    }
+
+
+def dqn_cnn_base_params(preset: dict[str, Any]) -> dict[str, Any]:
+    """The parameters of :func:`sample_dqn_cnn` that name ``preset`` (checked by :func:`base_params`)."""
+    extractor = preset.get("features_extractor_kwargs", {})
+    return {
+        "curriculum": next((k for k, v in CURRICULA.items() if v == preset.get("curriculum")), None),
+        **{key: preset.get(key) for key in ("learning_rate", "batch_size", "n_steps", "target_update_interval",
+                                             "exploration_fraction", "gradient_steps", "double_q")},  # fmt: skip
+        "channels": next((k for k, v in CHANNELS.items() if v == extractor.get("channels")), None),
+        "features_dim": extractor.get("features_dim"),
     }
 
 
@@ -104,17 +117,38 @@ class SearchSpace:
     :param sample: draws one set of overrides (a dict merged onto the base preset) from an Optuna trial.
     :param decides: base-preset keys that every sample sets or leaves out on purpose; they are dropped from the
         base (``hrm-dqn``: ``tau`` or ``target_update_interval``, never both).
+    :param base: the sample parameters that name a base preset, when the space can express it: a fresh study
+        runs them as its trial 0, so that it says whether any sample beat the preset it started from.
     """
 
     sample: Callable[[Any], dict[str, Any]]
     decides: tuple[str, ...] = ()
+    base: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 
 
 SEARCH_SPACES: dict[str, SearchSpace] = {
-    "dqn-cnn": SearchSpace(sample_dqn_cnn, decides=("curriculum",)),
+    "dqn-cnn": SearchSpace(sample_dqn_cnn, decides=("curriculum",), base=dqn_cnn_base_params),
     "hrm-dqn": SearchSpace(sample_hrm_dqn, decides=("tau", "target_update_interval")),
     "ppo": SearchSpace(sample_ppo),
 }
+
+
+def base_params(space: SearchSpace, preset: dict[str, Any]) -> dict[str, Any] | None:
+    """The parameters whose sample rebuilds ``preset`` exactly, or None when the space cannot express it (no
+    ``base`` function, a value outside the space's choices or ranges, or a key the space does not sample)."""
+    import optuna
+
+    if space.base is None:
+        return None
+    kept = {k: v for k, v in preset.items() if k not in space.decides}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # FixedTrial only warns about a value outside a range
+            trial = optuna.trial.FixedTrial(space.base(preset))
+            rebuilt = apply_overrides(kept, space.sample(trial))
+    except (ValueError, TypeError, Warning):
+        return None
+    return dict(trial.params) if rebuilt == preset else None
 
 
 def get_space(algo: str) -> SearchSpace:

@@ -43,9 +43,10 @@ from agents.harness.algos import check_env_id
 from agents.harness.config import MAX_SEED, TrainConfig, describe_int, parse_int
 from agents.harness.hyperparams import apply_overrides, load_config
 from agents.harness.rundir import OutputDir, RunPaths, check_own_dir, claim_output_dir, read_eval_rows
-from agents.harness.search_spaces import SEARCH_SPACES, default_base_config, get_space
+from agents.harness.search_spaces import SEARCH_SPACES, base_params, default_base_config, get_space
 
 TUNE_DIR = Path("runs") / "tune"
+BASE_ATTR = "base_preset"  # the user attribute of the trial that runs the base preset itself
 STUDY_NAME = "tune"
 # RL Zoo prunes from its n_evaluations // 3-th evaluation (3 of its usual 10): the first two never prune.
 WARMUP_EVALUATIONS = 3
@@ -358,6 +359,11 @@ def tune(config: TuneConfig, command: str | None = None) -> TuneResult:
                 n_startup_trials=settings["startup_trials"], n_warmup_steps=WARMUP_EVALUATIONS * settings["eval_freq"]
             ),
         )
+        if not study.trials:  # a fresh study runs its base preset first, when the space can express it
+            preset = load_config(settings["algo"], settings["env_id"], settings["config"])[0]
+            params = base_params(SEARCH_SPACES[settings["algo"]], preset)
+            if params is not None:
+                study.enqueue_trial(params, user_attrs={BASE_ATTR: True})
         for stale in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
             study.tell(stale.number, state=optuna.trial.TrialState.FAIL)  # the session running it was killed
         remaining = config.trials - len(study.get_trials(deepcopy=False, states=states))
@@ -402,10 +408,14 @@ def _print_trial(study: Any, trial: Any) -> None:
     shown_best = "-" if best is None else f"{best.value:.3f} (#{best.number})"
     wall = trial.user_attrs.get("wall_time_s", "-")
     params = " ".join(f"{k}={_short(v)}" for k, v in trial.params.items())
-    print(f"trial {trial.number}: {trial.state.name.lower()}  objective {value}  best {shown_best}  "
+    print(f"trial {_label(trial)}: {trial.state.name.lower()}  objective {value}  best {shown_best}  "
           f"{trial.user_attrs.get('env_steps', '-')} env steps  {wall} s  {params}", flush=True)  # fmt: skip
     if "error" in trial.user_attrs:
         print(f"  {trial.user_attrs['error']}", flush=True)
+
+
+def _label(trial: Any) -> str:
+    return f"{trial.number} (base preset)" if trial.user_attrs.get(BASE_ATTR) else str(trial.number)
 
 
 def _short(value: Any) -> str:
@@ -445,6 +455,14 @@ def write_outputs(study: Any, settings: dict[str, Any], path: Path, command: str
         best_yaml.write_text(header + yaml.safe_dump({settings["env_id"]: hyperparams}, sort_keys=False))
     (path / "summary.md").write_text(_summary(trials, best, settings, path, command, best_yaml))
     return best_yaml
+
+
+def _base_line(trials: list[Any], settings: dict[str, Any]) -> str:
+    base = next((t for t in trials if t.user_attrs.get(BASE_ATTR)), None)
+    if base is None:
+        return "- yardstick: no trial runs the base preset itself (the search space cannot express it)"
+    value = "not finished" if base.value is None else f"objective {base.value:.4f}"
+    return f"- yardstick: trial {base.number} runs the base preset itself ({value})"
 
 
 def _write_study_csv(trials: list[Any], path: Path) -> None:
@@ -493,6 +511,7 @@ def _summary(trials: list[Any], best: Any, settings: dict[str, Any], path: Path,
         f"- objective: {OBJECTIVE}",
         f"- sampler: TPE (multivariate, seed {settings['seed']}, {settings['startup_trials']} random start-up trials); "
         f"pruner: median ({settings['startup_trials']} start-up trials, never before evaluation {WARMUP_EVALUATIONS})",
+        _base_line(trials, settings),
         "",
     ]
     if best is None:
@@ -507,7 +526,7 @@ def _summary(trials: list[Any], best: Any, settings: dict[str, Any], path: Path,
               "|---" * (5 + len(params)) + "|"]  # fmt: skip
     for t in trials:
         value = "" if t.value is None else f"{t.value:.3f}"
-        cells = [str(t.number), t.state.name.lower(), value, str(t.user_attrs.get("env_steps", "")),
+        cells = [_label(t), t.state.name.lower(), value, str(t.user_attrs.get("env_steps", "")),
                  str(t.user_attrs.get("wall_time_s", ""))]  # fmt: skip
         cells += [_short(t.params[k]) if k in t.params else "" for k in params]
         lines.append("| " + " | ".join(cells) + " |")
