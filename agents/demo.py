@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import time
 from pathlib import Path
 from typing import Any
 
 from agents.errors import UserError
+from hrm_mazes.host import cpu_model
 
 ENV_ID = "FourRooms-Dynamic-v0"
 # (label, algo, config, env steps, wall-clock cap in seconds, evaluate every N env steps) at scale 1.0
@@ -161,7 +161,7 @@ def run_demo(
     total = time.perf_counter() - started
     capped = [label for label, r in runs.items() if r["stopped_by_time_cap"]]
     notes = [
-        f"Command: `hrm-mazes demo` (scale {scale}); device {device}; {platform.processor() or platform.machine()}, "
+        f"Command: `hrm-mazes demo` (scale {scale}); device {device}; {cpu_model()}, "
         f"total wall-clock {total / 60:.1f} min.",
         f"Greedy evaluation on the same {episodes} held-out seeded episodes for every agent; 95% CIs: Wilson "
         "(success), bootstrap (length, path efficiency). One training seed each, so no spread over seeds is shown.",

@@ -38,7 +38,6 @@ with achieved FLOP/s against a plain matmul of the same run.
 from __future__ import annotations
 
 import argparse
-import platform
 import statistics
 import sys
 import time
@@ -55,6 +54,7 @@ import hrm_mazes  # noqa: F401
 from agents.harness.baselines import build_model, make_train_env
 from agents.harness.hyperparams import apply_overrides, load_config
 from agents.hrm_dqn import HRMDQN, HRMConfig
+from hrm_mazes.host import cpu_model
 
 SIZES = {"cpu": "cpu-small", "paper": "paper"}  # model size -> the agents/configs preset it comes from
 BUFFER_SIZE = 100_000  # smaller than the paper's 1M (the buffer's size does not change the per-step work)
@@ -346,7 +346,7 @@ def main(argv: list[str] | None = None) -> int:
         print(line, flush=True)
         lines.append(line)
 
-    machine = (f"# torch {th.__version__}, {platform.processor() or platform.machine()}, {th.get_num_threads()} torch "
+    machine = (f"# torch {th.__version__}, {cpu_model()}, {th.get_num_threads()} torch "
                f"thread(s)" + (f", {th.cuda.get_device_name()}" if th.cuda.is_available() else ""))
     if args.flops:
         emit(f"# HRM-DQN FLOP throughput, paper size (d=64, 2 heads, 4+4 blocks, 2x2 cycles, 8 segments), "

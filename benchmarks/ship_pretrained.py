@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import platform
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -26,17 +26,12 @@ import yaml
 from agents.cli import main as cli_main
 from agents.harness.evaluation import headline
 from agents.harness.pretrained import MANIFEST_NAME, PRETRAINED_DIR
+from hrm_mazes.host import cpu_model
 
 
 def machine() -> str:
-    """What the CPU is, as /proc/cpuinfo names it (platform.processor() is empty on Linux)."""
-    name = platform.machine()
-    try:
-        models = [line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")]
-        name = f"{models[0]}, {len(models)} CPUs" if models else name
-    except OSError:
-        pass
-    return f"{name}, no GPU, torch 1 thread"
+    """What the CPU is, as /proc/cpuinfo names it, and how many."""
+    return f"{cpu_model()}, {os.cpu_count()} CPUs, no GPU, torch 1 thread"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -28,6 +28,7 @@ import numpy as np
 
 import hrm_mazes  # noqa: F401  (registers the envs)
 from hrm_mazes.cli_args import OneLineArgumentParser, float_option, int_option
+from hrm_mazes.host import cpu_model
 
 ENV_IDS = ("FourRooms-Dynamic-v0", "RandomDoorMaze-v0")
 BATCH_SIZES = (1, 64, 1024, 4096, 16384)
@@ -118,15 +119,7 @@ def batched_memory(env_id: str, num_envs: int, steps: int = 100, seed: int = 0) 
 
 def machine_line() -> str:
     """CPU model, core count, load average, OS and library versions: what a reader needs to compare runs."""
-    model = platform.processor() or "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
+    model = cpu_model()
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
     return (
         f"{model}, {os.cpu_count()} logical CPUs, load average {load}; {platform.system()} {platform.release()}; "

@@ -44,6 +44,7 @@ def environment_record() -> dict[str, Any]:
     import torch
 
     import hrm_mazes
+    from hrm_mazes.host import cpu_model
 
     return {
         "versions": {
@@ -52,5 +53,9 @@ def environment_record() -> dict[str, Any]:
             "stable_baselines3": str(stable_baselines3.__version__),
             "python": platform.python_version(),
         },
-        "host": {"cpu_count": os.cpu_count(), "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None},
+        "host": {
+            "cpu": cpu_model(),
+            "cpu_count": os.cpu_count(),
+            "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        },
     }

@@ -502,7 +502,8 @@ def _summary(trials: list[Any], best: Any, settings: dict[str, Any], path: Path,
         f"# Hyperparameter search: {settings['algo']} on {settings['env_id']}",
         "",
         f"- command: `{command}`",
-        f"- machine: {platform.platform()}, {record['host']['cpu_count']} CPUs{f', {gpu}' if gpu else ''}; "
+        f"- machine: {record['host']['cpu']}, {record['host']['cpu_count']} CPUs{f', {gpu}' if gpu else ''}; "
+        f"{platform.platform()}; "
         f"device {settings['device']}; {versions}, optuna {optuna.__version__}",
         f"- trials: {len(trials)} ({', '.join(f'{states.count(s)} {s}' for s in sorted(set(states)))}); "
         f"each up to {settings['steps']:,} env steps or {settings['trial_seconds'] / 60:.3g} min",
