@@ -19,6 +19,7 @@ import json
 import os
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import yaml
@@ -63,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     if (clash or target.exists()) and not args.force:
         sys.exit(f"ship_pretrained: {env_id} already has a shipped agent or {file} exists: pass --force to replace it")
 
-    evaluation_json = Path(f"/tmp/ship_pretrained_{args.label}.json")
+    # A fresh folder per call: a fixed name would let shipping one label for a second env overwrite the first's.
+    evaluation_json = Path(tempfile.mkdtemp(prefix=f"ship_pretrained_{args.label}_")) / f"evaluation_{args.episodes}.json"
     rc = cli_main(["evaluate", "--model", str(model), "--algo", algo, "--env", env_id, "--episodes", str(args.episodes),
                    "--device", "cpu", "--json", str(evaluation_json), "--force", "--no-progress"])  # fmt: skip
     if rc != 0:
@@ -99,7 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     manifest = [e for e in manifest if e not in clash] + [entry]
     manifest_file.write_text(json.dumps(sorted(manifest, key=lambda e: e["env_id"]), indent=1) + "\n")
     print(f"shipped {target} ({target.stat().st_size / 1e3:.0f} kB): {100 * summary['success_rate']:.1f}% "
-          f"[{100 * summary['success_ci'][0]:.1f}, {100 * summary['success_ci'][1]:.1f}] on {summary['episodes']} episodes")  # fmt: skip
+          f"[{100 * summary['success_ci'][0]:.1f}, {100 * summary['success_ci'][1]:.1f}] on {summary['episodes']} episodes; "
+          f"the evaluation is in {evaluation_json}")  # fmt: skip
     return 0
 
 
