@@ -55,7 +55,7 @@ def run_demo(
     from agents.harness.evaluation import REFERENCE_PLAYERS, evaluate
     from agents.harness.loading import load_agent
     from agents.harness.pretrained import list_pretrained, pretrained_agent
-    from agents.harness.rundir import RunPaths, claim_output_dir, read_eval_rows
+    from agents.harness.rundir import RunPaths, claim_output_dir, path_inside, read_eval_rows
     from agents.harness.runtime import resolve_device
     from agents.watch import record_frames, save_video
 
@@ -101,7 +101,7 @@ def run_demo(
             "train_wall_time_s": state.wall_time_s,
             "stopped_by_time_cap": time_limited,
             "trained_in_parallel": parallel,
-            "run_dir": str(run_dir),
+            "run_dir": path_inside(run_dir, out),
         }
 
     print(f"\n[evaluate] {episodes} held-out episodes per agent (seeds 1,000,000+), greedy")

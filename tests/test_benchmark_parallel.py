@@ -90,6 +90,9 @@ def test_resume_retrains_only_the_unfinished_trial(tmp_path, capsys):
     assert (run_dir(out, 1) / "model.zip").is_file()
     results = json.loads((out / "results.json").read_text())
     assert [r["seed"] for r in results["runs"]] == [0, 1] and all(r["episodes"] == 6 for r in results["runs"])
+    # run directories are relative to the report, so that a copied or committed report still finds its runs
+    assert [out / r["run_dir"] for r in results["runs"]] == [run_dir(out, 0), run_dir(out, 1)]
+    assert not any(Path(r["run_dir"]).is_absolute() for r in results["runs"])
 
 
 def test_an_interrupted_suite_keeps_finished_trials_and_resumes(tmp_path, monkeypatch, capsys):
@@ -171,6 +174,9 @@ def test_ray_runs_the_trials(tmp_path, capfd):
     assert "seed 0: success" in stdout and "seed 1: success" in stdout and "2/2 trials done" in stdout
     results = json.loads((out / "results.json").read_text())
     assert [r["seed"] for r in results["runs"]] == [0, 1] and all(r["episodes"] == 6 for r in results["runs"])
+    # run directories are relative to the report, so that a copied or committed report still finds its runs
+    assert [out / r["run_dir"] for r in results["runs"]] == [run_dir(out, 0), run_dir(out, 1)]
+    assert not any(Path(r["run_dir"]).is_absolute() for r in results["runs"])
     import ray
 
     assert not ray.is_initialized()  # the local instance is shut down

@@ -353,6 +353,7 @@ def test_demo_tiny_scale(tmp_path, capsys):
     shipped = any(e["env_id"] == ENV and e["algo"] == "hrm-dqn" for e in list_pretrained())
     expected = {"hrm-dqn", "dqn-cnn", "oracle", "random", *([PRETRAINED_LABEL] if shipped else [])}
     assert results["episodes"] == 10 and set(results["summaries"]) == expected
+    assert all((out / run["run_dir"] / "model.zip").is_file() for run in results["runs"].values())
     assert (f"| {PRETRAINED_LABEL} |" in stdout) is shipped and (results["pretrained"] is not None) is shipped
     # Budgets at scale 0.02: 9,600 and 40,000 env steps, or fewer when the (also scaled) wall-clock cap comes first.
     runs = results["runs"]

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from agents.harness.evaluation import aggregate, format_ci, t_interval
-from agents.harness.rundir import read_eval_rows
+from agents.harness.rundir import path_inside, read_eval_rows
 
 METRIC_NAMES = {"success_rate": "greedy success", "mean_length": "mean episode length"}
 # The learning curves of a benchmark report: (metric, x axis).
@@ -94,7 +94,8 @@ def write_report(out: Path, suite: dict[str, Any], runs: list[dict], references:
             writer.writerow({**r, "success_lo": r["success_ci"][0], "success_hi": r["success_ci"][1]})
     (out / "results.json").write_text(
         json.dumps(
-            {"suite": suite, "device": device, "summary": rows, "aggregates": aggregates, "runs": runs, "references": references},
+            {"suite": suite, "device": device, "summary": rows, "aggregates": aggregates,
+             "runs": [{**r, "run_dir": path_inside(r["run_dir"], out)} for r in runs], "references": references},
             indent=1,
             default=str,
         )

@@ -340,3 +340,12 @@ def truncate_eval_rows(path: Path, max_env_steps: int) -> None:
     """Drop evaluation rows written after the checkpoint being resumed (they will be recomputed)."""
     if path.is_file():
         write_eval_rows(path, [r for r in read_eval_rows(path) if r["env_steps"] <= max_env_steps])
+
+
+def path_inside(path: str | Path, folder: str | Path) -> str:
+    """``path`` relative to ``folder`` when it lies inside it (so that a report moved or committed with its runs
+    still points at them), else ``path`` as it is."""
+    try:
+        return str(Path(path).resolve().relative_to(Path(folder).resolve()))
+    except ValueError:
+        return str(path)
