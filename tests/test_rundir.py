@@ -161,6 +161,32 @@ def test_a_checkpoint_is_committed_as_one_unit(tmp_path):
     assert latest_checkpoint(paths).dir.name == "step-000000120.1"
 
 
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="reads file names of descriptors from /proc")
+def test_a_checkpoint_is_on_disk_before_it_is_named(tmp_path, monkeypatch):
+    # Every part is fsynced, then its folder, before the rename commits it; then the pointer, then its folder.
+    import agents.harness.checkpoints as checkpoints
+
+    events = []
+    real_fsync, real_rename, real_replace = os.fsync, os.rename, os.replace
+
+    def fsync(fd):
+        events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "rename", lambda a, b: (events.append(("rename", str(a))), real_rename(a, b)))
+    monkeypatch.setattr(os, "replace", lambda a, b: (events.append(("replace", str(b))), real_replace(a, b)))
+    model = FakeModel()
+    model.step(20)
+    checkpoints.save_checkpoint(model, RunPaths(tmp_path), RunState(), off_policy=True, wall_time_s=1.0)
+    tmp = str(tmp_path / "checkpoints" / ".step-000000020.tmp")
+    synced = [path for kind, path in events[: events.index(("rename", tmp))] if kind == "fsync"]
+    assert sorted(synced[:3]) == sorted(f"{tmp}/{name}" for name in os.listdir(tmp_path / "checkpoints" / "step-000000020"))
+    assert synced[3:] == [tmp]
+    after = events[events.index(("rename", tmp)) + 1 :]
+    assert after[-2:] == [("replace", str(tmp_path / "checkpoints" / "latest")), ("fsync", str(tmp_path / "checkpoints"))]
+
+
 def test_a_pointer_to_a_missing_or_foreign_checkpoint_is_refused(tmp_path):
     paths = RunPaths(tmp_path)
     assert latest_checkpoint(paths) is None

@@ -20,7 +20,7 @@ from typing import Any
 
 from agents.errors import UserError
 from agents.harness.algos import optimizer_steps
-from agents.harness.rundir import RunPaths, write_atomic
+from agents.harness.rundir import RunPaths, fsync_files, write_atomic
 
 _CHECKPOINT_NAME = re.compile(r"step-(\d{9,})(?:\.(\d+))?")
 
@@ -59,7 +59,8 @@ def save_checkpoint(model: Any, paths: RunPaths, state: RunState, off_policy: bo
     """Write model, replay buffer (off-policy) and state.json into a new ``checkpoints/step-N/``, then commit it
     by renaming the folder and replacing the pointer ``checkpoints/latest``; keep the last two checkpoints.
 
-    A crash at any point leaves ``latest`` on a complete checkpoint whose parts belong together.
+    A crash at any point leaves ``latest`` on a complete checkpoint whose parts belong together; the parts are
+    flushed to disk (fsync) before the rename, so that a power cut does not either.
     """
     buffer = getattr(model, "replay_buffer", None) if off_policy else None
     state.env_steps = int(model.num_timesteps)
@@ -80,6 +81,7 @@ def save_checkpoint(model: Any, paths: RunPaths, state: RunState, off_policy: bo
     if buffer is not None:
         model.save_replay_buffer(parts.replay_buffer)
     parts.state.write_text(json.dumps(asdict(state), indent=2))
+    fsync_files(tmp)  # on disk before the rename commits it: a power cut cannot leave a named, half-written folder
     os.rename(tmp, paths.checkpoints / name)
     write_atomic(paths.checkpoints / "latest", name + "\n")
     _prune_checkpoints(paths, name)

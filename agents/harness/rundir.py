@@ -224,10 +224,38 @@ def free_name(path: Path) -> Path:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path``, then rename it: a crash leaves the old file or the new."""
+    """Write ``text`` to a temporary file beside ``path``, flush it to disk, then rename it: a crash (or a power
+    cut) leaves the old file or the new."""
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
+    with tmp.open("w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
     os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+def fsync_files(folder: Path) -> None:
+    """Flush every file directly in ``folder``, then the folder itself, to disk (before it is renamed into place)."""
+    for file in folder.iterdir():
+        if file.is_file():
+            with file.open("rb") as f:
+                os.fsync(f.fileno())
+    fsync_dir(folder)
+
+
+def fsync_dir(folder: Path) -> None:
+    """Flush a folder's entries (a rename or a new file in it) to disk; a no-op where folders cannot be opened."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # Windows cannot open a directory
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _ownership(path: Path, kind: str) -> tuple[str | None, list[str]]:
