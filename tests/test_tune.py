@@ -266,3 +266,11 @@ def test_tune_help_imports_neither_torch_nor_optuna():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "--trials" in result.stdout
+
+
+@pytest.mark.parametrize("given, shown", [("cpu", "dqn-cnn cpu preset"), (None, "/pkg/dqn-cnn-cpu.yaml"),
+                                          ("mine.yaml", "/pkg/dqn-cnn-cpu.yaml")])  # fmt: skip
+def test_the_summary_names_a_bundled_base_preset_by_name(given, shown):
+    from agents.harness.tune import _base_name
+
+    assert _base_name({"algo": "dqn-cnn", "config_given": given, "config": "/pkg/dqn-cnn-cpu.yaml"}) == shown

@@ -450,11 +450,17 @@ def write_outputs(study: Any, settings: dict[str, Any], path: Path, command: str
         hyperparams = apply_overrides(settings["base"], best.user_attrs["overrides"])
         header = (f"# hrm-mazes tune: trial {best.number} of {len(trials)}, objective {best.value:.4f} ({OBJECTIVE}),\n"
                   f"# each trial up to {settings['steps']:,} env steps or {settings['trial_seconds'] / 60:.3g} min; "
-                  f"base {settings['config']}.\n# Train with: hrm-mazes train --algo {settings['algo']} "
+                  f"base {_base_name(settings)}.\n# Train with: hrm-mazes train --algo {settings['algo']} "
                   f"--env {settings['env_id']} --config {best_yaml}\n")  # fmt: skip
         best_yaml.write_text(header + yaml.safe_dump({settings["env_id"]: hyperparams}, sort_keys=False))
     (path / "summary.md").write_text(_summary(trials, best, settings, path, command, best_yaml))
     return best_yaml
+
+
+def _base_name(settings: dict[str, Any]) -> str:
+    """The base preset as the study was given it (``cpu``: the bundled preset), not the file path it resolved to."""
+    given = settings.get("config_given")
+    return f"{settings['algo']} {given} preset" if given and "/" not in given and not given.endswith(".yaml") else str(settings["config"])
 
 
 def _base_line(trials: list[Any], settings: dict[str, Any]) -> str:
@@ -507,7 +513,7 @@ def _summary(trials: list[Any], best: Any, settings: dict[str, Any], path: Path,
         f"device {settings['device']}; {versions}, optuna {optuna.__version__}",
         f"- trials: {len(trials)} ({', '.join(f'{states.count(s)} {s}' for s in sorted(set(states)))}); "
         f"each up to {settings['steps']:,} env steps or {settings['trial_seconds'] / 60:.3g} min",
-        f"- base preset: {settings['config']}; training seed {settings['seed']}",
+        f"- base preset: {_base_name(settings)}; training seed {settings['seed']}",
         f"- evaluation: every {settings['eval_freq']:,} env steps, {settings['eval_episodes']} held-out episodes, greedy",
         f"- objective: {OBJECTIVE}",
         f"- sampler: TPE (multivariate, seed {settings['seed']}, {settings['startup_trials']} random start-up trials); "
