@@ -172,6 +172,9 @@ def test_a_tiny_dqn_cnn_study_writes_its_outputs_and_resumes(tmp_path, capsys):
     rc, stdout, err = run_cli([*with_option(args, "--trials", "3"), "--resume"], capsys)
     assert rc == 0, err
     assert len(study_rows(out)) == 3 and "trial 2:" in stdout
+    summary = (out / "summary.md").read_text()  # the first command stays, the resume is added
+    assert "- command: `hrm-mazes tune --algo dqn-cnn --env FourRooms-Dynamic-v0 --trials 2 " in summary
+    assert "- continued with: `hrm-mazes tune --algo dqn-cnn --env FourRooms-Dynamic-v0 --trials 3 " in summary
 
 
 @pytest.mark.slow

@@ -6,6 +6,7 @@ harness's periodic greedy evaluation (``evaluations.csv``) is reported to Optuna
 the median pruner stops trials that fall behind. The study directory holds::
 
     tune.yaml         the study's fixed settings (algorithm, env, budgets, evaluation, seed)
+    commands.txt      the command of every session of the study (the first, then each --resume)
     base.yaml         the base preset the trials start from (RL-Zoo layout, one key: the env id)
     study.db          Optuna's storage (SQLite): ``--resume`` continues the study from it
     trials/           one run directory per trial (run.yaml, evaluations.csv, model.zip, tb/)
@@ -46,6 +47,7 @@ from agents.harness.rundir import OutputDir, RunPaths, check_own_dir, claim_outp
 from agents.harness.search_spaces import SEARCH_SPACES, base_params, default_base_config, get_space
 
 TUNE_DIR = Path("runs") / "tune"
+COMMANDS_FILE = "commands.txt"  # the command of each session of a study, one per line
 BASE_ATTR = "base_preset"  # the user attribute of the trial that runs the base preset itself
 STUDY_NAME = "tune"
 # RL Zoo prunes from its n_evaluations // 3-th evaluation (3 of its usual 10): the first two never prune.
@@ -340,6 +342,8 @@ def tune(config: TuneConfig, command: str | None = None) -> TuneResult:
     optuna = _optuna()
     config, path, settings = prepare_study(config)
     command = command or _command(config, path)
+    with (path / COMMANDS_FILE).open("a") as f:  # every session of the study, in order, for summary.md
+        f.write(command + "\n")
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # one line per trial is ours (_print_trial)
     storage = f"sqlite:///{(path / 'study.db').resolve()}"
     states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
@@ -457,6 +461,20 @@ def write_outputs(study: Any, settings: dict[str, Any], path: Path, command: str
     return best_yaml
 
 
+def _command_lines(path: Path, command: str) -> list[str]:
+    """The study's first command and, after a ``--resume``, the later ones (a study from before commands.txt was
+    kept shows the latest command only)."""
+    try:
+        commands = [line for line in (path / COMMANDS_FILE).read_text().splitlines() if line.strip()]
+    except OSError:
+        commands = []
+    commands = commands or [command]
+    lines = [f"- command: `{commands[0]}`"]
+    if len(commands) > 1:
+        lines.append("- continued with: " + "; ".join(f"`{c}`" for c in commands[1:]))
+    return lines
+
+
 def _base_name(settings: dict[str, Any]) -> str:
     """The base preset as the study was given it (``cpu``: the bundled preset), not the file path it resolved to."""
     given = settings.get("config_given")
@@ -507,7 +525,7 @@ def _summary(trials: list[Any], best: Any, settings: dict[str, Any], path: Path,
     lines = [
         f"# Hyperparameter search: {settings['algo']} on {settings['env_id']}",
         "",
-        f"- command: `{command}`",
+        *_command_lines(path, command),
         f"- machine: {record['host']['cpu']}, {record['host']['cpu_count']} CPUs{f', {gpu}' if gpu else ''}; "
         f"{platform.platform()}; "
         f"device {settings['device']}; {versions}, optuna {optuna.__version__}",
