@@ -487,8 +487,8 @@ def test_a_crash_while_writing_a_checkpoint_resumes_from_the_previous_one(tmp_pa
     original, calls = DQN.save, []
 
     def failing_save(self, path, *args, **kwargs):
-        calls.append(path)
-        if len(calls) == 3:  # the checkpoint at 60 env steps
+        calls.append("checkpoints" in str(path))  # (best_model.zip saves are not checkpoints)
+        if calls.count(True) == 3 and calls[-1]:  # the checkpoint at 60 env steps
             raise RuntimeError("simulated crash while saving")
         return original(self, path, *args, **kwargs)
 
@@ -831,3 +831,39 @@ def test_bench_env_bad_option_is_a_usage_error(capsys):
         main(["bench-env", "--sizes", "many"])
     assert exc.value.code == 2
     assert "--sizes" in capsys.readouterr().err
+
+
+# --- validation episodes and best_model.zip ----------------------------------------------------------------
+
+
+def test_periodic_evaluations_play_validation_episodes_and_keep_the_best_model(tmp_path, tiny_config, monkeypatch, capsys):
+    import agents.harness.callback as callback
+    from agents.harness.evaluation import EVAL_SEED_OFFSET, VALIDATION_SEED_OFFSET
+
+    assert VALIDATION_SEED_OFFSET >= EVAL_SEED_OFFSET + 1_000_000  # disjoint from any test of up to 1M episodes
+    offsets, real_evaluate = [], callback.evaluate
+    scores = iter([0.2, 0.5, 0.5, 0.1, 0.3, 0.4])  # a made-up success rate per evaluation, in order
+
+    def evaluate(*args, seed_offset, **kwargs):
+        offsets.append(seed_offset)
+        result = real_evaluate(*args, seed_offset=seed_offset, **kwargs)
+        result.summary["success_rate"] = next(scores)
+        return result
+
+    monkeypatch.setattr(callback, "evaluate", evaluate)
+    out = tmp_path / "run"
+    args = ["train", "--algo", "dqn", "--env", ENV, "--config", str(tiny_config), "--steps", "80", "--eval-freq", "20",
+            "--checkpoint-freq", "20", "--out", str(out), "--no-progress"]  # fmt: skip
+    assert run_cli(args, capsys)[0] == 0
+    assert offsets == [VALIDATION_SEED_OFFSET] * 4
+    info = json.loads((out / "best_model.json").read_text())
+    assert (info["env_steps"], info["success_rate"], info["seed_offset"]) == (40, 0.5, VALIDATION_SEED_OFFSET)  # first of a tie
+    from stable_baselines3 import DQN
+
+    assert DQN.load(out / "best_model.zip", device="cpu").num_timesteps == 40
+    rc, stdout, err = run_cli(["evaluate", "--model", str(out / "best_model.zip"), "--episodes", "2", "--no-progress"], capsys)
+    assert rc == 0 and "2 held-out episodes (seeds 1000000..1000001)" in stdout, err  # the run's run.yaml is found
+    # a resumed run goes on from the best so far: 0.3 and 0.4 do not beat the 0.5 kept before the resume
+    assert run_cli(["train", "--resume", "--out", str(out), "--steps", "120", "--no-progress"], capsys)[0] == 0
+    assert json.loads((out / "best_model.json").read_text())["env_steps"] == 40
+    assert [row["success_rate"] for row in read_eval_rows(out / "evaluations.csv")] == [0.2, 0.5, 0.5, 0.1, 0.3, 0.4]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import math
+import os
 import time
 from typing import Any
 
@@ -11,15 +13,18 @@ from stable_baselines3.common.callbacks import BaseCallback
 from agents.harness.algos import optimizer_steps
 from agents.harness.checkpoints import RunState, save_checkpoint
 from agents.harness.encodings import make_env
-from agents.harness.evaluation import ModelPlayer, evaluate, headline
+from agents.harness.evaluation import VALIDATION_SEED_OFFSET, ModelPlayer, evaluate, headline
 from agents.harness.progress import progress_bar
-from agents.harness.rundir import RunPaths, append_eval_row, read_eval_rows
+from agents.harness.rundir import RunPaths, append_eval_row, read_eval_rows, write_atomic
 
 
 class TrainingCallback(BaseCallback):
     """Progress bar, periodic greedy evaluation and checkpoints, all keyed on env steps.
 
-    Evaluations append a row to ``evaluations.csv`` and log ``eval/...``; checkpoints are taken between rollouts,
+    Evaluations play validation episodes (``VALIDATION_SEED_OFFSET``, disjoint from the test episodes of
+    ``hrm-mazes evaluate``), append a row to ``evaluations.csv`` and log ``eval/...``; the model of the best one so
+    far (highest success rate, the earlier on a tie) is ``best_model.zip``, as SB3's ``EvalCallback`` keeps it,
+    with ``best_model.json`` saying which evaluation it was. Checkpoints are taken between rollouts,
     so every collected transition is stored and trained on, and a resumed run loses only the training envs'
     unfinished episodes (PPO's rollout buffer is empty there too). A resumed run evaluates at every evaluation
     point after its last ``evaluations.csv`` row, including one an interruption cut off.
@@ -65,6 +70,7 @@ class TrainingCallback(BaseCallback):
         self.started = time.perf_counter()
         self.wall_before = state.wall_time_s
         self.last_eval = math.nan
+        self.best_eval = _best_so_far(paths)
         self.next_eval = 0
         self.next_checkpoint = 0
         self.time_limited = False
@@ -114,6 +120,15 @@ class TrainingCallback(BaseCallback):
 
     # --- the work -----------------------------------------------------------------------------------------------
 
+    def save_best(self, row: dict[str, Any]) -> None:
+        """``best_model.zip`` (written beside, then renamed) and ``best_model.json`` for the evaluation ``row``."""
+        tmp = self.paths.root / ".best_model.zip.tmp"
+        self.model.save(tmp)
+        os.replace(tmp, self.paths.best_model)
+        info = {**row, "seed_offset": VALIDATION_SEED_OFFSET, "episodes": self.eval_episodes}
+        write_atomic(self.paths.best_model_info, json.dumps(info, indent=1) + "\n")
+        self.best_eval = row["success_rate"]
+
     def evaluate(self) -> None:
         """Greedy evaluation now: a row in ``evaluations.csv`` and ``eval/...`` in the logs."""
         result = evaluate(
@@ -123,6 +138,7 @@ class TrainingCallback(BaseCallback):
             env_fn=lambda: make_env(self.env_id, **self.encoding),
             env_kwargs=self.encoding["env_kwargs"],
             n_parallel=min(64, self.eval_episodes),
+            seed_offset=VALIDATION_SEED_OFFSET,
         )
         s = result.summary
         self.last_eval = s["success_rate"]
@@ -133,6 +149,8 @@ class TrainingCallback(BaseCallback):
             **headline(s),
         }
         append_eval_row(self.paths.evaluations, row)
+        if s["success_rate"] > self.best_eval:
+            self.save_best(row)
         for key in ("success_rate", "mean_length", "path_efficiency"):
             if not math.isnan(s[key]):
                 self.logger.record(f"eval/{key}", s[key])
@@ -159,3 +177,11 @@ class TrainingCallback(BaseCallback):
         if self.bar is not None:
             self.bar.close()
             self.bar = None
+
+
+def _best_so_far(paths: RunPaths) -> float:
+    """The success rate ``best_model.zip`` was kept for (a resumed run goes on from it); -inf without one."""
+    try:
+        return float(json.loads(paths.best_model_info.read_text())["success_rate"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return -math.inf

@@ -4,6 +4,8 @@ Protocol (SPEC section 5):
 
 * Episodes are played greedily on **held-out seeds**: episode ``i`` is ``env.reset(seed=EVAL_SEED_OFFSET + i)``.
   Training envs are seeded below ``EVAL_SEED_OFFSET`` (see :mod:`agents.harness.training`), so the two never meet.
+  The periodic evaluations of a training run play **validation** seeds (``VALIDATION_SEED_OFFSET + i``), which
+  meet neither: a checkpoint or a configuration chosen on them is tested on episodes it was not chosen on.
 * **Success rate**: fraction of episodes that reach the goal before the 80-step limit.
 * **Episode length**: steps per episode, all episodes (a failure counts its 80 steps); the mean over
   successful episodes is reported too.
@@ -39,6 +41,10 @@ from hrm_mazes.core import MAX_EPISODE_STEPS
 from hrm_mazes.oracle import BFSOracle, run_oracle_episode
 
 EVAL_SEED_OFFSET = 1_000_000
+# The periodic evaluations during training (and a tune study's objective) play seeds from here: validation
+# episodes, disjoint from the test episodes above (a 1,000-episode test uses 1,000,000..1,000,999), so that
+# choosing a checkpoint (best_model.zip) or hyperparameters on them never looks at the test episodes.
+VALIDATION_SEED_OFFSET = 2_000_000
 Z_95 = 1.959963984540054
 
 # Two-sided 95% Student-t quantiles t_{0.975, df} for df = 1..30 (beyond: the normal-approximation series).

@@ -72,6 +72,16 @@ class RunPaths:
         return self.root / "checkpoints"
 
     @property
+    def best_model(self) -> Path:
+        """The model of the best periodic (validation) evaluation so far, as SB3's ``EvalCallback`` keeps it."""
+        return self.root / "best_model.zip"
+
+    @property
+    def best_model_info(self) -> Path:
+        """Which evaluation ``best_model.zip`` comes from (env / optimizer steps, wall-clock, success)."""
+        return self.root / "best_model.json"
+
+    @property
     def evaluations(self) -> Path:
         return self.root / "evaluations.csv"
 
@@ -100,7 +110,7 @@ KIND_NAMES = {
 }
 # What each kind of directory holds at its top level (fnmatch patterns); any other entry is someone else's.
 OWN_ENTRIES = {
-    "run": ("run.yaml", "model.zip", "checkpoints", "evaluations.csv", "progress.csv", "tb", "evaluation_*.json", "analysis"),
+    "run": ("run.yaml", "model.zip", "best_model.zip", "best_model.json", "checkpoints", "evaluations.csv", "progress.csv", "tb", "evaluation_*.json", "analysis"),
     "suite": ("suite.yaml", "runs", "results.md", "results.csv", "results.json", "curves"),
     "demo": ("hrm-dqn", "dqn", "dqn-cnn", "results.md", "results.json", "curves_*.png", "hrm_dqn.gif"),
     "tune": ("tune.yaml", "base.yaml", "study.db", "trials", "best.yaml", "study.csv", "summary.md", "commands.txt"),
