@@ -165,6 +165,7 @@ def test_a_tiny_dqn_cnn_study_writes_its_outputs_and_resumes(tmp_path, capsys):
     assert [row["state"] for row in study_rows(out)] == ["COMPLETE", "COMPLETE"]
     summary = (out / "summary.md").read_text()
     assert "## Best trial" in summary and "hrm-mazes tune --algo dqn-cnn" in summary and "| 1 | complete |" in summary
+    assert "greedy episodes, validation seeds 2,000,000+ (disjoint from the test episodes" in summary
 
     rc, _, err = run_cli(args, capsys)  # again, without --resume
     assert_one_line_error(rc, err, "already exists", "--resume")

@@ -42,6 +42,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from agents.errors import UserError
 from agents.harness.algos import check_env_id
 from agents.harness.config import MAX_SEED, TrainConfig, describe_int, parse_int
+from agents.harness.evaluation import EVAL_SEED_OFFSET, VALIDATION_SEED_OFFSET
 from agents.harness.hyperparams import apply_overrides, load_config
 from agents.harness.rundir import OutputDir, RunPaths, check_own_dir, claim_output_dir, read_eval_rows
 from agents.harness.search_spaces import SEARCH_SPACES, base_params, default_base_config, get_space
@@ -195,6 +196,7 @@ def _settings(config: TuneConfig, path: Path) -> dict[str, Any]:
         "startup_trials": config.startup_trials if config.startup_trials is not None else STARTUP_TRIALS,
         "device": run.device,
         "objective": OBJECTIVE,
+        "eval_seed_offset": VALIDATION_SEED_OFFSET,  # the periodic evaluations' episodes (a study before it: the test's)
     }
 
 
@@ -461,6 +463,12 @@ def write_outputs(study: Any, settings: dict[str, Any], path: Path, command: str
     return best_yaml
 
 
+def _episodes_text(offset: int) -> str:
+    if offset == EVAL_SEED_OFFSET:
+        return f"seeds {offset:,}+ (the test episodes of `hrm-mazes evaluate`: the study ran before validation seeds)"
+    return f"validation seeds {offset:,}+ (disjoint from the test episodes, {EVAL_SEED_OFFSET:,}+)"
+
+
 def _command_lines(path: Path, command: str) -> list[str]:
     """The study's first command and, after a ``--resume``, the later ones (a study from before commands.txt was
     kept shows the latest command only)."""
@@ -532,7 +540,8 @@ def _summary(trials: list[Any], best: Any, settings: dict[str, Any], path: Path,
         f"- trials: {len(trials)} ({', '.join(f'{states.count(s)} {s}' for s in sorted(set(states)))}); "
         f"each up to {settings['steps']:,} env steps or {settings['trial_seconds'] / 60:.3g} min",
         f"- base preset: {_base_name(settings)}; training seed {settings['seed']}",
-        f"- evaluation: every {settings['eval_freq']:,} env steps, {settings['eval_episodes']} held-out episodes, greedy",
+        f"- evaluation: every {settings['eval_freq']:,} env steps, {settings['eval_episodes']} greedy episodes, "
+        + _episodes_text(settings.get("eval_seed_offset", EVAL_SEED_OFFSET)),
         f"- objective: {OBJECTIVE}",
         f"- sampler: TPE (multivariate, seed {settings['seed']}, {settings['startup_trials']} random start-up trials); "
         f"pruner: median ({settings['startup_trials']} start-up trials, never before evaluation {WARMUP_EVALUATIONS})",
