@@ -178,9 +178,9 @@ def _train(args: argparse.Namespace) -> int:
         last = rows[-1]
         print(
             f"done: {result.env_steps} env steps, {result.optimizer_steps} optimizer steps in {result.wall_time_s:.0f} s; "
-            f"greedy success {100 * last['success_rate']:.1f}% over {int(last['episodes'])} held-out episodes"
+            f"greedy success {100 * last['success_rate']:.1f}% over {int(last['episodes'])} validation episodes"
         )
-    print(f"outputs written to {result.run_dir}/ (model.zip, checkpoints/, evaluations.csv, tb/)")
+    print(f"outputs written to {result.run_dir}/ (model.zip, best_model.zip, checkpoints/, evaluations.csv, tb/)")
     return 0
 
 

@@ -131,7 +131,7 @@ def test_train_prints_the_result_and_where_it_went(tmp_path, tiny_config, capsys
     rc, stdout, _ = run_cli(["train", "--algo", "dqn", "--env", ENV, "--config", str(tiny_config), "--steps", "20",
                              "--out", str(out), "--no-progress"], capsys)  # fmt: skip
     assert rc == 0
-    assert "done: 20 env steps, 0 optimizer steps" in stdout and "over 4 held-out episodes" in stdout
+    assert "done: 20 env steps, 0 optimizer steps" in stdout and "over 4 validation episodes" in stdout
     assert stdout.strip().splitlines()[-1].startswith(f"outputs written to {out}/")
 
 

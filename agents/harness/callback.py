@@ -36,7 +36,7 @@ class TrainingCallback(BaseCallback):
     :param state: the run's checkpoint state; its ``wall_time_s`` is the time spent before this session.
     :param total_steps: the run's env-step budget (the progress bar's total).
     :param eval_freq: evaluate every this many env steps.
-    :param eval_episodes: held-out episodes per evaluation.
+    :param eval_episodes: validation episodes per evaluation.
     :param checkpoint_freq: checkpoint every this many env steps.
     :param off_policy: save the replay buffer with each checkpoint, show epsilon.
     :param progress: show a progress bar (a line per tenth of the run in a log, see :mod:`agents.harness.progress`).
