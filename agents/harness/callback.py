@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 from typing import Any
 
@@ -15,7 +14,7 @@ from agents.harness.checkpoints import RunState, save_checkpoint
 from agents.harness.encodings import make_env
 from agents.harness.evaluation import VALIDATION_SEED_OFFSET, ModelPlayer, evaluate, headline
 from agents.harness.progress import progress_bar
-from agents.harness.rundir import RunPaths, append_eval_row, read_eval_rows, write_atomic
+from agents.harness.rundir import RunPaths, append_eval_row, read_eval_rows, save_model_atomic, write_atomic
 
 
 class TrainingCallback(BaseCallback):
@@ -122,9 +121,7 @@ class TrainingCallback(BaseCallback):
 
     def save_best(self, row: dict[str, Any]) -> None:
         """``best_model.zip`` (written beside, then renamed) and ``best_model.json`` for the evaluation ``row``."""
-        tmp = self.paths.root / ".best_model.zip.tmp"
-        self.model.save(tmp)
-        os.replace(tmp, self.paths.best_model)
+        save_model_atomic(self.model, self.paths.best_model)
         info = {**row, "seed_offset": VALIDATION_SEED_OFFSET, "episodes": self.eval_episodes}
         write_atomic(self.paths.best_model_info, json.dumps(info, indent=1) + "\n")
         self.best_eval = row["success_rate"]

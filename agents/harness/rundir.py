@@ -245,6 +245,13 @@ def write_atomic(path: Path, text: str) -> None:
     fsync_dir(path.parent)
 
 
+def save_model_atomic(model: Any, path: Path) -> None:
+    """``model.save`` to a temporary file beside ``path``, then rename it: readers never see a half-written model."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    model.save(tmp)
+    os.replace(tmp, path)
+
+
 def fsync_files(folder: Path) -> None:
     """Flush every file directly in ``folder``, then the folder itself, to disk (before it is renamed into place)."""
     for file in folder.iterdir():

@@ -48,6 +48,7 @@ from agents.harness.rundir import (
     default_run_dir,
     read_eval_rows,
     read_run,
+    save_model_atomic,
     truncate_eval_rows,
     write_run,
 )
@@ -324,9 +325,7 @@ def _run_session(session: Session, callbacks: list[BaseCallback]) -> TrainResult
         if trained:  # (resuming a finished run trains nothing: its checkpoint and model stay as they are)
             save_checkpoint(model, paths, state, off_policy, wall)
         if trained or not paths.model.is_file():
-            tmp = paths.root / ".model.zip.tmp"
-            model.save(tmp)
-            os.replace(tmp, paths.model)
+            save_model_atomic(model, paths.model)
     session.venv.close()
     model.logger.close()
     return TrainResult(
