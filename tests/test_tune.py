@@ -256,6 +256,21 @@ def test_an_existing_study_is_resumed_or_replaced_never_overwritten(tmp_path, ca
     assert (foreign / "notes.txt").read_text() == "keep"
 
 
+def test_a_study_scored_on_the_test_episodes_is_not_resumed(tmp_path, capsys):
+    """A study from before periodic evaluations played validation episodes has no eval_seed_offset in tune.yaml (its
+    trials played the test episodes): resuming it would mix trials scored on different episodes."""
+    config = TuneConfig(algo="dqn-cnn", env_id=ENV, trials=1, minutes=1, config=str(tiny_config(tmp_path, "dqn-cnn")),
+                        steps=200, out=tmp_path / "study")  # fmt: skip
+    _, path, settings = prepare_study(config)
+    assert settings["eval_seed_offset"] == 2_000_000
+    old = {k: v for k, v in settings.items() if k not in ("eval_seed_offset", "device")}
+    (path / "tune.yaml").write_text(yaml.safe_dump(old, sort_keys=False))
+    (path / "study.db").write_bytes(b"")  # never opened: the check comes first
+    rc, _, err = run_cli([*tune_args(tmp_path), "--resume"], capsys)
+    assert_one_line_error(rc, err, "--resume", "test episodes", "1,000,000+", "start a new study")
+    assert yaml.safe_load((path / "tune.yaml").read_text()) == old and (path / "study.db").read_bytes() == b""
+
+
 def test_resume_without_a_study_is_one_line(tmp_path, capsys):
     rc, _, err = run_cli([*tune_args(tmp_path), "--resume"], capsys)
     assert_one_line_error(rc, err, "--resume", "no study")

@@ -169,6 +169,10 @@ def _settings(config: TuneConfig, path: Path) -> dict[str, Any]:
             if saved[name] != getattr(config, name):
                 raise UserError(f"--resume: the study in {path} tunes {saved['algo']} on {saved['env_id']}, "
                                 f"not {config.algo} on {config.env_id}")
+        if saved.get("eval_seed_offset", EVAL_SEED_OFFSET) != VALIDATION_SEED_OFFSET:
+            raise UserError(f"--resume: the study in {path} scored its trials on the test episodes (seeds "
+                            f"{EVAL_SEED_OFFSET:,}+), from before periodic evaluations played validation episodes "
+                            f"({VALIDATION_SEED_OFFSET:,}+); new trials would not be comparable: start a new study")
         for name, flag in FIXED.items():
             same = given[name] == saved[name] or (name == "config" and given[name] == saved["config_given"])
             if given[name] is not None and not same:
@@ -196,7 +200,8 @@ def _settings(config: TuneConfig, path: Path) -> dict[str, Any]:
         "startup_trials": config.startup_trials if config.startup_trials is not None else STARTUP_TRIALS,
         "device": run.device,
         "objective": OBJECTIVE,
-        "eval_seed_offset": VALIDATION_SEED_OFFSET,  # the periodic evaluations' episodes (a study before it: the test's)
+        "eval_seed_offset": VALIDATION_SEED_OFFSET,  # the periodic evaluations' episodes (a study before it: the test's,
+        # and --resume refuses it: its trials and new ones would have played different episodes)
     }
 
 
