@@ -200,3 +200,15 @@ def test_every_shipped_suite_resolves_every_trial(path, tmp_path):
         resolved = resolve_fresh(config)
         assert resolved.steps == (config.steps or resolved.hyperparams["n_timesteps"])
     assert not any(tmp_path.iterdir())  # checking a suite writes nothing
+
+
+def test_trials_run_seed_by_seed_so_that_a_stopped_suite_leaves_pairs(tmp_path):
+    """Every algorithm's seed k comes before any seed k+1: a pool's first round, or a suite stopped early, holds
+    Carry Z and Reset Z of the same seeds."""
+    from agents.harness.suites import load_suite, suite_jobs
+
+    suite = load_suite(Path(__file__).resolve().parents[1] / "benchmarks" / "suites" / "carry-cpu-maze.yaml")
+    jobs = suite_jobs(suite, tmp_path, "cpu", progress=False)
+    assert [(entry["label"], config.seed) for entry, config in jobs] == [
+        (label, seed) for seed in (0, 1, 2) for label in ("hrm-dqn-carry", "hrm-dqn-reset")]
+    assert jobs[1][1].out == tmp_path / "runs" / "hrm-dqn-reset" / "RandomDoorMaze-v0" / "seed0"

@@ -150,11 +150,13 @@ def _suite_int(where: str, key: str, value: Any, lo: int, hi: int | None = None)
 
 
 def suite_jobs(suite: dict[str, Any], out: Path, device: str, progress: bool) -> list[tuple[dict[str, Any], TrainConfig]]:
-    """One fresh-run :class:`TrainConfig` per (algorithm, env, seed), in the order they run."""
+    """One fresh-run :class:`TrainConfig` per (algorithm, env, seed), in the order they run: env, then seed, then
+    algorithm, so that each seed of every algorithm is done before the next seed starts and a suite stopped early
+    (or a pool's first round) leaves paired seeds to compare."""
     jobs = []
     for env_id in suite["envs"]:
-        for entry in suite["algos"]:
-            for seed in suite["seeds"]:
+        for seed in suite["seeds"]:
+            for entry in suite["algos"]:
                 config = TrainConfig(
                     algo=entry["algo"],
                     env_id=env_id,
