@@ -64,7 +64,7 @@ def study_rows(out: Path) -> list[dict[str, str]]:
 @pytest.mark.parametrize("algo", sorted(SEARCH_SPACES))
 def test_every_sampled_override_set_builds_a_model(algo):
     space = SEARCH_SPACES[algo]
-    base = {k: v for k, v in TINY[algo].items() if k not in space.decides}
+    base = space.undecided(TINY[algo])
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
     for _ in range(4):
         overrides = space.sample(study.ask())
@@ -83,7 +83,7 @@ def test_the_dqn_cnn_space_decides_the_curriculum_itself():
     space = SEARCH_SPACES["dqn-cnn"]
     preset = load_config("dqn-cnn", "RandomDoorMaze-v0", "cpu")[0]
     assert "curriculum" in preset and "curriculum" in space.decides
-    base = {k: v for k, v in preset.items() if k not in space.decides}
+    base = space.undecided(preset)
     for choice, settings in CURRICULA.items():
         trial = optuna.trial.FixedTrial({**FIXED_DQN_CNN, "curriculum": choice})
         hyperparams = apply_overrides(base, space.sample(trial))
@@ -103,7 +103,7 @@ def test_the_dqn_cnn_cpu_preset_is_a_point_of_its_space(env):
     preset = load_config("dqn-cnn", env, "cpu")[0]
     params = base_params(space, preset)
     assert params is not None and params["curriculum"] == ("off" if env == ENV else "2+2")
-    kept = {k: v for k, v in preset.items() if k not in space.decides}
+    kept = space.undecided(preset)
     assert apply_overrides(kept, space.sample(optuna.trial.FixedTrial(params))) == preset
 
 

@@ -125,6 +125,10 @@ class SearchSpace:
     decides: tuple[str, ...] = ()
     base: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 
+    def undecided(self, preset: dict[str, Any]) -> dict[str, Any]:
+        """The base preset a sample is merged onto: ``preset`` without the keys the space decides."""
+        return {k: v for k, v in preset.items() if k not in self.decides}
+
 
 SEARCH_SPACES: dict[str, SearchSpace] = {
     "dqn-cnn": SearchSpace(sample_dqn_cnn, decides=("curriculum",), base=dqn_cnn_base_params),
@@ -140,7 +144,7 @@ def base_params(space: SearchSpace, preset: dict[str, Any]) -> dict[str, Any] | 
 
     if space.base is None:
         return None
-    kept = {k: v for k, v in preset.items() if k not in space.decides}
+    kept = space.undecided(preset)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # FixedTrial only warns about a value outside a range

@@ -184,14 +184,15 @@ def _settings(config: TuneConfig, path: Path) -> dict[str, Any]:
                                     device=config.device, config=base_name, eval_freq=config.eval_freq,
                                     eval_episodes=config.eval_episodes, out=path / "trials"))  # fmt: skip
     trial_minutes = config.trial_minutes if config.trial_minutes is not None else config.minutes / config.trials
-    decided = SEARCH_SPACES[config.algo].decides
-    base = {k: v for k, v in load_config(config.algo, config.env_id, run.config)[0].items() if k not in decided}
+    space = SEARCH_SPACES[config.algo]
+    preset = load_config(config.algo, config.env_id, run.config)[0]
     return {
         "algo": config.algo,
         "env_id": config.env_id,
         "config": run.config,
         "config_given": base_name,
-        "base": base,
+        "base": space.undecided(preset),
+        "base_trial": base_params(space, preset),  # trial 0 of a fresh study (None: the space cannot express the preset)
         "seed": run.seed,
         "steps": run.steps,
         "trial_seconds": round(60 * trial_minutes, 3),
@@ -370,11 +371,8 @@ def tune(config: TuneConfig, command: str | None = None) -> TuneResult:
                 n_startup_trials=settings["startup_trials"], n_warmup_steps=WARMUP_EVALUATIONS * settings["eval_freq"]
             ),
         )
-        if not study.trials:  # a fresh study runs its base preset first, when the space can express it
-            preset = load_config(settings["algo"], settings["env_id"], settings["config"])[0]
-            params = base_params(SEARCH_SPACES[settings["algo"]], preset)
-            if params is not None:
-                study.enqueue_trial(params, user_attrs={BASE_ATTR: True})
+        if not study.trials and settings.get("base_trial") is not None:  # a fresh study runs its base preset first
+            study.enqueue_trial(settings["base_trial"], user_attrs={BASE_ATTR: True})
         for stale in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
             study.tell(stale.number, state=optuna.trial.TrialState.FAIL)  # the session running it was killed
         remaining = config.trials - len(study.get_trials(deepcopy=False, states=states))
