@@ -466,12 +466,6 @@ def write_outputs(study: Any, settings: dict[str, Any], path: Path, command: str
     return best_yaml
 
 
-def _episodes_text(offset: int) -> str:
-    if offset == EVAL_SEED_OFFSET:
-        return f"seeds {offset:,}+ (the test episodes of `hrm-mazes evaluate`: the study ran before validation seeds)"
-    return f"validation seeds {offset:,}+ (disjoint from the test episodes, {EVAL_SEED_OFFSET:,}+)"
-
-
 def _command_lines(path: Path, command: str) -> list[str]:
     """The study's first command and, after a ``--resume``, the later ones (a study from before commands.txt was
     kept shows the latest command only)."""
@@ -544,7 +538,7 @@ def _summary(trials: list[Any], best: Any, settings: dict[str, Any], path: Path,
         f"each up to {settings['steps']:,} env steps or {settings['trial_seconds'] / 60:.3g} min",
         f"- base preset: {_base_name(settings)}; training seed {settings['seed']}",
         f"- evaluation: every {settings['eval_freq']:,} env steps, {settings['eval_episodes']} greedy episodes, "
-        + _episodes_text(settings.get("eval_seed_offset", EVAL_SEED_OFFSET)),
+        f"validation seeds {settings['eval_seed_offset']:,}+ (disjoint from the test episodes, {EVAL_SEED_OFFSET:,}+)",
         f"- objective: {OBJECTIVE}",
         f"- sampler: TPE (multivariate, seed {settings['seed']}, {settings['startup_trials']} random start-up trials); "
         f"pruner: median ({settings['startup_trials']} start-up trials, never before evaluation {WARMUP_EVALUATIONS})",
