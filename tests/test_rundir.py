@@ -187,6 +187,30 @@ def test_a_checkpoint_is_on_disk_before_it_is_named(tmp_path, monkeypatch):
     assert after[-2:] == [("replace", str(tmp_path / "checkpoints" / "latest")), ("fsync", str(tmp_path / "checkpoints"))]
 
 
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="reads file names of descriptors from /proc")
+def test_a_saved_model_is_on_disk_before_it_is_named(tmp_path, monkeypatch):
+    # model.zip / best_model.zip: the temporary file is fsynced before the rename, the folder after it.
+    from agents.harness.rundir import save_model_atomic
+
+    class Saver:
+        def save(self, path):
+            Path(path).write_bytes(b"model")
+
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd):
+        events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", lambda a, b: (events.append(("replace", str(a))), real_replace(a, b)))
+    save_model_atomic(Saver(), tmp_path / "model.zip")
+    tmp = str(tmp_path / ".model.zip.tmp")
+    assert events == [("fsync", tmp), ("replace", tmp), ("fsync", str(tmp_path))]
+    assert (tmp_path / "model.zip").read_bytes() == b"model" and not Path(tmp).exists()
+
+
 def test_a_pointer_to_a_missing_or_foreign_checkpoint_is_refused(tmp_path):
     paths = RunPaths(tmp_path)
     assert latest_checkpoint(paths) is None

@@ -246,10 +246,14 @@ def write_atomic(path: Path, text: str) -> None:
 
 
 def save_model_atomic(model: Any, path: Path) -> None:
-    """``model.save`` to a temporary file beside ``path``, then rename it: readers never see a half-written model."""
+    """``model.save`` to a temporary file beside ``path``, flush it to disk, then rename it and flush the folder:
+    readers never see a half-written model, and a power cut right after cannot leave an empty ``path``."""
     tmp = path.with_name(f".{path.name}.tmp")
     model.save(tmp)
+    with tmp.open("rb") as f:
+        os.fsync(f.fileno())
     os.replace(tmp, path)
+    fsync_dir(path.parent)
 
 
 def fsync_files(folder: Path) -> None:
