@@ -92,6 +92,38 @@ def test_algo_kwargs_resolves_the_extractor():
         algo_kwargs({"features_extractor": "nature"})
 
 
+@pytest.mark.filterwarnings("ignore:You have specified a mini-batch size")  # PPO's preset on one env, not trained
+@pytest.mark.parametrize("algo", ["dqn", "hrm-dqn", "ppo"])
+def test_lin_learning_rate_decays_linearly_to_zero_over_the_run(algo, tmp_path):
+    # RL Zoo's notation: the config keeps the text (run.yaml stays plain YAML), the model gets the schedule.
+    from agents.harness.hyperparams import LinearDecay, check_hyperparams
+
+    entry = {"learning_rate": "lin_1e-3"} if algo != "ppo" else {"learning_rate": "lin_3e-4", "clip_range": "lin_0.2"}
+    checked = check_hyperparams(algo, "FourRooms-Dynamic-v0", entry, "test")
+    assert checked["learning_rate"] == ("lin_0.001" if algo != "ppo" else "lin_0.0003")
+    hyperparams, _ = load_config(algo, "FourRooms-Dynamic-v0", "cpu-small" if algo == "hrm-dqn" else None)
+    hyperparams = apply_overrides(hyperparams, {**checked, "policy_kwargs": {"compile": False}} if algo == "hrm-dqn" else checked)
+    env = DummyVecEnv([lambda: make_env("FourRooms-Dynamic-v0", **env_encoding(hyperparams))])
+    model = build_model(algo, hyperparams, env, 0, "cpu")
+    assert isinstance(model.learning_rate, LinearDecay)
+    initial = model.learning_rate.initial
+    assert model.lr_schedule(1.0) == pytest.approx(initial) and model.lr_schedule(0.25) == pytest.approx(initial / 4)
+    assert model.lr_schedule(0.0) == 0.0
+    if algo == "ppo":
+        assert model.clip_range(0.5) == pytest.approx(0.1)
+    model.save(tmp_path / "model.zip")
+    loaded = type(model).load(tmp_path / "model.zip", device="cpu")
+    assert loaded.lr_schedule(0.5) == pytest.approx(initial / 2)
+
+
+@pytest.mark.parametrize("value", ["lin_", "lin_x", "lin_-1e-3", "lin_0", "lin_nan", "lin_lin_1e-3", "linear_1e-3"])
+def test_a_bad_lin_learning_rate_names_the_key_and_the_allowed_forms(value):
+    from agents.harness.hyperparams import check_hyperparams
+
+    with pytest.raises(UserError, match=r"learning_rate must be a positive number, or lin_<such a number> .*got"):
+        check_hyperparams("dqn", "FourRooms-Dynamic-v0", {"learning_rate": value}, "test")
+
+
 def test_overrides_merge_dicts_one_level_deep():
     base = {"gamma": 0.95, "policy_kwargs": {"carry": "last_token", "d_model": 32}}
     merged = apply_overrides(base, {"gamma": 0.9, "policy_kwargs": {"carry": "reset"}, "n_envs": 2})

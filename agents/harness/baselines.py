@@ -18,7 +18,7 @@ from torch import nn
 from agents.errors import UserError
 from agents.harness.algos import get_algo
 from agents.harness.encodings import env_encoding, make_env
-from agents.harness.hyperparams import RUN_KEYS
+from agents.harness.hyperparams import RUN_KEYS, schedule_value
 
 
 class GridCNN(BaseFeaturesExtractor):
@@ -69,9 +69,12 @@ def algo_kwargs(hyperparams: dict[str, Any]) -> dict[str, Any]:
             "features_extractor_class": FEATURES_EXTRACTORS[extractor],
             "features_extractor_kwargs": extractor_kwargs,
         }
-    for key in ("learning_rate", "buffer_size", "learning_starts", "batch_size"):
-        if isinstance(kwargs.get(key), str):  # YAML reads 1e-4 as a string
-            kwargs[key] = float(kwargs[key]) if key == "learning_rate" else int(float(kwargs[key]))
+    for key in ("learning_rate", "clip_range"):  # YAML reads 1e-4 as a string; lin_1e-4 is a linear decay
+        if key in kwargs:
+            kwargs[key] = schedule_value(kwargs[key])
+    for key in ("buffer_size", "learning_starts", "batch_size"):
+        if isinstance(kwargs.get(key), str):
+            kwargs[key] = int(float(kwargs[key]))
     if isinstance(kwargs.get("train_freq"), list):
         kwargs["train_freq"] = tuple(kwargs["train_freq"])
     return kwargs

@@ -101,23 +101,56 @@ def _integer(lo: int | None = None) -> tuple[str, Callable[[Any], Any]]:
     return describe_int(lo), lambda value: parse_int(value, lo)
 
 
+LINEAR_PREFIX = "lin_"  # RL Zoo's notation: "lin_7e-4" decays linearly from 7e-4 to 0 over the run
+
+
+class LinearDecay:
+    """An SB3 schedule: ``initial`` times the progress remaining (1 at the start of the run, 0 at its end), what
+    RL Zoo builds from ``lin_<initial>``. A class rather than a closure, so that saved models pickle it plainly."""
+
+    def __init__(self, initial: float) -> None:
+        self.initial = initial
+
+    def __call__(self, progress_remaining: float) -> float:
+        return self.initial * progress_remaining
+
+    def __repr__(self) -> str:
+        return f"LinearDecay({self.initial!r})"
+
+
+def schedule_value(value: Any) -> Any:
+    """A checked ``learning_rate`` / ``clip_range`` as the algorithm takes it: ``lin_<x>`` a :class:`LinearDecay`,
+    text such as ``1e-4`` a float, anything else unchanged."""
+    if isinstance(value, str):
+        return LinearDecay(float(value[len(LINEAR_PREFIX):])) if value.startswith(LINEAR_PREFIX) else float(value)
+    return value
+
+
 def _number(lo: float, hi: float | None = None, strict: bool = False, schedule: bool = False) -> tuple[str, Callable]:
     """A finite number in ``[lo, hi]`` (``(lo, ...`` when ``strict``); text such as ``1e-4`` too (YAML reads it as a
-    string); with ``schedule`` also a callable (an SB3 schedule, from Python)."""
+    string); with ``schedule`` also ``lin_<such a number>`` (linear decay to 0 over the run, kept as text) and a
+    callable (an SB3 schedule, from Python)."""
     if hi is not None:
         allowed = f"a number in [{lo:g}, {hi:g}]"
     else:
         allowed = ("a positive number" if strict else "a non-negative number") if lo == 0 else f"a number >= {lo:g}"
+    if schedule:
+        allowed += f", or {LINEAR_PREFIX}<such a number> (linear decay from it to 0 over the run, as in RL Zoo)"
 
-    def convert(value: Any) -> Any:
-        if schedule and callable(value):
-            return value
+    def number(value: Any) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float, str)):
             raise ValueError
         number = float(value)
         if not math.isfinite(number) or number < lo or (strict and number == lo) or (hi is not None and number > hi):
             raise ValueError
         return number
+
+    def convert(value: Any) -> Any:
+        if schedule and callable(value):
+            return value
+        if schedule and isinstance(value, str) and value.startswith(LINEAR_PREFIX):
+            return f"{LINEAR_PREFIX}{number(value[len(LINEAR_PREFIX):])!r}"
+        return number(value)
 
     return allowed, convert
 
