@@ -217,6 +217,9 @@ def test_run_needs_rgb_array():
         play.run(gym.make("FourRooms-Dynamic-v0"), max_frames=1)
 
 
+# Importing gymnasium.utils.play tries matplotlib's TkAgg backend (for its PlayPlot helper, not used here) and warns
+# "matplotlib is not installed" where Tk is missing, as in CI's fresh venv: gymnasium's message, not about our envs.
+@pytest.mark.filterwarnings("ignore:.*matplotlib is not installed")
 @pytest.mark.parametrize("auto_keys", [False, True])
 def test_gymnasium_play_works(monkeypatch, auto_keys):
     """``gymnasium.utils.play.play`` with our key map, fed scripted events (it reads ``pygame.event.get``)."""
