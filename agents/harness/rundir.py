@@ -237,12 +237,8 @@ def write_atomic(path: Path, text: str) -> None:
     """Write ``text`` to a temporary file beside ``path``, flush it to disk, then rename it: a crash (or a power
     cut) leaves the old file or the new."""
     tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    fsync_dir(path.parent)
+    tmp.write_text(text)
+    _commit(tmp, path)
 
 
 def save_model_atomic(model: Any, path: Path) -> None:
@@ -250,18 +246,27 @@ def save_model_atomic(model: Any, path: Path) -> None:
     readers never see a half-written model, and a power cut right after cannot leave an empty ``path``."""
     tmp = path.with_name(f".{path.name}.tmp")
     model.save(tmp)
-    with tmp.open("rb") as f:
-        os.fsync(f.fileno())
+    _commit(tmp, path)
+
+
+def _commit(tmp: Path, path: Path) -> None:
+    """Flush the finished file ``tmp`` to disk, rename it to ``path``, then flush the folder's new entry."""
+    fsync_file(tmp)
     os.replace(tmp, path)
     fsync_dir(path.parent)
+
+
+def fsync_file(file: Path) -> None:
+    """Flush one file's contents to disk."""
+    with file.open("rb") as f:
+        os.fsync(f.fileno())
 
 
 def fsync_files(folder: Path) -> None:
     """Flush every file directly in ``folder``, then the folder itself, to disk (before it is renamed into place)."""
     for file in folder.iterdir():
         if file.is_file():
-            with file.open("rb") as f:
-                os.fsync(f.fileno())
+            fsync_file(file)
     fsync_dir(folder)
 
 
