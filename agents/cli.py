@@ -22,6 +22,7 @@ from agents.errors import UserError
 from agents.harness.algos import ALGO_NAMES, DEVICES, ENV_IDS
 from agents.harness.config import TrainConfig, add_options, int_arg
 from agents.harness.evaluation import REFERENCE_PLAYERS
+from hrm_mazes.seeds import TEST, TRAIN, split_of
 
 REFERENCES = tuple(REFERENCE_PLAYERS)
 
@@ -34,6 +35,17 @@ def positive_float(text: str) -> float:
         value = math.nan
     if not (math.isfinite(value) and value > 0):
         raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def unit_float(text: str) -> float:
+    """An argparse ``type=`` for a number in [0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}")
     return value
 
 
@@ -61,10 +73,15 @@ def build_parser() -> argparse.ArgumentParser:
     who.add_argument("--agent", choices=REFERENCES, help="evaluate a reference player instead")
     who.add_argument("--pretrained", metavar="ENV_ID", help="the agent shipped for ENV_ID (agents/pretrained/manifest.json)")
     ev.add_argument("--env", choices=ENV_IDS, help="environment (required with --agent; default: the model's)")
-    ev.add_argument("--algo", choices=ALGO_NAMES, help="the model's algorithm (only for a model without run.yaml)")
+    ev.add_argument("--algo", choices=ALGO_NAMES, help="the model's algorithm (a model without run.yaml), or which shipped agent --pretrained plays (default: the env's best)")
     ev.add_argument("--episodes", type=int_arg(lo=1), default=1000, help="episodes (default 1000)")
-    ev.add_argument("--seed-offset", type=int_arg(lo=0), default=None, help="first held-out seed (default 1,000,000)")
+    ev.add_argument("--seed-offset", type=int_arg(lo=0), default=None, help=f"first held-out seed (default {TEST.start:,}: the test split)")
     ev.add_argument("--device", choices=DEVICES, default="auto", help="torch device (default auto)")
+    ev.add_argument(
+        "--epsilon", type=unit_float, default=None,
+        help="also play the same episodes with this probability of a random action (e.g. 0.01), reported beside greedy: "
+        "tells a policy that loops on tied Q-values from one that does not know the way",
+    )  # fmt: skip
     ev.add_argument(
         "--json", dest="json_out",
         help="where to write the JSON (default: <run>/evaluation_<N>.json, or <model>.evaluation_<N>.json next to a "
@@ -94,9 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     who.add_argument("--agent", choices=REFERENCES, help="watch a reference player instead")
     who.add_argument("--pretrained", metavar="ENV_ID", help="the agent shipped for ENV_ID (agents/pretrained/manifest.json)")
     watch.add_argument("--env", choices=ENV_IDS, help="environment (required with --agent; default: the model's)")
-    watch.add_argument("--algo", choices=ALGO_NAMES, help="the model's algorithm (only for a model without run.yaml)")
+    watch.add_argument("--algo", choices=ALGO_NAMES, help="the model's algorithm (a model without run.yaml), or which shipped agent --pretrained plays (default: the env's best)")
     watch.add_argument("--episodes", type=int_arg(lo=1), default=3, help="episodes to show (default 3)")
-    watch.add_argument("--seed", type=int_arg(lo=0), default=1_000_000, help="seed of the first episode (default 1,000,000)")
+    watch.add_argument("--seed", type=int_arg(lo=0), default=TEST.start, help=f"seed of the first episode (default {TEST.start:,}: the test split)")
     watch.add_argument("--fps", type=positive_float, default=6.0, help="frames per second (default 6)")
     watch.add_argument("--save", help="write a .gif or .mp4 instead of opening a window")
     watch.add_argument("--force", action="store_true", help="overwrite an existing --save file")
@@ -145,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--label", action="append", help="a model's name in the figures (one per model, in order)")
     analyze.add_argument("--env", choices=ENV_IDS, help="environment (default: the first model's)")
     analyze.add_argument("--episodes", type=int_arg(lo=1), default=200, help="held-out episodes per model (default 200)")
-    analyze.add_argument("--seed-offset", type=int_arg(lo=0), default=None, help="first held-out seed (default 1,000,000)")
+    analyze.add_argument("--seed-offset", type=int_arg(lo=0), default=None, help=f"first held-out seed (default {TEST.start:,}: the test split)")
     analyze.add_argument("--out", help="output directory (default <run>/analysis, or <model>.analysis beside a bare .zip)")
     analyze.add_argument("--force", action="store_true", help="overwrite an earlier analysis in --out")
     analyze.add_argument("--device", choices=DEVICES, default="auto", help="torch device (default auto)")
@@ -154,6 +171,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # --- handlers -----------------------------------------------------------------------------------------------
+
+
+def _held_out_offset(seed_offset: int | None, episodes: int) -> int:
+    """The first seed of ``evaluate`` / ``analyze`` (default: the test split's), warning when the episodes are not
+    held out and refusing (:class:`UserError`) ``--episodes`` that run out of the seed split they start in."""
+    offset = TEST.start if seed_offset is None else seed_offset
+    split = split_of(offset)
+    if split is TRAIN:
+        print(f"warning: seed {offset:,} is one of the {TRAIN.describe()}; these are not held-out episodes", file=sys.stderr)
+    if split is not None:
+        try:
+            split.check(episodes, "--episodes", first=offset - split.start)
+        except ValueError as err:
+            raise UserError(str(err)) from None
+    return offset
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -189,7 +221,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     import time
     from pathlib import Path
 
-    from agents.harness.evaluation import EVAL_SEED_OFFSET, evaluate, format_ci
+    from agents.harness.evaluation import evaluate, format_ci
     from agents.harness.pretrained import load_agent_or_pretrained
     from agents.harness.rundir import check_output_file, free_name, write_atomic
 
@@ -204,9 +236,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         else:
             default = Path("runs") / "eval" / f"{agent.name}-{agent.env_id}-{args.episodes}.json"
         out = check_output_file(free_name(default), False, "--json", "results file")
-    offset = EVAL_SEED_OFFSET if args.seed_offset is None else args.seed_offset
-    if offset < EVAL_SEED_OFFSET:
-        print(f"warning: seeds below {EVAL_SEED_OFFSET:,} are used for training; these are not held-out episodes", file=sys.stderr)
+    offset = _held_out_offset(args.seed_offset, args.episodes)
     started = time.perf_counter()
     result = evaluate(
         agent.player,
@@ -226,6 +256,15 @@ def _evaluate(args: argparse.Namespace) -> int:
     print(f"  path efficiency  {format_ci(s['path_efficiency'], s['efficiency_ci'], digits=3)}   "
           f"(oracle steps / agent steps on the {s['efficiency_episodes']} episodes both solved; 95% bootstrap)")
     print(f"  oracle           {100 * s['oracle_success_rate']:.1f}% success, {s['oracle_mean_length']:.2f} steps")
+    noisy = None
+    if args.epsilon is not None:
+        from agents.harness.evaluation import EpsilonPlayer
+
+        noisy = evaluate(EpsilonPlayer(agent.player, args.epsilon), agent.env_id, args.episodes, env_fn=agent.env_fn,
+                         env_kwargs=agent.encoding["env_kwargs"], seed_offset=offset, n_parallel=64,
+                         progress=not args.no_progress).summary  # fmt: skip
+        print(f"  epsilon {args.epsilon:<8g} {format_ci(noisy['success_rate'], noisy['success_ci'], percent=True)}   "
+              f"success with a random action w.p. {args.epsilon:g} per step, same episodes (greedy: {100 * s['success_rate']:.1f}%)")
     payload = {
         "agent": agent.name,
         "algo": agent.algo,
@@ -240,6 +279,8 @@ def _evaluate(args: argparse.Namespace) -> int:
         "summary": s,
         "records": result.records,
     }
+    if noisy is not None:
+        payload["epsilon"] = {"epsilon": args.epsilon, "summary": noisy}
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(out, json.dumps(payload, indent=1))
@@ -302,11 +343,8 @@ def _tune(args: argparse.Namespace) -> int:
 
 def _analyze(args: argparse.Namespace) -> int:
     from agents.harness.analysis import analyze, summary_lines
-    from agents.harness.evaluation import EVAL_SEED_OFFSET
 
-    offset = EVAL_SEED_OFFSET if args.seed_offset is None else args.seed_offset
-    if offset < EVAL_SEED_OFFSET:
-        print(f"warning: seeds below {EVAL_SEED_OFFSET:,} are used for training; these are not held-out episodes", file=sys.stderr)
+    offset = _held_out_offset(args.seed_offset, args.episodes)
     result = analyze(args.model + args.compare, args.label, args.env, args.episodes, offset, args.out, args.force,
                      args.device, progress=not args.no_progress)  # fmt: skip
     for model in result.results:

@@ -22,6 +22,7 @@ from typing import Any
 
 from agents.errors import UserError
 from hrm_mazes.host import cpu_model
+from hrm_mazes.seeds import TEST
 
 ENV_ID = "FourRooms-Dynamic-v0"
 # (label, algo, config, env steps, wall-clock cap in seconds, evaluate every N env steps) at scale 1.0
@@ -104,7 +105,7 @@ def run_demo(
             "run_dir": path_inside(run_dir, out),
         }
 
-    print(f"\n[evaluate] {episodes} held-out episodes per agent (seeds 1,000,000+), greedy")
+    print(f"\n[evaluate] {episodes} held-out episodes per agent (test seeds {TEST.start:,}+), greedy")
     summaries: dict[str, dict[str, Any]] = {}
     for label in runs:
         agent = load_agent(out / label / "model.zip", device=device)
@@ -115,7 +116,7 @@ def run_demo(
     shipped = next((e for e in list_pretrained() if e["env_id"] == ENV_ID and e["algo"] == "hrm-dqn"), None)
     shipped_agent = None
     if shipped is not None:
-        shipped_agent, _ = pretrained_agent(ENV_ID, device)
+        shipped_agent, _ = pretrained_agent(ENV_ID, device, algo="hrm-dqn")
         summaries[PRETRAINED_LABEL] = evaluate(
             shipped_agent.player, ENV_ID, episodes, env_fn=shipped_agent.env_fn, n_parallel=64, progress=progress
         ).summary
@@ -156,7 +157,7 @@ def run_demo(
     who = f"the shipped HRM-DQN ({PRETRAINED_LABEL})" if shipped_agent else "the HRM-DQN trained here"
     print(f"\n[record] hrm_dqn.gif: {who} on two held-out episodes, with its Q-values")
     hrm = shipped_agent or load_agent(out / "hrm-dqn" / "model.zip", device=device)
-    gif = save_video(record_frames(hrm, 2, 1_000_000), out / "hrm_dqn.gif", fps=6)
+    gif = save_video(record_frames(hrm, 2, TEST.start), out / "hrm_dqn.gif", fps=6)
 
     total = time.perf_counter() - started
     capped = [label for label, r in runs.items() if r["stopped_by_time_cap"]]

@@ -72,14 +72,16 @@ def zoo_hyperparams(algo: str, config: str | None = None) -> dict[str, dict[str,
 
 
 def register_algos() -> None:
-    """Add HRM-DQN and double DQN to ``rl_zoo3.utils.ALGOS`` (the table behind the Zoo's ``--algo``)."""
+    """Add HRM-DQN, double DQN and the recurrent-conv planner to ``rl_zoo3.utils.ALGOS`` (the table behind the Zoo's ``--algo``)."""
     from rl_zoo3.utils import ALGOS
 
     from agents.double_dqn import DoubleDQN
     from agents.hrm_dqn import HRMDQN
+    from agents.rconv import RConvDQN
 
     ALGOS["hrm-dqn"] = HRMDQN
     ALGOS["double-dqn"] = DoubleDQN
+    ALGOS["rconv-dqn"] = RConvDQN
 
 
 def main(argv: list[str] | None = None) -> int:

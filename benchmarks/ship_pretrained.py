@@ -1,4 +1,4 @@
-"""Ship a trained HRM-DQN inside the package: copy its model into ``agents/pretrained/``, evaluate it on the
+"""Ship a trained agent (HRM-DQN or any registered algorithm) inside the package: copy its model into ``agents/pretrained/``, evaluate it on the
 protocol's held-out episodes and write its ``manifest.json`` entry (how it was trained, how well it did).
 
     python benchmarks/ship_pretrained.py --checkpoint runs/hrm-dqn/FourRooms-Dynamic-v0/seed0/checkpoints/step-000576000 \\
@@ -6,8 +6,8 @@ protocol's held-out episodes and write its ``manifest.json`` entry (how it was t
 
 ``--checkpoint`` is a checkpoint folder (``model.zip`` + ``state.json``, written by ``train``) or a finished run
 directory (``model.zip`` and its ``checkpoints/latest``). The env and the training seed come from the run's
-``run.yaml`` (the folder's run directory). An existing file or manifest entry for the env is replaced only with
-``--force``. The optimizer state stays in the zip (a few hundred kB at the cpu size), so the model can be trained on;
+``run.yaml`` (the folder's run directory). An env may ship one agent per algorithm; an existing file or manifest entry for the same env and algorithm is
+replaced only with ``--force``. The optimizer state stays in the zip (a few hundred kB at the cpu size), so the model can be trained on;
 ``compile`` is switched off in the shipped copy (the evaluation ran the model as trained).
 """
 
@@ -60,9 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     target = PRETRAINED_DIR / file
     manifest_file = PRETRAINED_DIR / MANIFEST_NAME
     manifest = json.loads(manifest_file.read_text())
-    clash = [e for e in manifest if e["env_id"] == env_id or e["file"] == file]
+    clash = [e for e in manifest if (e["env_id"], e["algo"]) == (env_id, algo) or e["file"] == file]
     if (clash or target.exists()) and not args.force:
-        sys.exit(f"ship_pretrained: {env_id} already has a shipped agent or {file} exists: pass --force to replace it")
+        sys.exit(f"ship_pretrained: {env_id} already has a shipped {algo} agent or {file} exists: pass --force to replace it")
 
     # A fresh folder per call: a fixed name would let shipping one label for a second env overwrite the first's.
     evaluation_json = Path(tempfile.mkdtemp(prefix=f"ship_pretrained_{args.label}_")) / f"evaluation_{args.episodes}.json"
@@ -90,16 +90,16 @@ def main(argv: list[str] | None = None) -> int:
     }
     # Shipped without torch.compile: a user's first action would otherwise wait ~15 s for the compiler (and
     # warn where there is none); everything else (weights, optimizer state, counters) is the trained model's.
-    from agents.hrm_dqn import HRMDQN
+    from agents.harness.baselines import load_model
 
-    trained = HRMDQN.load(model, device="cpu")
+    trained = load_model(algo, model, device="cpu")
     if trained.policy_kwargs.get("compile"):
         kwargs = {**trained.policy_kwargs, "compile": False}
-        HRMDQN.load(model, device="cpu", custom_objects={"policy_kwargs": kwargs}).save(target)
+        type(trained).load(model, device="cpu", custom_objects={"policy_kwargs": kwargs}).save(target)
     else:
         shutil.copyfile(model, target)
     manifest = [e for e in manifest if e not in clash] + [entry]
-    manifest_file.write_text(json.dumps(sorted(manifest, key=lambda e: e["env_id"]), indent=1) + "\n")
+    manifest_file.write_text(json.dumps(sorted(manifest, key=lambda e: (e["env_id"], e["algo"])), indent=1) + "\n")
     print(f"shipped {target} ({target.stat().st_size / 1e3:.0f} kB): {100 * summary['success_rate']:.1f}% "
           f"[{100 * summary['success_ci'][0]:.1f}, {100 * summary['success_ci'][1]:.1f}] on {summary['episodes']} episodes; "
           f"the evaluation is in {evaluation_json}")  # fmt: skip

@@ -1,12 +1,14 @@
 """hrm_mazes: grid mazes whose doors open and close while the agent moves (Gymnasium environments).
 
-Importing the package registers ``FourRooms-Dynamic-v0`` and ``RandomDoorMaze-v0``.
+Importing the package registers ``FourRooms-Dynamic-v0`` and ``RandomDoorMaze-v0``. The train / validation / test
+seed ranges are :data:`SEED_SPLITS` (:mod:`hrm_mazes.seeds`).
 """
 
 from gymnasium.envs.registration import register, registry
 
 from hrm_mazes.core import MAX_EPISODE_STEPS
 from hrm_mazes.envs import DynamicDoorsEnv, FourRoomsDynamicEnv, RandomDoorMazeEnv
+from hrm_mazes.seeds import SEED_SPLITS, SeedSplit
 
 __version__ = "0.1.0"
 
@@ -26,4 +28,4 @@ for _env_id, (_single, _batched) in _ENTRY_POINTS.items():
             max_episode_steps=MAX_EPISODE_STEPS,
         )
 
-__all__ = ["ENV_IDS", "DynamicDoorsEnv", "FourRoomsDynamicEnv", "RandomDoorMazeEnv", "__version__"]
+__all__ = ["ENV_IDS", "SEED_SPLITS", "DynamicDoorsEnv", "FourRoomsDynamicEnv", "RandomDoorMazeEnv", "SeedSplit", "__version__"]

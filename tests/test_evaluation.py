@@ -149,3 +149,48 @@ def test_aggregate_keeps_missing_intervals_missing():
     assert agg["path_efficiency"]["mean"] == 1.0 and all(math.isnan(c) for c in agg["path_efficiency"]["ci"])
     assert agg["mean_length"]["ci"][1] == 80.0  # clipped to the time limit
     assert format_ci(agg["path_efficiency"]["mean"], agg["path_efficiency"]["ci"], digits=3) == "1.000"
+
+
+class CountingOracle(OraclePlayer):
+    """The oracle, counting the steps it was asked to act on."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def act(self, obs, episode_start, envs, seeds):
+        self.calls += 1
+        return super().act(obs, episode_start, envs, seeds)
+
+
+def test_epsilon_player_adds_reproducible_noise_and_keeps_the_player_acting():
+    import gymnasium as gym
+
+    from agents.harness.evaluation import EpsilonPlayer
+
+    def env_fn():
+        return gym.make("RandomDoorMaze-v0")
+
+    seeds = eval_seeds(24)
+    greedy = run_episodes(OraclePlayer(), env_fn, seeds, n_parallel=8)
+    assert run_episodes(EpsilonPlayer(OraclePlayer(), 0.0), env_fn, seeds, n_parallel=8) == greedy
+    inner = CountingOracle()
+    noisy = run_episodes(EpsilonPlayer(inner, 0.5), env_fn, seeds, n_parallel=8)
+    assert noisy != greedy and inner.calls >= max(r["length"] for r in noisy)  # asked on every step
+    assert run_episodes(EpsilonPlayer(OraclePlayer(), 0.5), env_fn, seeds, n_parallel=5) == noisy  # any batching
+    assert sum(r["length"] for r in noisy) > sum(r["length"] for r in greedy)
+    with pytest.raises(ValueError, match=r"epsilon must be in \[0, 1\]"):
+        EpsilonPlayer(OraclePlayer(), 1.5)
+
+
+def test_evaluate_reports_epsilon_beside_greedy(tmp_path, capsys):
+    import json
+
+    from agents.cli import main
+
+    out = tmp_path / "e.json"
+    assert main(["evaluate", "--agent", "oracle", "--env", "FourRooms-Dynamic-v0", "--episodes", "10", "--epsilon", "1",
+                 "--json", str(out), "--no-progress"]) == 0  # fmt: skip
+    data = json.loads(out.read_text())
+    assert data["summary"]["success_rate"] == 1.0 and data["epsilon"]["epsilon"] == 1.0
+    assert data["epsilon"]["summary"]["success_rate"] < 1.0  # every action random: the uniform random walk
+    assert "epsilon 1" in capsys.readouterr().out

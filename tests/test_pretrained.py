@@ -87,6 +87,25 @@ def test_evaluate_pretrained(manifest_dir, tmp_path, capsys):
     assert data["agent"] == "tiny-hrm-dqn" and data["pretrained"] == ENV and data["algo"] == "hrm-dqn"
 
 
+def test_the_best_agent_of_an_env_is_the_default_and_algo_picks_another(manifest_dir, tmp_path):
+    other = entry(algo="dqn-rconv", label="tiny-planner", evaluation={**entry()["evaluation"], "success_rate": 0.5})
+    (manifest_dir / "manifest.json").write_text(json.dumps([entry(), other]))
+    assert pretrained.pretrained_entry(ENV)["label"] == "tiny-planner"  # the higher held-out success rate
+    assert pretrained.pretrained_entry(ENV, "hrm-dqn")["label"] == "tiny-hrm-dqn"
+    with pytest.raises(UserError, match="no pretrained qrdqn agent.*--algo can be: dqn-rconv, hrm-dqn"):
+        pretrained.pretrained_entry(ENV, "qrdqn")
+
+
+def test_evaluate_pretrained_with_algo(manifest_dir, tmp_path, capsys):
+    out_json = tmp_path / "r.json"
+    args = ["evaluate", "--pretrained", ENV, "--algo", "hrm-dqn", "--episodes", "1", "--json", str(out_json), "--no-progress"]
+    rc, _, err = run_cli(args, capsys)
+    assert rc == 0, err
+    assert json.loads(out_json.read_text())["algo"] == "hrm-dqn"
+    rc, _, err = run_cli([*args[:3], "--algo", "dqn", *args[5:], "--force"], capsys)
+    assert_one_line_error(rc, err, "no pretrained dqn agent", "--algo can be: hrm-dqn")
+
+
 def test_no_entry_names_the_available_ones(manifest_dir, capsys):
     for command in (["watch", "--save", "x.gif"], ["evaluate"]):
         rc, _, err = run_cli([*command, "--pretrained", "RandomDoorMaze-v0"], capsys)
@@ -156,8 +175,8 @@ def test_shipped_manifest_is_a_list_of_complete_entries():
         ev = e["evaluation"]
         assert ev["episodes"] >= 1 and 0 <= ev["success_lo"] <= ev["success_rate"] <= ev["success_hi"] <= 1
         assert e["trained"]["env_steps"] > 0 and e["trained"]["optimizer_steps"] > 0
-    env_ids = [e["env_id"] for e in entries]
-    assert len(env_ids) == len(set(env_ids)), "one shipped agent per env id"
+    keys = [(e["env_id"], e["algo"]) for e in entries]
+    assert len(keys) == len(set(keys)), "one shipped agent per (env id, algorithm)"
 
 
 def test_shipped_checkpoints_exist_and_load():
@@ -172,17 +191,17 @@ def test_shipped_checkpoints_exist_and_load():
         else:
             model = load_model(shipped["algo"], path, device="cpu")
         assert isinstance(model, get_algo(shipped["algo"]).load_class())
-        agent, _ = pretrained.pretrained_agent(shipped["env_id"], device="cpu")  # its env fits its observations
+        agent, _ = pretrained.pretrained_agent(shipped["env_id"], device="cpu", algo=shipped["algo"])  # its env fits
         assert agent.name == shipped["label"]
 
 
-@pytest.mark.parametrize("shipped", shipped_entries(), ids=lambda e: e["env_id"])
+@pytest.mark.parametrize("shipped", shipped_entries(), ids=lambda e: f"{e['env_id']}-{e['algo']}")
 def test_shipped_agents_play_as_documented(shipped, tmp_path, capsys):
     """On the first 100 of the manifest's held-out episodes, a shipped agent's Wilson interval overlaps the one its
     manifest reports for 1,000: the model code still plays the checkpoint the way it was evaluated."""
     documented = shipped["evaluation"]
     out_json = tmp_path / "eval.json"
-    args = ["evaluate", "--pretrained", shipped["env_id"], "--episodes", "100", "--json", str(out_json), "--no-progress", "--device", "cpu"]
+    args = ["evaluate", "--pretrained", shipped["env_id"], "--algo", shipped["algo"], "--episodes", "100", "--json", str(out_json), "--no-progress", "--device", "cpu"]
     rc, _, err = run_cli(args, capsys)
     assert rc == 0, err
     lo, hi = json.loads(out_json.read_text())["summary"]["success_ci"]

@@ -1,10 +1,13 @@
-"""The README's Python examples run as written, and its two set-up commands stay at the top."""
+"""The README's Python examples run as written, its two set-up commands stay at the top, and its command table
+lists every ``hrm-mazes`` subcommand."""
 
 from __future__ import annotations
 
+import argparse
 import ast
 import importlib
 import re
+import shlex
 from pathlib import Path
 
 import pytest
@@ -23,6 +26,50 @@ def test_readme_starts_with_the_main_job_and_the_test_command():
         'pip install "torch==2.13.0" -e ".[all]" && hrm-mazes demo',
         'pip install "torch==2.13.0" -e ".[all]" && python -m pytest -q && python -m pytest -q -m slow',
     ]
+
+
+def readme_table_commands() -> list[str]:
+    """The subcommands named in the first cell of the rows of README's "Command line" table."""
+    section = README.read_text().split("\n## Command line\n", 1)[1].split("\n## ", 1)[0]
+    first_cells = [line.split(" | ")[0] for line in section.splitlines() if line.startswith("| `hrm-mazes ")]
+    return [name for cell in first_cells for name in re.findall(r"`hrm-mazes ([a-z][a-z-]*)", cell)]
+
+
+def parser_commands() -> set[str]:
+    """The subcommands ``hrm-mazes`` defines, read from its parser."""
+    from agents.cli import build_parser
+
+    (subcommands,) = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    return set(subcommands.choices)
+
+
+def test_readme_command_table_lists_every_subcommand_once():
+    commands = readme_table_commands()
+    assert len(commands) == len(set(commands)), commands
+    assert set(commands) == parser_commands()
+
+
+def test_readme_train_row_lists_every_algorithm():
+    from agents.harness.algos import ALGO_NAMES
+
+    section = README.read_text().split("\n## Command line\n", 1)[1]
+    (choices,) = re.findall(r"`hrm-mazes train --algo \{([a-z,-]+)\}", section)
+    assert choices.split(",") == list(ALGO_NAMES)
+
+
+def test_readme_command_lines_parse_and_watch_both_shipped_agents():
+    from agents.cli import build_parser
+    from hrm_mazes import ENV_IDS
+
+    blocks = re.findall(r"```bash\n(.*?)```", README.read_text(), re.S)
+    commands = [shlex.split(line, comments=True)[1:] for block in blocks for line in block.splitlines()
+                if line.startswith("hrm-mazes ")]  # fmt: skip
+    watched = {argv[argv.index("--pretrained") + 1] for argv in commands if argv[0] == "watch" and "--pretrained" in argv}
+    assert watched == set(ENV_IDS)
+    assert any(argv[0] == "watch" and "--save" in argv for argv in commands)  # for a machine without a display
+    for argv in commands:
+        if argv[0] != "bench-env":  # its options belong to hrm_mazes.throughput
+            build_parser().parse_args(argv)
 
 
 def test_ci_runs_the_readme_test_layers():

@@ -50,7 +50,7 @@ def test_shipping_evaluates_records_and_keeps_each_evaluation(ship, tmp_path, ca
         assert (ship.PRETRAINED_DIR / file).is_file()
     assert evaluations[0] != evaluations[1] and all(path.is_file() for path in evaluations)
     manifest = json.loads((ship.PRETRAINED_DIR / "manifest.json").read_text())
-    assert [entry["file"] for entry in manifest] == ["b.zip"]  # one agent per env: --force replaced a.zip
+    assert [entry["file"] for entry in manifest] == ["b.zip"]  # one agent per (env, algorithm): --force replaced a.zip
     entry = manifest[0]
     assert entry["trained"]["machine"].startswith(cpu_model()) and entry["trained"]["env_steps"] == 128
     assert entry["evaluation"]["episodes"] == 5

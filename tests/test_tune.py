@@ -35,6 +35,9 @@ TINY = {
                 "policy_kwargs": {"d_model": 16, "num_heads": 2, "H_layers": 1, "L_layers": 1, "H_cycles": 1, "L_cycles": 1,
                                   "segments": 1, "readout": "agent", "carry": "last_token"},
                 "eval_episodes": 2},
+    "dqn-rconv": {"policy": "RConvQPolicy", "obs_mode": "onehot", "n_envs": 2, "buffer_size": 1000, "learning_starts": 196,
+                  "batch_size": 16, "gamma": 0.95, "train_freq": 1, "gradient_steps": 1, "target_update_interval": 100,
+                  "exploration_fraction": 0.3, "policy_kwargs": {"channels": 4, "iterations": 2}, "eval_episodes": 2},
     "ppo": {"policy": "MlpPolicy", "obs_mode": "onehot", "features_extractor": "grid-cnn",
             "features_extractor_kwargs": {"features_dim": 16, "channels": [4, 4]}, "n_envs": 16, "n_steps": 16,
             "batch_size": 16, "n_epochs": 1, "policy_kwargs": {"net_arch": []}, "eval_episodes": 2},
@@ -105,6 +108,17 @@ def test_the_dqn_cnn_cpu_preset_is_a_point_of_its_space(env):
     assert params is not None and params["curriculum"] == ("off" if env == ENV else "2+2")
     kept = space.undecided(preset)
     assert apply_overrides(kept, space.sample(optuna.trial.FixedTrial(params))) == preset
+
+
+@pytest.mark.parametrize("env", [ENV, "RandomDoorMaze-v0"])
+def test_the_dqn_rconv_cpu_preset_is_a_point_of_its_space(env):
+    from agents.harness.search_spaces import base_params
+
+    space = SEARCH_SPACES["dqn-rconv"]
+    preset = load_config("dqn-rconv", env, "cpu")[0]
+    params = base_params(space, preset)
+    assert params is not None and params["iterations"] == preset["policy_kwargs"]["iterations"]
+    assert apply_overrides(space.undecided(preset), space.sample(optuna.trial.FixedTrial(params))) == preset
 
 
 @pytest.mark.parametrize("change", [{"target_update_interval": 100}, {"learning_rate": 1.0}, {"double_q": None},

@@ -9,6 +9,7 @@ name               class                              observation
 ``hrm-dqn``        ``agents.hrm_dqn.HRMDQN``          ``tokens`` (H, W): one token per cell, embedded by the HRM
 ``dqn``            ``stable_baselines3.DQN``          ``onehot`` (7, H, W), flattened into an MLP
 ``dqn-cnn``        ``agents.double_dqn.DoubleDQN``    ``onehot`` (7, H, W), GridCNN (3x3 convs, no stride)
+``dqn-rconv``      ``agents.rconv.RConvDQN``          ``onehot`` (7, H, W), a recurrent conv iterated K times, per-cell readout
 ``dqn-stack``      ``stable_baselines3.DQN``          ``onehot`` stacked over the last 4 steps (28, H, W), GridCNN
 ``qrdqn``          ``sb3_contrib.QRDQN``              ``onehot`` (7, H, W), GridCNN
 ``ppo``            ``stable_baselines3.PPO``          ``onehot`` (7, H, W), GridCNN
@@ -70,6 +71,7 @@ ALGOS: dict[str, AlgoSpec] = {
         AlgoSpec("hrm-dqn", "agents.hrm_dqn", "HRMDQN", True, True, "hrm-dqn", "HRM Q-network trained with DQN (the paper's agent)"),
         AlgoSpec("dqn", "stable_baselines3", "DQN", True, False, "dqn", "SB3 DQN, MLP on the one-hot grid"),
         AlgoSpec("dqn-cnn", "agents.double_dqn", "DoubleDQN", True, False, "double-dqn", "double DQN (an SB3 DQN subclass), small CNN on the one-hot grid"),
+        AlgoSpec("dqn-rconv", "agents.rconv", "RConvDQN", True, False, "rconv-dqn", "double DQN, a weight-tied 3x3 conv iterated over the grid, read out per cell (the maze's planner)"),
         AlgoSpec("dqn-stack", "stable_baselines3", "DQN", True, False, "dqn", "SB3 DQN, CNN on the last 4 one-hot frames"),
         AlgoSpec("qrdqn", "sb3_contrib", "QRDQN", True, False, "qrdqn", "sb3-contrib QR-DQN, CNN on the one-hot grid"),
         AlgoSpec("ppo", "stable_baselines3", "PPO", False, False, "ppo", "SB3 PPO, CNN on the one-hot grid"),

@@ -25,9 +25,12 @@ from typing import Any
 
 from agents.errors import UserError
 from agents.harness.algos import ALGO_NAMES, DEVICES, ENV_IDS
+from hrm_mazes.seeds import TRAIN
 
-# Training seeds stay below 100 so that their env seeds (seed * 10_000 + ...) stay clear of the evaluation seeds.
-MAX_SEED = 99
+# Run seed s trains on env seeds from s * SEEDS_PER_RUN (agents.harness.training.train_env_seeds); run seeds stop
+# at 99 so that those stay in the train split, clear of the validation and test seeds.
+SEEDS_PER_RUN = 10_000
+MAX_SEED = TRAIN.stop // SEEDS_PER_RUN - 1
 
 
 # --- integers -----------------------------------------------------------------------------------------------

@@ -2,10 +2,11 @@
 
 Protocol (SPEC section 5):
 
-* Episodes are played greedily on **held-out seeds**: episode ``i`` is ``env.reset(seed=EVAL_SEED_OFFSET + i)``.
-  Training envs are seeded below ``EVAL_SEED_OFFSET`` (see :mod:`agents.harness.training`), so the two never meet.
-  The periodic evaluations of a training run play **validation** seeds (``VALIDATION_SEED_OFFSET + i``), which
-  meet neither: a checkpoint or a configuration chosen on them is tested on episodes it was not chosen on.
+* Episodes are played greedily on **held-out seeds**, the test split of :mod:`hrm_mazes.seeds`: episode ``i`` is
+  ``env.reset(seed=TEST.seed(i))`` (``EVAL_SEED_OFFSET + i``). Training envs are seeded in the train split (see
+  :mod:`agents.harness.training`), so the two never meet. The periodic evaluations of a training run play the
+  **validation** split (``VALIDATION_SEED_OFFSET + i``), which meets neither: a checkpoint or a configuration
+  chosen on it is tested on episodes it was not chosen on.
 * **Success rate**: fraction of episodes that reach the goal before the 80-step limit.
 * **Episode length**: steps per episode, all episodes (a failure counts its 80 steps); the mean over
   successful episodes is reported too.
@@ -39,12 +40,14 @@ import numpy as np
 import hrm_mazes  # noqa: F401  (registers the envs)
 from hrm_mazes.core import MAX_EPISODE_STEPS
 from hrm_mazes.oracle import BFSOracle, run_oracle_episode
+from hrm_mazes.seeds import TEST, VALIDATION, split_of
 
-EVAL_SEED_OFFSET = 1_000_000
+# The first seed of the held-out (test) episodes; older code imports this name.
+EVAL_SEED_OFFSET = TEST.start
 # The periodic evaluations during training (and a tune study's objective) play seeds from here: validation
-# episodes, disjoint from the test episodes above (a 1,000-episode test uses 1,000,000..1,000,999), so that
-# choosing a checkpoint (best_model.zip) or hyperparameters on them never looks at the test episodes.
-VALIDATION_SEED_OFFSET = 2_000_000
+# episodes, disjoint from the test episodes, so that choosing a checkpoint (best_model.zip) or hyperparameters
+# on them never looks at the test episodes.
+VALIDATION_SEED_OFFSET = VALIDATION.start
 Z_95 = 1.959963984540054
 
 # Two-sided 95% Student-t quantiles t_{0.975, df} for df = 1..30 (beyond: the normal-approximation series).
@@ -160,6 +163,39 @@ class OraclePlayer:
         return np.array([BFSOracle(env)() for env in envs])
 
 
+class EpsilonPlayer:
+    """Another player with epsilon-greedy noise: each step, with probability ``epsilon``, a uniform random action
+    replaces the player's. The wrapped player still acts on every step, so a recurrent state stays current.
+
+    A greedy policy that loops on tied Q-values fails where a little noise succeeds; one that does not know the
+    way fails either way (Dopamine evaluates DQN at epsilon 0.001). The noise is reproducible per episode: each
+    slot's generator is seeded with its episode's seed.
+
+    :param player: the player to perturb. :param epsilon: probability of a random action, in [0, 1].
+    """
+
+    def __init__(self, player: Player, epsilon: float) -> None:
+        if not 0.0 <= float(epsilon) <= 1.0:
+            raise ValueError(f"epsilon must be in [0, 1], got {epsilon!r}")
+        self.player, self.epsilon = player, float(epsilon)
+        self.name = f"{player.name} (epsilon {self.epsilon:g})"
+        self._rngs: list[np.random.Generator] = []
+
+    def reset(self, n_slots: int) -> None:
+        self.player.reset(n_slots)
+        self._rngs = [np.random.default_rng(0) for _ in range(n_slots)]
+
+    def act(self, obs: np.ndarray, episode_start: np.ndarray, envs: list[gym.Env], seeds: np.ndarray) -> np.ndarray:
+        actions = np.array(self.player.act(obs, episode_start, envs, seeds)).reshape(len(envs))
+        for i in np.flatnonzero(episode_start):
+            self._rngs[i] = np.random.default_rng([int(seeds[i]), 11])
+        for i, rng in enumerate(self._rngs):
+            explore, action = rng.random() < self.epsilon, int(rng.integers(4))  # two draws every step: reproducible
+            if explore:
+                actions[i] = action
+        return actions
+
+
 # The reference players, by the name the command line and the benchmark suites use.
 REFERENCE_PLAYERS: dict[str, type[Player]] = {"oracle": OraclePlayer, "random": RandomPlayer}
 
@@ -168,7 +204,11 @@ REFERENCE_PLAYERS: dict[str, type[Player]] = {"oracle": OraclePlayer, "random": 
 
 
 def eval_seeds(episodes: int, offset: int = EVAL_SEED_OFFSET) -> np.ndarray:
-    """The held-out seeds of an evaluation: ``offset, offset + 1, ...``."""
+    """The seeds of an evaluation: ``offset, offset + 1, ...``; a ``ValueError`` if they start in one seed split
+    (:mod:`hrm_mazes.seeds`) and run out of it."""
+    split = split_of(offset)
+    if split is not None:
+        split.check(episodes, "episodes", first=offset - split.start)
     return np.arange(offset, offset + episodes, dtype=np.int64)
 
 

@@ -60,12 +60,19 @@ def list_pretrained() -> list[dict[str, Any]]:
     return entries
 
 
-def pretrained_entry(env_id: str) -> dict[str, Any]:
-    """The manifest entry for ``env_id`` (the first one), or a :class:`UserError` naming the env ids that have one."""
+def pretrained_entry(env_id: str, algo: str | None = None) -> dict[str, Any]:
+    """The manifest entry for ``env_id``: the one of ``algo`` when given, else the env's best shipped agent (highest
+    held-out success rate). A :class:`UserError` names what is shipped when nothing matches."""
     entries = list_pretrained()
-    for entry in entries:
-        if entry["env_id"] == env_id:
-            return entry
+    for_env = [e for e in entries if e["env_id"] == env_id]
+    if for_env and algo is not None:
+        of_algo = [e for e in for_env if e["algo"] == algo]
+        if not of_algo:
+            shipped = ", ".join(sorted({e["algo"] for e in for_env}))
+            raise UserError(f"no pretrained {algo} agent for {env_id!r}; --algo can be: {shipped}")
+        for_env = of_algo
+    if for_env:
+        return max(for_env, key=lambda e: float(e["evaluation"]["success_rate"]))  # max keeps the first of ties
     available = sorted({e["env_id"] for e in entries})
     listed = ", ".join(available) if available else f"none yet ({manifest_path().name} is empty)"
     raise UserError(f"no pretrained agent for {env_id!r}; available: {listed}")
@@ -80,23 +87,24 @@ def pretrained_file(entry: dict[str, Any]) -> Path:
     return path
 
 
-def pretrained_agent(env_id: str, device: str = "cpu", play_env_id: str | None = None):
+def pretrained_agent(env_id: str, device: str = "cpu", play_env_id: str | None = None, algo: str | None = None):
     """The shipped agent for ``env_id`` as a :class:`~agents.harness.loading.LoadedAgent` named by its label, and
     its manifest entry.
 
     :param play_env_id: play it on another env with the same grid size (default ``env_id``).
+    :param algo: which of the env's shipped agents (default: the best, :func:`pretrained_entry`).
     """
     from agents.harness.loading import load_agent
 
-    entry = pretrained_entry(env_id)
+    entry = pretrained_entry(env_id, algo)
     agent = load_agent(pretrained_file(entry), None, play_env_id or env_id, entry["algo"], device)
     # No model_path: evaluate's default output must not go into the installed package.
     return dataclasses.replace(agent, name=entry["label"], model_path=None), entry
 
 
-def load_pretrained(env_id: str, device: str = "cpu") -> tuple[Any, dict[str, Any]]:
-    """The shipped model for ``env_id`` (e.g. an :class:`~agents.hrm_dqn.HRMDQN`) and its manifest entry."""
-    agent, entry = pretrained_agent(env_id, device)
+def load_pretrained(env_id: str, device: str = "cpu", algo: str | None = None) -> tuple[Any, dict[str, Any]]:
+    """The shipped model for ``env_id`` (the best one, or ``algo``'s) and its manifest entry."""
+    agent, entry = pretrained_agent(env_id, device, algo=algo)
     return agent.model, entry
 
 
@@ -104,11 +112,10 @@ def load_agent_or_pretrained(
     model: str | None, agent: str | None, env_id: str | None, algo: str | None, device: str, pretrained: str | None
 ):
     """What ``evaluate`` and ``watch`` play: the shipped agent for ``pretrained`` (an env id; ``env_id`` may name
-    another env of the same grid size), else :func:`agents.harness.loading.load_agent` of the other arguments."""
+    another env of the same grid size; ``algo`` picks among the env's shipped agents, default the best), else
+    :func:`agents.harness.loading.load_agent` of the other arguments."""
     from agents.harness.loading import load_agent
 
     if pretrained is None:
         return load_agent(model, agent, env_id, algo, device)
-    if algo is not None:
-        raise UserError("--algo is for --model; a pretrained agent's manifest entry names its algorithm")
-    return pretrained_agent(pretrained, device, env_id)[0]
+    return pretrained_agent(pretrained, device, env_id, algo)[0]

@@ -12,6 +12,7 @@ import numpy as np
 
 from agents.harness.evaluation import aggregate, format_ci, t_interval
 from agents.harness.rundir import path_inside, read_eval_rows
+from hrm_mazes.seeds import TEST
 
 METRIC_NAMES = {"success_rate": "greedy success", "mean_length": "mean episode length"}
 # The learning curves of a benchmark report: (metric, x axis).
@@ -68,7 +69,7 @@ def write_report(out: Path, suite: dict[str, Any], runs: list[dict], references:
         )
     md = [f"# Benchmark: {suite['name']}", ""]
     md.append(
-        f"Greedy evaluation on {suite['final_episodes']} held-out seeded episodes per run (seeds 1,000,000+); "
+        f"Greedy evaluation on {suite['final_episodes']} held-out seeded episodes per run (test seeds {TEST.start:,}+); "
         f"mean and 95% CI over training seeds (Student-t; a single seed shows its within-run Wilson / bootstrap CI). "
         f"Path efficiency = oracle steps / agent steps on the same episode, over episodes both solved. "
         f"Device: {device}. Wall-clock: training time per run."

@@ -64,6 +64,45 @@ def dqn_cnn_base_params(preset: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# The curricula of the planner's studies: off, or the widening law at the two promotion bars measured so far.
+RCONV_CURRICULA: dict[str, dict[str, Any] | None] = {
+    "off": None,
+    "2+2@0.8": {"start": 2, "step": 2, "success": 0.8, "window": 300},
+    "2+2@0.7": {"start": 2, "step": 2, "success": 0.7, "window": 300},
+}
+
+
+def sample_dqn_rconv(trial: Any) -> dict[str, Any]:
+    """Double DQN with the recurrent-conv planner: the DQN recipe, the curriculum, and the network's family
+    (width, iterations, recall of the observation, pooled global context)."""
+    curriculum = RCONV_CURRICULA[trial.suggest_categorical("curriculum", list(RCONV_CURRICULA))]
+    return {
+        **({} if curriculum is None else {"curriculum": dict(curriculum)}),
+        "learning_rate": trial.suggest_float("learning_rate", 1e-4, 2e-3, log=True),
+        "batch_size": trial.suggest_categorical("batch_size", [32, 64, 128]),
+        "n_steps": trial.suggest_categorical("n_steps", [1, 3, 5]),
+        "target_update_interval": trial.suggest_categorical("target_update_interval", [8000, 16000, 32000]),
+        "exploration_fraction": trial.suggest_float("exploration_fraction", 0.05, 0.3),
+        "policy_kwargs": {
+            "channels": trial.suggest_categorical("channels", [8, 16, 32]),
+            "iterations": trial.suggest_categorical("iterations", [8, 12, 16, 24]),
+            "recall": trial.suggest_categorical("recall", [True, False]),
+            "pool": trial.suggest_categorical("pool", [False, True]),
+        },
+    }
+
+
+def dqn_rconv_base_params(preset: dict[str, Any]) -> dict[str, Any]:
+    """The parameters of :func:`sample_dqn_rconv` that name ``preset`` (checked by :func:`base_params`)."""
+    network = preset.get("policy_kwargs", {})
+    return {
+        "curriculum": next((k for k, v in RCONV_CURRICULA.items() if v == preset.get("curriculum")), None),
+        **{key: preset.get(key) for key in ("learning_rate", "batch_size", "n_steps", "target_update_interval",
+                                             "exploration_fraction")},  # fmt: skip
+        **{key: network.get(key) for key in ("channels", "iterations", "recall", "pool")},
+    }
+
+
 def sample_hrm_dqn(trial: Any) -> dict[str, Any]:
     """HRM-DQN: the DQN recipe options, the target update (EMA with ``tau`` or hard copies every K optimizer
     steps, which needs the paper's ``tau``), and the HRM's size, depth of deep supervision and readout."""
@@ -132,6 +171,7 @@ class SearchSpace:
 
 SEARCH_SPACES: dict[str, SearchSpace] = {
     "dqn-cnn": SearchSpace(sample_dqn_cnn, decides=("curriculum",), base=dqn_cnn_base_params),
+    "dqn-rconv": SearchSpace(sample_dqn_rconv, decides=("curriculum",), base=dqn_rconv_base_params),
     "hrm-dqn": SearchSpace(sample_hrm_dqn, decides=("tau", "target_update_interval")),
     "ppo": SearchSpace(sample_ppo),
 }

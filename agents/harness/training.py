@@ -10,9 +10,10 @@ its parts belong together, drops the evaluation and progress rows written after 
 requested number of steps. A run directory is never overwritten unless ``force`` (``--force``), only once
 everything else has been checked, and only if train made it (:func:`~agents.harness.rundir.claim_output_dir`).
 
-Seeds: training env ``i`` of run seed ``s`` is seeded with ``s * 10_000 + 1_000 * r + i`` (``r``: how many
-times the run was resumed), always below :data:`agents.harness.evaluation.EVAL_SEED_OFFSET`, so evaluation
-episodes are never training episodes.
+Seeds: every training env is seeded in the train split of :mod:`hrm_mazes.seeds`, so test and validation
+episodes are never training episodes. A fresh run's env ``i`` of run seed ``s`` gets ``s + i`` (SB3's model
+constructor reseeds the envs with the model's seed); after ``r`` resumes it gets ``s * 10_000 + 1_000 * r + i``
+(:func:`train_env_seeds`).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from agents.harness.checkpoints import (
     read_state,
     save_checkpoint,
 )
-from agents.harness.config import TrainConfig
+from agents.harness.config import SEEDS_PER_RUN, TrainConfig
 from agents.harness.encodings import env_encoding
 from agents.harness.hyperparams import apply_overrides, check_hyperparams, load_config, resolve_config_path
 from agents.harness.logger import make_logger
@@ -53,6 +54,7 @@ from agents.harness.rundir import (
     write_run,
 )
 from agents.harness.runtime import configure_threads, environment_record, resolve_device
+from hrm_mazes.seeds import TRAIN
 
 
 @dataclass
@@ -181,7 +183,7 @@ def _resume(config: TrainConfig) -> Session:
     except UserError:
         venv.close()
         raise
-    venv.seed(_env_seed(run.seed, state.resumes))
+    venv.seed(train_env_seeds(run.seed, state.resumes, venv.num_envs).start)
     truncate_eval_rows(paths.evaluations, model.num_timesteps)
     return Session(run, paths, state, venv, model, resumed=True)
 
@@ -261,14 +263,21 @@ def _align_with_buffer(model: Any, off_policy: bool) -> bool:
     return False
 
 
-def _env_seed(seed: int, resumes: int) -> int:
-    return seed * 10_000 + 1_000 * (resumes % 10)
+def train_env_seeds(seed: int, resumes: int, n_envs: int) -> range:
+    """The reset seeds of the ``n_envs`` training envs of run seed ``seed`` after ``resumes`` resumes (env ``i`` gets
+    ``start + i``); a :class:`UserError` if ``n_envs`` would carry them out of the train split."""
+    start = seed * SEEDS_PER_RUN + 1_000 * (resumes % 10)
+    try:
+        TRAIN.check(n_envs, "n_envs", first=start - TRAIN.start)
+    except ValueError as err:
+        raise UserError(str(err)) from None
+    return range(start, start + n_envs)
 
 
 def _train_envs(run: TrainConfig, state: RunState):
     configure_threads(run.device)
     n_envs = int(run.hyperparams.get("n_envs", 1))
-    return make_train_env(run.env_id, run.hyperparams, n_envs, _env_seed(run.seed, state.resumes))
+    return make_train_env(run.env_id, run.hyperparams, n_envs, train_env_seeds(run.seed, state.resumes, n_envs).start)
 
 
 def _run_session(session: Session, callbacks: list[BaseCallback]) -> TrainResult:
