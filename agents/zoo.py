@@ -91,6 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--algo", required=True, choices=ALGO_NAMES)
     run.add_argument("--env", required=True)
     run.add_argument("--config", help="our config name or file (default: the algorithm's)")
+    enjoy = sub.add_parser("enjoy", help="rl_zoo3.enjoy with our algorithms registered; other options go to the Zoo")
+    enjoy.add_argument("--algo", required=True, choices=ALGO_NAMES)
+    enjoy.add_argument("--env", required=True)
     export = sub.add_parser("export", help="print a --conf-file (Python) for python -m rl_zoo3.train")
     export.add_argument("--algo", required=True, choices=ALGO_NAMES)
     export.add_argument("--config", help="our config name or file (default: the algorithm's)")
@@ -101,6 +104,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"# python -m rl_zoo3.train --algo {ALGOS[args.algo].zoo_name} --env ENV --gym-packages hrm_mazes --conf-file THIS_FILE.py")
         print("from agents.zoo import zoo_hyperparams\n")
         print(f"hyperparams = zoo_hyperparams({args.algo!r}{config})")
+        return 0
+    if args.command == "enjoy":
+        try:
+            import rl_zoo3.enjoy as zoo_enjoy
+        except ImportError:
+            print("agents.zoo: RL Baselines3 Zoo is not installed: pip install rl_zoo3", file=sys.stderr)
+            return 2
+        register_algos()
+        sys.argv = ["rl_zoo3.enjoy", "--algo", ALGOS[args.algo].zoo_name, "--env", args.env, "--gym-packages", "hrm_mazes", *rest]
+        zoo_enjoy.enjoy()
         return 0
     try:
         import rl_zoo3.train as zoo_train

@@ -173,3 +173,26 @@ def test_every_default_config_builds_a_model(algo, env_id):
     assert actions.shape == (2,)
     assert optimizer_steps(model) == 0
     venv.close()
+
+
+def test_zoo_enjoy_registers_our_algorithms_and_calls_the_zoo(monkeypatch):
+    """``python -m agents.zoo enjoy``: HRM-DQN and the planner in the Zoo's ALGOS, the Zoo's enjoy with our env package
+    (a stand-in Zoo: rl_zoo3 is not a dependency)."""
+    import sys
+    import types
+
+    from agents import zoo
+
+    calls, algos = [], {}
+    utils, enjoy = types.ModuleType("rl_zoo3.utils"), types.ModuleType("rl_zoo3.enjoy")
+    utils.ALGOS, enjoy.enjoy = algos, lambda: calls.append(list(sys.argv))
+    package = types.ModuleType("rl_zoo3")
+    package.utils, package.enjoy = utils, enjoy
+    monkeypatch.setitem(sys.modules, "rl_zoo3", package)
+    monkeypatch.setitem(sys.modules, "rl_zoo3.utils", utils)
+    monkeypatch.setitem(sys.modules, "rl_zoo3.enjoy", enjoy)
+    monkeypatch.setattr(sys, "argv", ["x"])
+    assert zoo.main(["enjoy", "--algo", "hrm-dqn", "--env", "FourRooms-Dynamic-v0", "-f", "logs/"]) == 0
+    assert calls == [["rl_zoo3.enjoy", "--algo", "hrm-dqn", "--env", "FourRooms-Dynamic-v0", "--gym-packages", "hrm_mazes",
+                      "-f", "logs/"]]  # fmt: skip
+    assert {"hrm-dqn", "double-dqn", "rconv-dqn"} <= set(algos)

@@ -440,6 +440,17 @@ def test_save_load_round_trip(tmp_path, readout):
     loaded.learn(20, reset_num_timesteps=False)  # training continues
 
 
+def test_loads_with_a_zero_learning_rate_as_rl_zoo_enjoy_does(tmp_path):
+    """rl_zoo3.enjoy loads with learning_rate 0 (no training); Adam-atan2 alone refuses lr = 0 at construction."""
+    env = four_rooms(2)
+    model = tiny_model(env)
+    model.save(tmp_path / "hrm.zip")
+    loaded = HRMDQN.load(tmp_path / "hrm.zip", device="cpu",
+                         custom_objects={"learning_rate": 0.0, "lr_schedule": lambda _: 0.0})  # fmt: skip
+    obs = env.reset()
+    np.testing.assert_array_equal(loaded.predict(obs, deterministic=True)[0], model.predict(obs, deterministic=True)[0])
+
+
 @pytest.mark.parametrize("n_envs", [1, 3])
 def test_evaluate_policy_works_unchanged(n_envs):
     env = four_rooms(n_envs)

@@ -157,7 +157,12 @@ class HRMQPolicy(BasePolicy):
         elif self.compile:
             for net in (self.q_net, self.q_net_target):
                 net.segment = th.compile(net.segment)  # type: ignore[method-assign]
-        self.optimizer = self.optimizer_class(self.q_net.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs)
+        lr = float(lr_schedule(1))
+        # Adam-atan2 refuses lr = 0 at construction, which is how RL Zoo's enjoy (and any inference-only load)
+        # loads a model: build it with a positive lr, then set the real one (a zero lr never moves a weight).
+        self.optimizer = self.optimizer_class(self.q_net.parameters(), lr=lr if lr > 0 else 1.0, **self.optimizer_kwargs)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
         self._online_modules = tuple(self.q_net.modules())
 
     def set_training_mode(self, mode: bool) -> None:
