@@ -26,11 +26,10 @@ from dataclasses import dataclass
 import gymnasium as gym
 import numpy as np
 
-import hrm_mazes  # noqa: F401  (registers the envs)
+from hrm_mazes import ENV_IDS  # importing the package registers the envs
 from hrm_mazes.cli_args import OneLineArgumentParser, float_option, int_option
 from hrm_mazes.host import cpu_model
 
-ENV_IDS = ("FourRooms-Dynamic-v0", "RandomDoorMaze-v0")
 BATCH_SIZES = (1, 64, 1024, 4096, 16384)
 QUICK_BATCH_SIZES = (1, 64, 1024)
 SYNC_SIZE = 64
@@ -226,11 +225,14 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
         for env_id in ENV_IDS:
             single = next(r for r in rows if r.name == f"{env_id} (gym.make)")
             best = max((r for r in rows if r.name == f"{env_id} (batched)"), key=lambda r: r.steps_per_s)
-            target = TARGETS[env_id]
+            target = TARGETS.get(env_id)
+            met = "no SPEC target"
+            if target is not None:
+                met = f">= {target:.0f}x: {'met' if best.ratio >= target else 'MISSED'}"
             print(
                 f"  {env_id}: single {single.ratio:,.1f}x (>= {TARGETS['single']:.0f}x: "
                 f"{'met' if single.ratio >= TARGETS['single'] else 'MISSED'}); batched best {best.ratio:,.0f}x at "
-                f"N = {best.num_envs} (>= {target:.0f}x: {'met' if best.ratio >= target else 'MISSED'})"
+                f"N = {best.num_envs} ({met})"
             )
 
     if args.markdown:

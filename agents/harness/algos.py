@@ -24,6 +24,7 @@ its config file in ``agents/configs/`` (a new network part: :mod:`agents.harness
 from __future__ import annotations
 
 import importlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +33,8 @@ import gymnasium as gym
 import hrm_mazes  # registers the envs
 from agents.errors import UserError
 
-ENV_IDS: tuple[str, ...] = tuple(hrm_mazes.ENV_IDS)
+# The ids registered by hrm_mazes, read when used (not copied): an env registered later is a valid --env too.
+ENV_IDS: Sequence[str] = hrm_mazes.ENV_IDS
 DEVICES = ("auto", "cpu", "cuda")
 
 
