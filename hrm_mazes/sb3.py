@@ -26,7 +26,7 @@ try:
     from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices, VecEnvObs, VecEnvStepReturn
 except ImportError as exc:  # pragma: no cover - exercised only without SB3
     raise ImportError(
-        "hrm_mazes.sb3 needs stable-baselines3: pip install 'hrm-mazes[agents]' (or stable-baselines3>=2.3)"
+        "hrm_mazes.sb3 needs stable-baselines3: pip install 'hrm-mazes[agents]' (or stable-baselines3>=2.7)"
     ) from exc
 
 from hrm_mazes.vector import INFO_KEYS, DynamicDoorsVectorEnv

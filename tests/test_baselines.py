@@ -96,7 +96,9 @@ def test_algo_kwargs_resolves_the_extractor():
 @pytest.mark.parametrize("algo", ["dqn", "hrm-dqn", "ppo"])
 def test_lin_learning_rate_decays_linearly_to_zero_over_the_run(algo, tmp_path):
     # RL Zoo's notation: the config keeps the text (run.yaml stays plain YAML), the model gets the schedule.
-    from agents.harness.hyperparams import LinearDecay, check_hyperparams
+    from stable_baselines3.common.utils import LinearSchedule
+
+    from agents.harness.hyperparams import check_hyperparams
 
     entry = {"learning_rate": "lin_1e-3"} if algo != "ppo" else {"learning_rate": "lin_3e-4", "clip_range": "lin_0.2"}
     checked = check_hyperparams(algo, "FourRooms-Dynamic-v0", entry, "test")
@@ -105,8 +107,8 @@ def test_lin_learning_rate_decays_linearly_to_zero_over_the_run(algo, tmp_path):
     hyperparams = apply_overrides(hyperparams, {**checked, "policy_kwargs": {"compile": False}} if algo == "hrm-dqn" else checked)
     env = DummyVecEnv([lambda: make_env("FourRooms-Dynamic-v0", **env_encoding(hyperparams))])
     model = build_model(algo, hyperparams, env, 0, "cpu")
-    assert isinstance(model.learning_rate, LinearDecay)
-    initial = model.learning_rate.initial
+    assert isinstance(model.learning_rate, LinearSchedule)  # SB3's own class, RL Zoo's lin_ schedule
+    initial = model.learning_rate.start
     assert model.lr_schedule(1.0) == pytest.approx(initial) and model.lr_schedule(0.25) == pytest.approx(initial / 4)
     assert model.lr_schedule(0.0) == 0.0
     if algo == "ppo":

@@ -25,8 +25,8 @@ from agents.harness.evaluation import (
 )
 
 # t_{0.975, df} from a published table (NIST/SEMATECH e-Handbook of Statistical Methods, section 1.3.6.7.2,
-# "Critical values of the Student's t distribution", column 0.025), including rows beyond the module's own
-# 30-row table, where it switches to its series expansion.
+# "Critical values of the Student's t distribution", column 0.025): scipy's quantile, which the module returns,
+# agrees with it to the table's 3 decimals.
 PUBLISHED_T_975 = {1: 12.706, 2: 4.303, 3: 3.182, 5: 2.571, 10: 2.228, 15: 2.131, 20: 2.086, 25: 2.060, 30: 2.042,
                    40: 2.021, 50: 2.009, 60: 2.000, 80: 1.990, 100: 1.984}  # fmt: skip
 
@@ -36,10 +36,7 @@ def test_t_quantiles_match_a_published_table(df, published):
     assert t_quantile_975(df) == pytest.approx(published, abs=6e-4)  # the table rounds to 3 decimals
 
 
-def test_t_quantiles_match_scipy():
-    stats = pytest.importorskip("scipy.stats")
-    for df in [*range(1, 201), 500, 1_000, 10_000]:
-        assert t_quantile_975(df) == pytest.approx(stats.t.ppf(0.975, df), abs=6e-4), df
+def test_t_quantile_refuses_no_degrees_of_freedom():
     with pytest.raises(ValueError):
         t_quantile_975(0)
 

@@ -10,11 +10,15 @@ from pathlib import Path
 import pytest
 import torch
 
+from agents.harness.hyperparams import load_config
 from agents.hrm_dqn.model import HRMConfig
 
 torch.set_num_threads(1)
 
 ROOT = Path(__file__).resolve().parent.parent
+ENV = "FourRooms-Dynamic-v0"
+PRESETS = [("paper", "hrm-dqn.yaml", None), ("cpu", "hrm-dqn-cpu.yaml", "cpu")]  # the script's name, file, --config
+HRM_FIELDS = {f.name for f in dataclasses.fields(HRMConfig)}
 
 
 @pytest.fixture(scope="module")
@@ -48,16 +52,40 @@ def test_optimizer_step_count_matches_flop_counter(flops, double_q):
     assert counted == pytest.approx(analytic, rel=0.10)
 
 
-def test_presets_and_paper_totals(flops):
-    paper = flops.preset("paper", "hrm-dqn.yaml", "FourRooms-Dynamic-v0")
-    assert (paper.cfg.d_model, paper.cfg.H_layers, paper.cfg.L_layers, paper.cfg.segments) == (64, 4, 4, 8)
-    assert (paper.batch_size, paper.n_envs, paper.optimizer_steps) == (256, 256, 200_000)
-    step = flops.step_flops(paper)
-    # N = B: acting costs what the target costs; the backward is 2x the forward of the last L and H pass.
-    assert step["acting"] == pytest.approx(step["TD target"])
-    assert step["backward"] == pytest.approx(step["segment forward"] * 2 * 2 / 6, rel=0.01)
-    cpu = flops.preset("cpu", "hrm-dqn-cpu.yaml", "FourRooms-Dynamic-v0")
-    assert cpu.double_q and cpu.batch_size == 64 and cpu.cfg.segments == 1
+def optimizer_steps(hp: dict) -> int:
+    """A run's optimizer steps: ``segments`` per minibatch, ``gradient_steps`` minibatches per ``train_freq``
+    collection steps of all ``n_envs`` envs."""
+    collections = hp["n_timesteps"] // (hp["n_envs"] * hp.get("train_freq", 1))
+    return collections * hp.get("gradient_steps", 1) * hp["policy_kwargs"]["segments"]
+
+
+@pytest.mark.parametrize(("name", "file", "config"), PRESETS)
+def test_presets_are_read_from_the_configs(flops, name, file, config):
+    hp, path = load_config("hrm-dqn", ENV, config)
+    assert path.name == file
+    setup = flops.preset(name, file, ENV)
+    model = {k: v for k, v in hp["policy_kwargs"].items() if k in HRM_FIELDS}
+    assert {k: getattr(setup.cfg, k) for k in model} == model and "segments" in model
+    assert (setup.batch_size, setup.n_envs, setup.env_steps) == (hp["batch_size"], hp["n_envs"], hp["n_timesteps"])
+    assert (setup.train_freq, setup.gradient_steps, setup.double_q) == (
+        hp.get("train_freq", 1), hp.get("gradient_steps", 1), hp.get("double_q", False))  # fmt: skip
+    assert setup.optimizer_steps == optimizer_steps(hp)
+
+
+@pytest.mark.parametrize(("name", "file", "config"), PRESETS)
+def test_the_parts_of_an_optimizer_step_keep_their_ratios(flops, name, file, config):
+    hp, _ = load_config("hrm-dqn", ENV, config)
+    setup, model = flops.preset(name, file, ENV), hp["policy_kwargs"]
+    step = flops.step_flops(setup)
+    # Acting runs the online net on n_envs grids per collection step, the TD target on batch_size grids per
+    # minibatch (twice with double-Q): with the paper's N = B acting costs what the target costs.
+    targets = setup.batch_size * (2 if setup.double_q else 1) * setup.gradient_steps
+    assert step["acting"] / step["TD target"] == pytest.approx(setup.n_envs * setup.train_freq / targets)
+    # The backward is 2x the forward of the part with gradient (the last L and H pass) of a segment's passes.
+    passes = model["H_cycles"] * (model["L_cycles"] * model["L_layers"] + model["H_layers"])
+    grad_share = (model["L_layers"] + model["H_layers"]) / passes
+    assert step["backward"] / step["segment forward"] == pytest.approx(2 * grad_share, rel=0.01)
+    assert step["train"] == pytest.approx(step["segment forward"] + step["backward"] + step["TD target"])
 
 
 def test_the_script_prints_its_tables(flops, capsys, monkeypatch):
@@ -65,4 +93,7 @@ def test_the_script_prints_its_tables(flops, capsys, monkeypatch):
     monkeypatch.setattr(flops, "counted_train_flops", lambda setup: flops.step_flops(setup)["train"])
     assert flops.main(["--cpu-seconds", "0"]) == 0
     out = capsys.readouterr().out
-    assert "| paper | FourRooms-Dynamic-v0 | 6,400,000 | 200,000 |" in out and "TFLOP/s" in out
+    assert "TFLOP/s" in out
+    for name, _, config in PRESETS:
+        hp, _ = load_config("hrm-dqn", ENV, config)
+        assert f"| {name} | {ENV} | {hp['n_timesteps']:,} | {optimizer_steps(hp):,} |" in out

@@ -521,6 +521,7 @@ def test_cuda_bf16():
 
 
 @pytest.mark.slow  # about a minute of training: the slow layer (CI runs it)
+@pytest.mark.learning
 def test_tiny_config_learns_a_fixed_maze():
     """Greedy success climbs far above the random policy's on a fixed-start, fixed-goal room (~1 min on 2 CPUs).
 

@@ -23,31 +23,83 @@ def suite_curves():
     return module
 
 
-def write_run(root: Path, label: str, seed: int, successes: list[float]) -> None:
-    run = root / "runs" / label / "FourRooms-Dynamic-v0" / f"seed{seed}"
+ENV = "FourRooms-Dynamic-v0"
+
+
+def write_run(root: Path, label: str, seed: int, evaluations: list[tuple[int, float]]) -> None:
+    """One run's evaluations.csv: ``(env steps, success rate)`` per evaluation, 30 optimizer steps per 1,000 env steps."""
+    run = root / "runs" / label / ENV / f"seed{seed}"
     run.mkdir(parents=True)
     with (run / "evaluations.csv").open("w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["env_steps", "optimizer_steps", "wall_time_s", "episodes", "success_rate"])
-        for i, value in enumerate(successes, start=1):
-            writer.writerow([1000 * i, 30 * i, 10.0 * i, 200, value])
+        for env_steps, success in evaluations:
+            writer.writerow([env_steps, 3 * env_steps // 100, env_steps / 100, 200, success])
 
 
-def test_areas_and_comparison(tmp_path, suite_curves, capsys):
-    write_run(tmp_path, "a", 0, [0.2, 0.4, 0.6])
-    write_run(tmp_path, "a", 1, [0.1, 0.3, 0.5])
-    write_run(tmp_path, "b", 0, [0.0, 0.1, 0.2])
-    write_run(tmp_path, "b", 1, [0.0, 0.0, 0.1])
-    (tmp_path / "results.json").write_text(json.dumps({"suite": {"compare": [["a", "b"]]}}))
-    runs = suite_curves.load_curves(tmp_path)["FourRooms-Dynamic-v0"]
-    assert suite_curves.areas(runs) == {"a": pytest.approx([0.4, 0.3]), "b": pytest.approx([0.1, 1 / 30])}
-    assert suite_curves.main(["--suite", str(tmp_path)]) == 0
+@pytest.fixture
+def suite(tmp_path) -> Path:
+    """Label a: two seeds, three evaluations each; b: two seeds, one stopped after two evaluations; c: one seed
+    evaluated once, between the others' evaluation points."""
+    write_run(tmp_path, "a", 0, [(1000, 0.2), (2000, 0.4), (3000, 0.6)])
+    write_run(tmp_path, "a", 1, [(1000, 0.1), (2000, 0.3), (3000, 0.5)])
+    write_run(tmp_path, "b", 0, [(1000, 0.0), (2000, 0.1), (3000, 0.2)])
+    write_run(tmp_path, "b", 1, [(1000, 0.0), (2000, 0.0)])
+    write_run(tmp_path, "c", 0, [(1500, 0.5)])
+    return tmp_path
+
+
+# Per evaluation point, per label: the mean over the seeds evaluated there [lowest, highest] (how many); "-": none.
+CURVE_TABLE = [
+    "| optimizer steps | env steps | a: mean [min, max] | b: mean [min, max] | c: mean [min, max] |",
+    "| ---: | ---: | --- | --- | --- |",
+    "| 30 | 1,000 | 15.0% [10.0%, 20.0%] (2) | 0.0% [0.0%, 0.0%] (2) | - |",
+    "| 45 | 1,500 | - | - | 50.0% [50.0%, 50.0%] (1) |",
+    "| 60 | 2,000 | 35.0% [30.0%, 40.0%] (2) | 5.0% [0.0%, 10.0%] (2) | - |",
+    "| 90 | 3,000 | 55.0% [50.0%, 60.0%] (2) | 20.0% [20.0%, 20.0%] (1) | - |",
+]
+# The area of a seed's curve is the mean of its evaluations; IQM of two seeds = their mean, and its bootstrap
+# interval runs from the lower seed to the higher (each is drawn twice in a quarter of the resamples).
+AREA_TABLE = [
+    "| agent | seeds | area per seed | IQM | 95% CI |",
+    "| --- | ---: | --- | ---: | --- |",
+    "| a | 2 | 40.0%, 30.0% | 35.0% | [30.0, 40.0] |",
+    "| b | 2 | 10.0%, 0.0% | 5.0% | [0.0, 10.0] |",
+    "| c | 1 | 50.0% | 50.0% | not defined with one seed |",
+    "",
+    "| X | Y | P(X > Y) on the area | 95% CI |",
+    "| --- | --- | ---: | --- |",
+]
+
+
+def test_curves_and_areas_match_hand_computed_values(suite, suite_curves):
+    curves = suite_curves.load_curves(suite)
+    assert list(curves) == [ENV] and {label: sorted(seeds) for label, seeds in curves[ENV].items()} == {
+        "a": [0, 1], "b": [0, 1], "c": [0]}  # fmt: skip
+    runs = curves[ENV]
+    assert suite_curves.curve_table(runs) == CURVE_TABLE
+    assert suite_curves.areas(runs) == {"a": pytest.approx([0.4, 0.3]), "b": pytest.approx([0.1, 0.0]), "c": [0.5]}
+
+
+def test_areas_are_compared_on_the_suites_pairs_or_every_pair(suite, suite_curves, capsys):
+    assert suite_curves.main(["--suite", str(suite)]) == 0  # no results.json: every pair
+    out = capsys.readouterr().out.splitlines()
+    start = out.index(AREA_TABLE[0])
+    assert out[start : start + len(AREA_TABLE) + 3] == [*AREA_TABLE, "| a | b | 1.00 | [1.00, 1.00] |",
+                                                        "| a | c | 0.00 | not defined with one seed |",
+                                                        "| b | c | 0.00 | not defined with one seed |"]  # fmt: skip
+    assert out[out.index(CURVE_TABLE[0]) : out.index(CURVE_TABLE[0]) + len(CURVE_TABLE)] == CURVE_TABLE
+    (suite / "results.json").write_text(json.dumps({"suite": {"compare": [["a", "b"], ["a", "gone"]]}}))
+    assert suite_curves.main(["--suite", str(suite)]) == 0  # the suite's pairs; one naming a label without runs: left out
+    out = capsys.readouterr().out.splitlines()
+    start = out.index(AREA_TABLE[0])
+    assert out[start : start + len(AREA_TABLE) + 2] == [*AREA_TABLE, "| a | b | 1.00 | [1.00, 1.00] |", ""]
+
+
+def test_the_committed_suite_still_parses(suite_curves, capsys):
+    committed = ROOT / "results" / "carry-cpu-v2"
+    assert suite_curves.main(["--suite", str(committed)]) == 0
     out = capsys.readouterr().out
-    assert "| 60 | 2,000 | 35.0% [30.0%, 40.0%] (2) | 5.0% [0.0%, 10.0%] (2) |" in out
-    assert "| a | b | 1.00 |" in out  # every seed of a has a larger area than every seed of b
-
-
-def test_committed_suite_reads(suite_curves, capsys):
-    assert suite_curves.main(["--suite", str(ROOT / "results" / "carry-cpu-v2")]) == 0
-    out = capsys.readouterr().out
-    assert "hrm-dqn-carry | hrm-dqn-reset" in out and "| 3,937 | 128,000 |" in out
+    labels = sorted(p.name for p in (committed / "runs").iterdir() if p.is_dir())
+    assert labels and "| optimizer steps | env steps | " + " | ".join(f"{x}: mean [min, max]" for x in labels) + " |" in out
+    assert all(f"| {label} | " in out for label in labels) and "| X | Y | P(X > Y) on the area | 95% CI |" in out

@@ -10,8 +10,9 @@ For each (label, env) the per-seed final success rates give
   ``rliable.metrics.probability_of_improvement``), with its 95% bootstrap interval (each side resampled on its own).
 
 The bootstrap is rliable's ``get_interval_estimates`` with ``method="percentile"`` for one task, where stratifying
-by task means resampling seeds with replacement. It is written out here with a numpy ``Generator`` and vectorised
-statistics (equal to rliable's, tested) because ``rliable.library`` 1.2 cannot be imported with ``arch`` 8 (it passes
+by task means resampling seeds with replacement. It is the within-run intervals' percentile bootstrap
+(:func:`agents.harness.evaluation.percentile_bootstrap`: a numpy ``Generator``) with vectorised statistics
+(equal to rliable's, tested) because ``rliable.library`` 1.2 cannot be imported with ``arch`` 8 (it passes
 ``random_state``, which arch 8 removed), and arch 7 cannot be imported with pandas 3; its resampling also draws from
 numpy's global random state, which a fixed seed here avoids touching. A single seed has no interval: it is reported
 as ``None`` (``null`` in JSON), never as a zero-width one.
@@ -24,10 +25,13 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
 import scipy.stats
+
+from agents.harness.evaluation import percentile_bootstrap
 
 REPS = 2000  # bootstrap resamples
 RNG_SEED = 0  # every interval uses this seed: the same scores always give the same interval
@@ -35,6 +39,7 @@ CONFIDENCE = 0.95
 METRIC = "success_rate"
 REFERENCE = "Agarwal et al. 2021, Deep RL at the Edge of the Statistical Precipice (rliable)"
 NO_INTERVAL = "not defined with one seed"
+QUANTILES = ((1 - CONFIDENCE) / 2, (1 + CONFIDENCE) / 2)  # the interval's ends among the bootstrap replicates
 
 
 def iqm(scores: Sequence[float]) -> float:
@@ -56,8 +61,7 @@ def iqm_interval(scores: Sequence[float], reps: int = REPS, seed: int = RNG_SEED
     x = np.asarray(scores, dtype=float)
     if len(x) < 2:
         return None
-    rng = np.random.default_rng(seed)
-    return _percentiles(iqm_replicates(x, rng.integers(len(x), size=(reps, len(x)))))
+    return list(percentile_bootstrap(partial(iqm_replicates, x), [len(x)], reps, seed, QUANTILES))
 
 
 def improvement_interval(scores_x: Sequence[float], scores_y: Sequence[float], reps: int = REPS, seed: int = RNG_SEED) -> list[float] | None:
@@ -66,10 +70,7 @@ def improvement_interval(scores_x: Sequence[float], scores_y: Sequence[float], r
     x, y = np.asarray(scores_x, dtype=float), np.asarray(scores_y, dtype=float)
     if len(x) < 2 or len(y) < 2:
         return None
-    rng = np.random.default_rng(seed)
-    ix = rng.integers(len(x), size=(reps, len(x)))
-    iy = rng.integers(len(y), size=(reps, len(y)))
-    return _percentiles(improvement_replicates(x, y, ix, iy))
+    return list(percentile_bootstrap(partial(improvement_replicates, x, y), [len(x), len(y)], reps, seed, QUANTILES))
 
 
 def iqm_replicates(x: np.ndarray, indices: np.ndarray) -> np.ndarray:
@@ -172,9 +173,3 @@ def ci_text(ci: list[float] | None, scale: float, digits: int) -> str:
 def _column(scores: Sequence[float]) -> np.ndarray:
     """Scores as rliable's ``(num_runs, num_tasks)`` matrix with one task."""
     return np.asarray(scores, dtype=float).reshape(-1, 1)
-
-
-def _percentiles(replicates: np.ndarray) -> list[float]:
-    tail = 100 * (1 - CONFIDENCE) / 2
-    lo, hi = np.percentile(replicates, [tail, 100 - tail])
-    return [float(lo), float(hi)]

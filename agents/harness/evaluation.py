@@ -50,22 +50,13 @@ EVAL_SEED_OFFSET = TEST.start
 VALIDATION_SEED_OFFSET = VALIDATION.start
 Z_95 = 1.959963984540054
 
-# Two-sided 95% Student-t quantiles t_{0.975, df} for df = 1..30 (beyond: the normal-approximation series).
-_T_975 = (
-    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-    2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
-    2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
-)  # fmt: skip
-
-
 def t_quantile_975(df: int) -> float:
-    """The 0.975 quantile of Student's t with ``df`` degrees of freedom (3 decimals for df <= 30)."""
+    """The 0.975 quantile of Student's t with ``df`` degrees of freedom (``scipy.stats.t.ppf``)."""
     if df < 1:
         raise ValueError(f"df must be >= 1, got {df}")
-    if df <= len(_T_975):
-        return _T_975[df - 1]
-    z = Z_95  # Cornish-Fisher expansion, accurate to ~1e-4 for df > 30
-    return z + (z**3 + z) / (4 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df**2)
+    import scipy.stats
+
+    return float(scipy.stats.t.ppf(0.975, df))
 
 
 def wilson_interval(successes: int, n: int, z: float = Z_95) -> tuple[float, float]:
@@ -86,9 +77,25 @@ def bootstrap_interval(values: Sequence[float], n_resamples: int = 2000, seed: i
         return (math.nan, math.nan)
     if len(x) == 1:
         return (float(x[0]), float(x[0]))
+    return percentile_bootstrap(lambda i: x[i].mean(axis=1), [len(x)], n_resamples, seed)
+
+
+def percentile_bootstrap(
+    statistic: Callable[..., np.ndarray],
+    sizes: Sequence[int],
+    reps: int = 2000,
+    seed: int = 0,
+    quantiles: tuple[float, float] = (0.025, 0.975),
+) -> tuple[float, float]:
+    """The percentile-bootstrap interval of a statistic: the ``quantiles`` of its ``reps`` resampled values.
+
+    :param statistic: takes one index array ``(reps, n)`` per sample (drawn with replacement from ``range(n)``)
+        and returns the statistic of each resample, ``(reps,)``.
+    :param sizes: the size ``n`` of each sample; their index arrays are drawn in this order from one generator.
+    :param seed: the generator's seed: the same samples always give the same interval.
+    """
     rng = np.random.default_rng(seed)
-    means = x[rng.integers(len(x), size=(n_resamples, len(x)))].mean(axis=1)
-    lo, hi = np.quantile(means, [0.025, 0.975])
+    lo, hi = np.quantile(statistic(*(rng.integers(n, size=(reps, n)) for n in sizes)), quantiles)
     return (float(lo), float(hi))
 
 

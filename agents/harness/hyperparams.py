@@ -66,7 +66,11 @@ def resolve_config_path(algo: str, config: str | os.PathLike | None) -> Path:
 
 
 def load_config(algo: str, env_id: str, config: str | os.PathLike | None = None) -> tuple[dict[str, Any], Path]:
-    """The hyperparameters for ``algo`` on ``env_id``, and the file they came from."""
+    """The hyperparameters for ``algo`` on ``env_id``, and the file they came from.
+
+    The file's entry for ``env_id`` when it has one, else its ``default`` entry (the settings for any env the
+    file does not name, e.g. a newly registered one), else a :class:`UserError`.
+    """
     path = resolve_config_path(algo, config)
     try:
         data = yaml.safe_load(path.read_text())
@@ -74,12 +78,15 @@ def load_config(algo: str, env_id: str, config: str | os.PathLike | None = None)
         raise UserError(f"cannot read config {path}: {str(err).splitlines()[0]}") from None
     if not isinstance(data, dict):
         raise UserError(f"config {path} must map env ids to hyperparameters")
-    if env_id not in data:
+    key = env_id if env_id in data else "default"
+    if key not in data:
         known = ", ".join(str(k) for k in data if not str(k).startswith("_"))
-        raise UserError(f"config {path.name} has no entry for {env_id!r} (it has: {known})")
-    if not isinstance(data[env_id], dict):
-        raise UserError(f"config {path.name}: the entry for {env_id} must map hyperparameters to values, got {data[env_id]!r}")
-    return dict(data[env_id]), path
+        raise UserError(f"config {path.name} has no entry for {env_id!r} and no 'default' entry (it has: {known})")
+    entry = data[key]
+    if not isinstance(entry, dict):
+        which = env_id if key == env_id else f"{env_id} (default)"
+        raise UserError(f"config {path.name}: the entry for {which} must map hyperparameters to values, got {entry!r}")
+    return dict(entry), path
 
 
 def apply_overrides(hyperparams: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
@@ -104,26 +111,28 @@ def _integer(lo: int | None = None) -> tuple[str, Callable[[Any], Any]]:
 LINEAR_PREFIX = "lin_"  # RL Zoo's notation: "lin_7e-4" decays linearly from 7e-4 to 0 over the run
 
 
-class LinearDecay:
-    """An SB3 schedule: ``initial`` times the progress remaining (1 at the start of the run, 0 at its end), what
-    RL Zoo builds from ``lin_<initial>``. A class rather than a closure, so that saved models pickle it plainly."""
-
-    def __init__(self, initial: float) -> None:
-        self.initial = initial
-
-    def __call__(self, progress_remaining: float) -> float:
-        return self.initial * progress_remaining
-
-    def __repr__(self) -> str:
-        return f"LinearDecay({self.initial!r})"
-
-
 def schedule_value(value: Any) -> Any:
-    """A checked ``learning_rate`` / ``clip_range`` as the algorithm takes it: ``lin_<x>`` a :class:`LinearDecay`,
-    text such as ``1e-4`` a float, anything else unchanged."""
+    """A checked ``learning_rate`` / ``clip_range`` as the algorithm takes it: ``lin_<x>`` SB3's
+    ``LinearSchedule(x, 0, 1)`` (x times the progress remaining: x at the start of the run, 0 at its end, what
+    RL Zoo builds from it), text such as ``1e-4`` a float, anything else unchanged."""
     if isinstance(value, str):
-        return LinearDecay(float(value[len(LINEAR_PREFIX):])) if value.startswith(LINEAR_PREFIX) else float(value)
+        if value.startswith(LINEAR_PREFIX):
+            from stable_baselines3.common.utils import LinearSchedule
+
+            return LinearSchedule(float(value[len(LINEAR_PREFIX):]), 0.0, 1.0)
+        return float(value)
     return value
+
+
+class LinearDecay:
+    """Only for loading: models saved before ``lin_<x>`` became SB3's ``LinearSchedule`` pickled this class
+    (``initial`` times the progress remaining); unpickling one gives the equal ``LinearSchedule(initial, 0, 1)``."""
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        from stable_baselines3.common.utils import LinearSchedule
+
+        self.__class__ = LinearSchedule
+        LinearSchedule.__init__(self, state["initial"], 0.0, 1.0)
 
 
 def _number(lo: float, hi: float | None = None, strict: bool = False, schedule: bool = False) -> tuple[str, Callable]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 from pathlib import Path
@@ -10,8 +11,9 @@ from typing import Any
 
 import numpy as np
 
+from agents.errors import UserError
 from agents.harness.evaluation import aggregate, format_ci, t_interval
-from agents.harness.rundir import path_inside, read_eval_rows
+from agents.harness.rundir import path_inside, read_eval_rows, write_atomic
 from hrm_mazes.seeds import TEST
 
 METRIC_NAMES = {"success_rate": "greedy success", "mean_length": "mean episode length"}
@@ -85,22 +87,34 @@ def write_report(out: Path, suite: dict[str, Any], runs: list[dict], references:
             what = METRIC_NAMES[metric]
             plot_curves(curves, refs, png, x_key, f"{env_id}: {what} vs {x_key.replace('_', ' ')}", metric=metric)
             md += ["", f"![{env_id} {what} vs {x_key}](curves/{png.name})"]
-    (out / "results.md").write_text("\n".join(md) + "\n")
-    with (out / "results.csv").open("w", newline="") as f:
-        fields = ["label", "env_id", "seed", "env_steps", "optimizer_steps", "train_wall_time_s", "device", "episodes",
-                  "success_rate", "success_lo", "success_hi", "mean_length", "path_efficiency"]  # fmt: skip
-        writer = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
-        writer.writeheader()
-        for r in [*runs, *references]:
-            writer.writerow({**r, "success_lo": r["success_ci"][0], "success_hi": r["success_ci"][1]})
-    (out / "results.json").write_text(
+    write_output(out / "results.md", "\n".join(md) + "\n")
+    table = io.StringIO()
+    fields = ["label", "env_id", "seed", "env_steps", "optimizer_steps", "train_wall_time_s", "device", "episodes",
+              "success_rate", "success_lo", "success_hi", "mean_length", "path_efficiency"]  # fmt: skip
+    writer = csv.DictWriter(table, fieldnames=fields, extrasaction="ignore")
+    writer.writeheader()
+    for r in [*runs, *references]:
+        writer.writerow({**r, "success_lo": r["success_ci"][0], "success_hi": r["success_ci"][1]})
+    write_output(out / "results.csv", table.getvalue())
+    write_output(
+        out / "results.json",
         json.dumps(
             {"suite": suite, "device": device, "summary": rows, "aggregates": aggregates,
              "runs": [{**r, "run_dir": path_inside(r["run_dir"], out)} for r in runs], "references": references},
             indent=1,
             default=str,
-        )
+        ),
     )
+
+
+def write_output(path: Path, text: str) -> None:
+    """Write one output file whole, as runs do (:func:`~agents.harness.rundir.write_atomic`: the old file or the
+    new, never half of one); an OSError (a missing or read-only folder, a full disk) becomes a one-line
+    :class:`UserError` naming the path."""
+    try:
+        write_atomic(path, text)
+    except OSError as err:
+        raise UserError(f"cannot write {path} ({err.strerror or err})") from None
 
 
 def markdown_table(rows: list[dict[str, Any]]) -> str:

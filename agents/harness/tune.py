@@ -11,7 +11,7 @@ the median pruner stops trials that fall behind. The study directory holds::
     study.db          Optuna's storage (SQLite): ``--resume`` continues the study from it
     trials/           one run directory per trial (run.yaml, evaluations.csv, model.zip, tb/)
     best.yaml         the base preset with the best trial's hyperparameters: ``train --config best.yaml``
-    study.csv         one row per trial (the columns of Optuna's ``trials_dataframe``)
+    study.csv         one row per trial: Optuna's ``trials_dataframe``
     summary.md        the trials as a table, the best trial, the command and the machine
 
 The sampler and pruner follow RL Baselines3 Zoo (``rl_zoo3/exp_manager.py``): TPE (multivariate, seeded) and
@@ -25,7 +25,6 @@ callback, the study loop and its three outputs; the search spaces are their own 
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import os
@@ -44,6 +43,7 @@ from agents.harness.algos import check_env_id
 from agents.harness.config import MAX_SEED, TrainConfig, describe_int, parse_int
 from agents.harness.evaluation import EVAL_SEED_OFFSET, VALIDATION_SEED_OFFSET
 from agents.harness.hyperparams import apply_overrides, load_config
+from agents.harness.report import write_output
 from agents.harness.rundir import OutputDir, RunPaths, check_own_dir, claim_output_dir, read_eval_rows
 from agents.harness.search_spaces import SEARCH_SPACES, base_params, default_base_config, get_space
 
@@ -57,6 +57,7 @@ WARMUP_EVALUATIONS = 3
 # tens of trials, so 5 (Optuna's MedianPruner default) random trials start the study.
 STARTUP_TRIALS = 5
 OBJECTIVE = "mean greedy success rate of the trial's last two evaluations"
+STUDY_COLUMNS = ("number", "value", "datetime_start", "datetime_complete", "duration", "params", "user_attrs", "state")
 
 
 # --- the study's settings -----------------------------------------------------------------------------------
@@ -337,8 +338,8 @@ def prepare_study(config: TuneConfig) -> tuple[TuneConfig, Path, dict[str, Any]]
     settings = _settings(config, path)
     if isinstance(output, OutputDir):
         output.create()  # deletes (--force) only now that everything is checked
-        (path / "base.yaml").write_text(yaml.safe_dump({settings["env_id"]: settings["base"]}, sort_keys=False))
-        (path / "tune.yaml").write_text(yaml.safe_dump(settings, sort_keys=False))
+        write_output(path / "base.yaml", yaml.safe_dump({settings["env_id"]: settings["base"]}, sort_keys=False))
+        write_output(path / "tune.yaml", yaml.safe_dump(settings, sort_keys=False))
     return config, path, settings
 
 
@@ -350,8 +351,8 @@ def tune(config: TuneConfig, command: str | None = None) -> TuneResult:
     optuna = _optuna()
     config, path, settings = prepare_study(config)
     command = command or _command(config, path)
-    with (path / COMMANDS_FILE).open("a") as f:  # every session of the study, in order, for summary.md
-        f.write(command + "\n")
+    commands = path / COMMANDS_FILE  # every session of the study, in order, for summary.md
+    write_output(commands, (commands.read_text() if commands.is_file() else "") + command + "\n")
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # one line per trial is ours (_print_trial)
     storage = f"sqlite:///{(path / 'study.db').resolve()}"
     states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
@@ -451,7 +452,7 @@ def _command(config: TuneConfig, path: Path) -> str:
 def write_outputs(study: Any, settings: dict[str, Any], path: Path, command: str) -> Path | None:
     """study.csv, summary.md, and best.yaml when a trial completed (its path, else None)."""
     trials = study.get_trials(deepcopy=False)
-    _write_study_csv(trials, path / "study.csv")
+    _write_study_csv(study, path / "study.csv")
     best = _best_trial(study)
     best_yaml = None
     if best is not None:
@@ -461,8 +462,8 @@ def write_outputs(study: Any, settings: dict[str, Any], path: Path, command: str
                   f"# each trial up to {settings['steps']:,} env steps or {settings['trial_seconds'] / 60:.3g} min; "
                   f"base {_base_name(settings)}.\n# Train with: hrm-mazes train --algo {settings['algo']} "
                   f"--env {settings['env_id']} --config {best_yaml}\n")  # fmt: skip
-        best_yaml.write_text(header + yaml.safe_dump({settings["env_id"]: hyperparams}, sort_keys=False))
-    (path / "summary.md").write_text(_summary(trials, best, settings, path, command, best_yaml))
+        write_output(best_yaml, header + yaml.safe_dump({settings["env_id"]: hyperparams}, sort_keys=False))
+    write_output(path / "summary.md", _summary(trials, best, settings, path, command, best_yaml))
     return best_yaml
 
 
@@ -494,28 +495,13 @@ def _base_line(trials: list[Any], settings: dict[str, Any]) -> str:
     return f"- yardstick: trial {base.number} runs the base preset itself ({value})"
 
 
-def _write_study_csv(trials: list[Any], path: Path) -> None:
-    """The columns of Optuna's ``trials_dataframe`` (which needs pandas): number, value, times, params_*,
-    user_attrs_* (dicts as JSON), state."""
-    params = sorted({k for t in trials for k in t.params})
-    attrs = sorted({k for t in trials for k in t.user_attrs})
-    with path.open("w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["number", "value", "datetime_start", "datetime_complete", "duration",
-                         *(f"params_{k}" for k in params), *(f"user_attrs_{k}" for k in attrs), "state"])  # fmt: skip
-        for t in trials:
-            duration = t.datetime_complete - t.datetime_start if t.datetime_complete and t.datetime_start else ""
-            attr_values = [_cell(t.user_attrs.get(k)) for k in attrs]
-            writer.writerow([t.number, _cell(t.value), _cell(t.datetime_start), _cell(t.datetime_complete), _cell(duration),
-                             *(_cell(t.params.get(k)) for k in params), *attr_values, t.state.name])  # fmt: skip
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, (dict, list)):
-        return json.dumps(value)
-    return str(value)
+def _write_study_csv(study: Any, path: Path) -> None:
+    """Optuna's ``trials_dataframe`` without its system attributes: number, value, times, params_*, user_attrs_*,
+    state. Integer columns stay integers where some trials lack the value, and dicts are written as JSON."""
+    frame = study.trials_dataframe(attrs=STUDY_COLUMNS).convert_dtypes()
+    for column in frame.select_dtypes(include="object"):  # a trial's overrides: JSON, not Python's repr
+        frame[column] = frame[column].map(lambda v: json.dumps(v) if isinstance(v, (dict, list)) else v)
+    write_output(path, frame.to_csv(index=False))
 
 
 def _summary(trials: list[Any], best: Any, settings: dict[str, Any], path: Path, command: str, best_yaml: Path | None) -> str:
