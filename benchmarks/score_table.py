@@ -48,6 +48,7 @@ REFERENCES = "Reference players (1,000 held-out episodes)"
 DQN_CNN = "The `dqn-cnn` cpu preset: double DQN with a small CNN"
 DQN_CNN_MAZE = "RandomDoorMaze-v0: the maze entry of the preset"
 HRM = "The `hrm-dqn` cpu preset"
+RCONV_MAZE = "RandomDoorMaze-v0: the planning baseline `dqn-rconv`"
 HRM_MAZE = "The `hrm-dqn` cpu preset on RandomDoorMaze-v0"
 CARRY = "Carry Z vs Reset Z at CPU scale (3 seeds)"
 CARRY_MAZE = "RandomDoorMaze-v0: seed 0 only (`carry-cpu-maze`)"
@@ -81,6 +82,7 @@ SOURCES: tuple[Source, ...] = (
     Source("dqn-cnn", "dqn-cnn-cpu/RandomDoorMaze-v0/seed0", DQN_CNN_MAZE),
     Source("dqn-cnn", "carry-cpu-baselines", CARRY),
     Source("dqn-cnn", "carry-cpu-baselines-v2", CARRY_V2),
+    Source("dqn-rconv", "dqn-rconv-cpu/RandomDoorMaze-v0/seed?", RCONV_MAZE),
     Source("ppo", "carry-cpu-ppo", CARRY),
     Source("ppo", "carry-cpu-baselines-v2", CARRY_V2),
     Source("recurrent-ppo", "carry-cpu-recurrent-ppo", CARRY),
