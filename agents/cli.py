@@ -78,6 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--seed-offset", type=int_arg(lo=0), default=None, help=f"first held-out seed (default {TEST.start:,}: the test split)")
     ev.add_argument("--device", choices=DEVICES, default="auto", help="torch device (default auto)")
     ev.add_argument(
+        "--segments", type=int_arg(lo=1), default=None,
+        help="HRM-DQN only: act with this many segments per env step instead of the trained number (how much "
+        "the recurrent computation per step matters; the carried state is the model's own)",
+    )  # fmt: skip
+    ev.add_argument(
         "--epsilon", type=unit_float, default=None,
         help="also play the same episodes with this probability of a random action (e.g. 0.01), reported beside greedy: "
         "tells a policy that loops on tied Q-values from one that does not know the way",
@@ -226,6 +231,13 @@ def _evaluate(args: argparse.Namespace) -> int:
     from agents.harness.rundir import check_output_file, free_name, write_atomic
 
     agent = load_agent_or_pretrained(args.model, args.agent, args.env, args.algo, args.device, args.pretrained)
+    trained_segments = None
+    if args.segments is not None:
+        policy = getattr(agent.model, "policy", None)
+        if not hasattr(policy, "set_acting_segments"):
+            raise UserError(f"--segments applies to hrm-dqn models only; this is {agent.algo or agent.name}")
+        trained_segments = policy.config.segments
+        policy.set_acting_segments(args.segments)
     if args.json_out is not None:
         out = check_output_file(args.json_out, args.force, "--json", "results file")
     else:  # the model's run directory, or beside a bare model; never over earlier results
@@ -250,7 +262,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     )
     s = result.summary
     wall = time.perf_counter() - started
-    print(f"{agent.name} on {agent.env_id}: {s['episodes']} held-out episodes (seeds {offset}..{offset + args.episodes - 1}), greedy")
+    acting = "" if args.segments is None else f", acting with {args.segments} segments per step (trained with {trained_segments})"
+    print(f"{agent.name} on {agent.env_id}: {s['episodes']} held-out episodes (seeds {offset}..{offset + args.episodes - 1}), greedy{acting}")
     print(f"  success rate     {format_ci(s['success_rate'], s['success_ci'], percent=True)}   (95% Wilson)")
     print(f"  mean length      {format_ci(s['mean_length'], s['length_ci'])}   (95% bootstrap; all episodes)")
     print(f"  path efficiency  {format_ci(s['path_efficiency'], s['efficiency_ci'], digits=3)}   "
@@ -281,6 +294,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     }
     if noisy is not None:
         payload["epsilon"] = {"epsilon": args.epsilon, "summary": noisy}
+    if args.segments is not None:
+        payload["segments"] = {"acting": args.segments, "trained": trained_segments}
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(out, json.dumps(payload, indent=1))

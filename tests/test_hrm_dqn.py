@@ -440,6 +440,26 @@ def test_save_load_round_trip(tmp_path, readout):
     loaded.learn(20, reset_num_timesteps=False)  # training continues
 
 
+def test_acting_segments_run_that_many_segments_and_restore(monkeypatch):
+    model = tiny_model(four_rooms(2), policy_kwargs=dict(segments=2))
+    obs = model.get_env().reset()
+    net = model.policy.q_net
+    ran = []
+    segment = net.segment
+    monkeypatch.setattr(net, "segment", lambda *args: ran.append(1) or segment(*args))
+    q2, _ = model.q_values(obs)
+    model.policy.set_acting_segments(5)
+    q5, _ = model.q_values(obs)
+    model.policy.set_acting_segments(None)
+    q_again, _ = model.q_values(obs)
+    assert len(ran) == 2 + 5 + 2
+    np.testing.assert_array_equal(q2, q_again)
+    assert not np.allclose(q2, q5)
+    for bad in (0, 1.5, True):
+        with pytest.raises(ValueError, match="segments must be a positive integer"):
+            model.policy.set_acting_segments(bad)
+
+
 def test_loads_with_a_zero_learning_rate_as_rl_zoo_enjoy_does(tmp_path):
     """rl_zoo3.enjoy loads with learning_rate 0 (no training); Adam-atan2 alone refuses lr = 0 at construction."""
     env = four_rooms(2)
@@ -569,3 +589,24 @@ class _GreedyCheckpoints(BaseCallback):
 class _RandomPolicy:
     def predict(self, obs, state=None, episode_start=None, deterministic=False):
         return np.random.randint(4, size=len(obs)), None
+
+
+def test_evaluate_segments_option(tmp_path, capsys):
+    """``hrm-mazes evaluate --segments N``: an HRM-DQN acts with N segments (recorded in the JSON); other models
+    get a one-line error."""
+    import json
+
+    from agents.cli import main
+
+    model = tiny_model(four_rooms(1), policy_kwargs=dict(segments=2))
+    path = tmp_path / "hrm.zip"
+    model.save(path)
+    out = tmp_path / "e.json"
+    argv = ["evaluate", "--model", str(path), "--algo", "hrm-dqn", "--env", "FourRooms-Dynamic-v0", "--episodes", "2",
+            "--segments", "1", "--json", str(out), "--no-progress", "--device", "cpu"]  # fmt: skip
+    assert main(argv) == 0
+    assert json.loads(out.read_text())["segments"] == {"acting": 1, "trained": 2}
+    assert "acting with 1 segments per step (trained with 2)" in capsys.readouterr().out
+    assert main(["evaluate", "--agent", "random", "--env", "FourRooms-Dynamic-v0", "--episodes", "2", "--segments", "1",
+                 "--json", str(tmp_path / "r.json"), "--no-progress"]) == 2  # fmt: skip
+    assert "--segments applies to hrm-dqn models only" in capsys.readouterr().err

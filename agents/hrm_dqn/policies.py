@@ -136,6 +136,7 @@ class HRMQPolicy(BasePolicy):
             normalize_images=False,
         )
         self.config = config
+        self.acting_segments: int | None = None  # set_acting_segments: None acts with config.segments
         self.carry_mode = carry
         self.autocast_bf16 = autocast_bf16
         self.compile = compile
@@ -204,14 +205,22 @@ class HRMQPolicy(BasePolicy):
         """``(n, 2, d)`` float32 fixed initial state ``z_init`` on the policy's device."""
         return self.q_net.initial_carry(n).float()
 
+    def set_acting_segments(self, segments: int | None) -> None:
+        """Act with ``segments`` segments per env step instead of the trained ``config.segments`` (None restores
+        it): less (or more) recurrent computation per step for the same weights. Training is unaffected."""
+        if segments is not None and (isinstance(segments, bool) or not isinstance(segments, (int, np.integer)) or segments < 1):
+            raise ValueError(f"segments must be a positive integer (or None for the trained {self.config.segments}), got {segments!r}")
+        self.acting_segments = None if segments is None else int(segments)
+
     def act(self, obs: th.Tensor, carry: th.Tensor) -> tuple[th.Tensor, th.Tensor]:
-        """Q-values ``(B, A)`` and next carry ``(B, 2, d)`` from the online net (no gradient).
+        """Q-values ``(B, A)`` and next carry ``(B, 2, d)`` from the online net (no gradient), run for
+        :attr:`acting_segments` segments (default ``config.segments``).
 
         With ``carry="reset"`` the net starts from ``z_init`` whatever ``carry`` is, and the next carry is it too.
         """
         reset = self.carry_mode == "reset"
         with th.no_grad(), self.autocast():
-            q, next_carry = self.q_net(obs, self.initial_carry(len(obs)) if reset else carry)
+            q, next_carry = self.q_net(obs, self.initial_carry(len(obs)) if reset else carry, self.acting_segments)
         if reset:
             next_carry = self.initial_carry(len(obs))
         return q.float(), next_carry.float()
