@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import math
+import shlex
 import signal
 import sys
 import threading
@@ -204,7 +205,7 @@ def _train(args: argparse.Namespace) -> int:
         else:
             print(
                 f"interrupted at {result.env_steps} env steps; checkpoint at {result.checkpoint_steps} env steps. "
-                f"Continue with:\n  hrm-mazes train --resume --out {result.run_dir}",
+                f"Continue with:\n  hrm-mazes train --resume --out {shlex.quote(str(result.run_dir))}",
                 file=sys.stderr,
             )
         return 130
@@ -296,11 +297,13 @@ def _evaluate(args: argparse.Namespace) -> int:
         payload["epsilon"] = {"epsilon": args.epsilon, "summary": noisy}
     if args.segments is not None:
         payload["segments"] = {"acting": args.segments, "trained": trained_segments}
-    try:
+    try:  # checked before the work, but a disk can still fill up
         out.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(out, json.dumps(payload, indent=1))
-    except OSError as err:  # checked before the work, but a disk can still fill up
+    except OSError as err:
         raise UserError(f"cannot write {out} ({err.strerror or err}); the results are printed above") from None
+    except UserError as err:
+        raise UserError(f"{err}; the results are printed above") from None
     print(f"outputs written to {out}")
     return 0
 

@@ -194,25 +194,36 @@ def record_frames(agent, episodes: int, seed: int, on_frame=None) -> list[np.nda
 
 
 def save_video(frames: list[np.ndarray], path: Path, fps: float) -> Path:
-    """GIF (Pillow) or MP4 (imageio-ffmpeg) by file extension."""
+    """GIF (Pillow) or MP4 (imageio-ffmpeg) by file extension, written whole: into a temporary file beside
+    ``path``, then renamed (a full disk leaves no half-written video, and no empty file)."""
     import imageio.v3 as iio
 
+    from agents.harness.rundir import write_error, write_whole
+
     path = Path(path)
-    if path.suffix.lower() == ".gif":
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            iio.imwrite(path, np.stack(frames), duration=1000.0 / fps, loop=0)
-        except OSError as err:
-            raise UserError(f"cannot write {path} ({err.strerror or err})") from None
-    elif path.suffix.lower() == ".mp4":
+    suffix = path.suffix.lower()
+    if suffix == ".gif":
+        stack, options = np.stack(frames), {"duration": 1000.0 / fps, "loop": 0}
+    elif suffix == ".mp4":
         even = [f[: f.shape[0] // 2 * 2, : f.shape[1] // 2 * 2] for f in frames]  # H.264 wants even sizes
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            iio.imwrite(path, np.stack(even), fps=fps, codec="libx264", macro_block_size=1)
-        except Exception as err:
-            raise UserError(f"cannot write {path} ({err}); install imageio-ffmpeg, or save a .gif") from None
+        stack, options = np.stack(even), {"fps": fps, "codec": "libx264", "macro_block_size": 1}
     else:
         raise UserError(f"--save must end in .gif or .mp4, got {path.name!r}")
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")  # imageio picks the format by the extension
+
+    def write(file: Path) -> None:
+        try:
+            iio.imwrite(file, stack, **options)
+        except OSError:
+            raise
+        except Exception as err:  # imageio's errors for a missing encoder
+            raise UserError(f"cannot write {path} ({err}); install imageio-ffmpeg, or save a .gif") from None
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise write_error(path, err) from None
+    write_whole(path, write, tmp)
     return path
 
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 
 
 class OneLineArgumentParser(argparse.ArgumentParser):
@@ -53,3 +56,23 @@ def float_option(low: float, high: float | None = None, low_open: bool = False) 
 
     parse.__name__ = "number"
     return parse
+
+
+def output_file(text: str) -> Path:
+    """An option type: a file the command writes when its work is done, checked before the work: not a folder, and
+    in a folder that exists or can be made where files can be made (tried with a probe folder, made and removed)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("is empty ('')")
+    path = Path(text).expanduser()
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{path} is a directory; give a file name")
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise argparse.ArgumentTypeError(f"cannot write {path}: {folder} is not a directory")
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".probe-", dir=folder))
+    except OSError as err:
+        raise argparse.ArgumentTypeError(f"cannot write {path}: {folder} is not writable ({err.strerror or err})") from None
+    return path

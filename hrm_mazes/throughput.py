@@ -15,6 +15,7 @@ batched env at the largest batch size. SPEC section 6 targets: single env >= 5x 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import sys
@@ -22,12 +23,13 @@ import time
 import tracemalloc
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
 
 from hrm_mazes import ENV_IDS  # importing the package registers the envs
-from hrm_mazes.cli_args import OneLineArgumentParser, float_option, int_option
+from hrm_mazes.cli_args import OneLineArgumentParser, float_option, int_option, output_file
 from hrm_mazes.host import cpu_model
 
 BATCH_SIZES = (1, 64, 1024, 4096, 16384)
@@ -152,7 +154,9 @@ def parse_args(argv: Sequence[str] | None, prog: str | None = None) -> argparse.
     parser.add_argument(
         "--sizes", type=int_option(1, MAX_BATCH), nargs="+", default=None, help="batch sizes of the batched env"
     )
-    parser.add_argument("--markdown", default=None, help="also write the table (markdown) to this file")
+    parser.add_argument(
+        "--markdown", type=output_file, default=None, help="also write the table (markdown) to this file"
+    )
     return parser.parse_args(argv)
 
 
@@ -236,11 +240,32 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
             )
 
     if args.markdown:
-        with open(args.markdown, "w") as f:
-            f.write(render_table(rows, markdown=True) + "\n\n")
-            f.write("\n".join(f"- {line}" for line in memory_lines) + "\n")
+        text = render_table(rows, markdown=True) + "\n\n" + "\n".join(f"- {line}" for line in memory_lines) + "\n"
+        try:
+            write_whole(args.markdown, text)
+        except OSError as err:  # checked before the benchmark, but a disk can still fill up
+            name = prog or os.path.basename(sys.argv[0])
+            print(f"{name}: error: cannot write {args.markdown} ({err.strerror or err}); the table is printed above", file=sys.stderr)
+            return 2
         print(f"\nMarkdown table written to {args.markdown}")
     return 0
+
+
+def write_whole(path: Path, text: str) -> None:
+    """``text`` into a temporary file beside ``path``, flushed to disk, then renamed: ``path`` is the old file or
+    the whole new one; a failure removes the temporary file and raises the ``OSError``."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise
 
 
 if __name__ == "__main__":

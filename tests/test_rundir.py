@@ -148,7 +148,7 @@ def test_a_checkpoint_is_committed_as_one_unit(tmp_path):
     assert json.loads(checkpoint.model.read_text())["num_timesteps"] == 40
     assert read_state(paths).env_steps == 40 and read_state(paths).replay_buffer == {"pos": 20, "full": False, "n_envs": 2, "buffer_size": 50}
     model.step(20)
-    with pytest.raises(OSError, match="disk full"):  # a crash while the third checkpoint is written
+    with pytest.raises(UserError, match="disk full"):  # the disk fills up while the third checkpoint is written
         save_checkpoint(model, paths, state, off_policy=True, wall_time_s=2.0)
     assert latest_checkpoint(paths).dir.name == "step-000000040" and read_state(paths).env_steps == 40
     model.fail_buffer_at = None

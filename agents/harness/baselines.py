@@ -107,9 +107,14 @@ def build_model(algo: str, hyperparams: dict[str, Any], venv, seed: int, device:
         raise UserError(f"bad hyperparameters for {algo}: {str(err).splitlines()[0] if str(err) else type(err).__name__}") from None
 
 
-def saved_algos(path: str | Path) -> list[str] | None:
+def saved_algos(path: str | Path, network: bool = True) -> list[str] | None:
     """The registry names whose class could have saved the model ``path`` (read from the zip's policy class,
-    without loading it); None when the file does not say (not an SB3 zip)."""
+    without loading it); None when the file does not say (not an SB3 zip).
+
+    :param network: also tell apart the algorithms that share SB3's DQN policy by their network, as the zip
+        records it: a GridCNN features extractor for ``dqn-cnn`` and ``dqn-stack`` (and ``double_q``, saved by
+        DoubleDQN, for ``dqn-cnn`` alone), SB3's default (flattened grid) for ``dqn``.
+    """
     import json
     import zipfile
 
@@ -117,7 +122,8 @@ def saved_algos(path: str | Path) -> list[str] | None:
 
     try:
         with zipfile.ZipFile(path) as archive:
-            module = json.loads(archive.read("data"))["policy_class"]["__module__"]
+            data = json.loads(archive.read("data"))
+        module = data["policy_class"]["__module__"]
     except Exception:  # a corrupt or foreign file: load_model reports it
         return None
     names = []
@@ -128,16 +134,27 @@ def saved_algos(path: str | Path) -> list[str] | None:
             continue
         if module in {policy.__module__ for policy in cls.policy_aliases.values()}:
             names.append(name)
+    if network and isinstance(data, dict):
+        kwargs = data.get("policy_kwargs")
+        extractor = str(kwargs.get("features_extractor_class", "")) if isinstance(kwargs, dict) else ""
+        grid_cnn = extractor.endswith(f".{GridCNN.__name__}'>")  # SB3 writes a class as "<class 'module.Name'>"
+        fits = {"dqn": not grid_cnn, "dqn-cnn": grid_cnn, "dqn-stack": grid_cnn and "double_q" not in data}
+        names = [name for name in names if fits.get(name, True)]
     return names
 
 
-def load_model(algo: str, path: str | Path, device: str = "auto", env=None):
-    """Load a saved model or checkpoint; an unreadable file is a :class:`UserError`, never a traceback."""
+def load_model(algo: str, path: str | Path, device: str = "auto", env=None, recorded: bool = False):
+    """Load a saved model or checkpoint; an unreadable file, or one another algorithm saved, is a
+    :class:`UserError`, never a traceback.
+
+    :param recorded: ``algo`` is what the model's own run.yaml records; its config may have given it any network,
+        so only the algorithm class is checked (:func:`saved_algos` without ``network``).
+    """
     path = Path(path)
     if not path.is_file():
         raise UserError(f"model file {path} does not exist")
     cls = get_algo(algo).load_class()
-    actual = saved_algos(path)
+    actual = saved_algos(path, network=not recorded)
     if actual is not None and algo not in actual:
         real = " / ".join(actual) if actual else "an unknown algorithm's"
         raise UserError(f"{path} is a {real} model, not a {algo} model" + (f"; use --algo {actual[0]}" if actual else ""))

@@ -140,7 +140,7 @@ def _evaluate_trial(trial: Trial) -> dict[str, Any]:
 
     paths = trial.paths
     run = read_run(paths.root)
-    model = load_model(trial.algo, paths.model, trial.device)
+    model = load_model(trial.algo, paths.model, trial.device, recorded=True)
     encoding = env_encoding(run.hyperparams)
     env_id = trial.config.env_id
 

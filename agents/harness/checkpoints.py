@@ -13,6 +13,7 @@ import json
 import math
 import os
 import re
+import shlex
 import shutil
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -45,6 +46,8 @@ class RunState:
 
     :param replay_buffer: where the saved replay buffer stood (``pos``, ``full``, ``n_envs``, ``buffer_size``),
         None when none was saved.
+    :param buffer_start: the env step from which the replay buffer holds every transition: 0, or where a resume
+        without the checkpoint's buffer (``--allow-empty-buffer``) restarted it empty.
     """
 
     env_steps: int = 0
@@ -52,6 +55,7 @@ class RunState:
     wall_time_s: float = 0.0
     resumes: int = 0
     replay_buffer: dict[str, Any] | None = None
+    buffer_start: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -67,25 +71,53 @@ def save_checkpoint(model: Any, paths: RunPaths, state: RunState, off_policy: bo
     state.optimizer_steps = optimizer_steps(model)
     state.wall_time_s = round(wall_time_s, 2)
     state.replay_buffer = None if buffer is None else buffer_position(buffer)
-    paths.checkpoints.mkdir(parents=True, exist_ok=True)
     name, k = f"step-{state.env_steps:09d}", 0
     while (paths.checkpoints / name).exists():
         k += 1
         name = f"step-{state.env_steps:09d}.{k}"
-    tmp = paths.checkpoints / f".{name}.tmp"
+    tmp, final = paths.checkpoints / f".{name}.tmp", paths.checkpoints / name
     if tmp.exists():
         shutil.rmtree(tmp)
     parts = Checkpoint.in_dir(tmp)
-    tmp.mkdir()
-    model.save(parts.model)
-    if buffer is not None:
-        model.save_replay_buffer(parts.replay_buffer)
-    parts.state.write_text(json.dumps(asdict(state), indent=2))
-    fsync_files(tmp)  # on disk before the rename commits it: a power cut cannot leave a named, half-written folder
-    os.rename(tmp, paths.checkpoints / name)
-    write_atomic(paths.checkpoints / "latest", name + "\n")
+    try:
+        paths.checkpoints.mkdir(parents=True, exist_ok=True)
+        tmp.mkdir()
+        model.save(parts.model)
+        if buffer is not None:
+            model.save_replay_buffer(parts.replay_buffer)
+        parts.state.write_text(json.dumps(asdict(state), indent=2))
+        fsync_files(tmp)  # on disk before the rename commits it: a power cut cannot leave a named, half-written folder
+        os.rename(tmp, final)
+    except BaseException as err:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(err, OSError):
+            raise _unsaved(paths, f"cannot write checkpoint {final} ({err.strerror or err})") from None
+        raise
+    try:
+        write_atomic(paths.checkpoints / "latest", name + "\n")
+    except BaseException as err:
+        shutil.rmtree(final, ignore_errors=True)  # never committed: ``latest`` still names the previous checkpoint
+        if isinstance(err, UserError):
+            raise _unsaved(paths, f"{err}, so checkpoint {final.name} was not committed") from None
+        raise
     _prune_checkpoints(paths, name)
-    return Checkpoint.in_dir(paths.checkpoints / name)
+    return Checkpoint.in_dir(final)
+
+
+def _unsaved(paths: RunPaths, problem: str) -> UserError:
+    """The one-line error of a checkpoint that could not be written (a full disk): the problem and what now."""
+    return UserError(f"{problem}; {resume_hint(paths)}")
+
+
+def resume_hint(paths: RunPaths) -> str:
+    """After a run stopped on a full disk: which checkpoint is kept, and how to go on once there is space."""
+    try:
+        kept = latest_checkpoint(paths)
+    except UserError:
+        kept = None
+    if kept is None:
+        return f"the run has no complete checkpoint: free some space, then start it again with --force --out {shlex.quote(os.fspath(paths.root))}"
+    return f"the last complete checkpoint, {kept.dir.name}, is kept: free some space, then continue with --resume --out {shlex.quote(os.fspath(paths.root))}"
 
 
 def _prune_checkpoints(paths: RunPaths, latest: str, keep: int = 2) -> None:
@@ -144,10 +176,12 @@ def _state_problem(data: Any) -> str | None:
     """What is wrong with a state.json's content, or None."""
     if not isinstance(data, dict) or "env_steps" not in data:
         return "not a mapping with env_steps"
-    for key in ("env_steps", "optimizer_steps", "resumes"):
+    for key in ("env_steps", "optimizer_steps", "resumes", "buffer_start"):
         value = data.get(key, 0)
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             return f"{key} must be a non-negative integer, got {value!r}"
+    if data.get("buffer_start", 0) > data["env_steps"]:
+        return f"buffer_start {data['buffer_start']} is after env_steps {data['env_steps']}"
     wall = data.get("wall_time_s", 0.0)
     if isinstance(wall, bool) or not isinstance(wall, (int, float)) or not math.isfinite(wall) or wall < 0:
         return f"wall_time_s must be a non-negative number, got {wall!r}"

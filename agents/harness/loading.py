@@ -75,11 +75,12 @@ def load_agent(
         if algo is None or env_id is None:
             raise
         run_dir, run = None, TrainConfig(algo=algo, env_id=env_id)
+    recorded = run_dir is not None and algo in (None, run.algo)  # the run's own algorithm (its config chose the network)
     algo = algo or run.algo
     env_id = check_env_id(env_id or run.env_id)
     device = resolve_device(device)
     configure_threads(device)
-    loaded = load_model(algo, path, device)
+    loaded = load_model(algo, path, device, recorded=recorded)
     encoding = env_encoding(run.hyperparams) if run.hyperparams else guess_encoding(loaded.observation_space)
     agent = LoadedAgent(algo, ModelPlayer(loaded, algo), env_id, encoding, loaded, algo, run_dir, path)
     env = agent.env_fn()

@@ -19,6 +19,7 @@ together, and ``--resume`` checks that they do.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import fnmatch
 import io
@@ -26,6 +27,8 @@ import json
 import math
 import os
 import shutil
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -132,8 +135,11 @@ class OutputDir:
         if self.replace:
             _check_ours(self.path, self.kind, KIND_NAMES[self.kind])
             shutil.rmtree(self.path)
-        self.path.mkdir(parents=True, exist_ok=True)
-        (self.path / MARKER).write_text(json.dumps({"kind": self.kind, "written_by": "hrm-mazes"}) + "\n")
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            (self.path / MARKER).write_text(json.dumps({"kind": self.kind, "written_by": "hrm-mazes"}) + "\n")
+        except OSError as err:  # checked before, but a disk can fill up
+            raise write_error(self.path, err) from None
         return self.path
 
 
@@ -200,7 +206,8 @@ def check_location(path: str | os.PathLike, what: str) -> Path:
 
 
 def check_writable(folder: Path, what: str, target: Path) -> None:
-    """``target`` can be made in ``folder``: the nearest existing ancestor of ``folder`` is a writable directory."""
+    """``target`` can be made in ``folder``: the nearest existing ancestor of ``folder`` is a directory where a
+    folder can be made (tried: a probe folder is made and removed)."""
     existing = Path(folder)
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
@@ -208,6 +215,10 @@ def check_writable(folder: Path, what: str, target: Path) -> None:
         raise UserError(f"cannot write {what} {target}: {existing} is not a directory")
     if not os.access(existing, os.W_OK | os.X_OK):
         raise UserError(f"cannot write {what} {target}: {existing} is not writable")
+    try:  # os.access says yes to root everywhere, also where nothing can be made (/proc, a full or odd filesystem)
+        os.rmdir(tempfile.mkdtemp(prefix=".hrm-mazes-probe-", dir=existing))
+    except OSError as err:
+        raise UserError(f"cannot write {what} {target}: {existing} is not writable ({err.strerror or err})") from None
 
 
 def check_output_file(path: str | os.PathLike, force: bool, option: str, what: str = "output file") -> Path:
@@ -235,18 +246,36 @@ def free_name(path: Path) -> Path:
 
 def write_atomic(path: Path, text: str) -> None:
     """Write ``text`` to a temporary file beside ``path``, flush it to disk, then rename it: a crash (or a power
-    cut) leaves the old file or the new."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    _commit(tmp, path)
+    cut) leaves the old file or the new; a failure (a full disk) leaves the old file and a one-line
+    :class:`UserError` naming ``path``."""
+    write_whole(path, lambda tmp: tmp.write_text(text))
 
 
 def save_model_atomic(model: Any, path: Path) -> None:
     """``model.save`` to a temporary file beside ``path``, flush it to disk, then rename it and flush the folder:
     readers never see a half-written model, and a power cut right after cannot leave an empty ``path``."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    model.save(tmp)
-    _commit(tmp, path)
+    write_whole(path, model.save)
+
+
+def write_whole(path: Path, write: Callable[[Path], object], tmp: Path | None = None) -> None:
+    """``write(tmp)`` into a temporary file beside ``path`` (default ``.<name>.tmp``), flushed to disk and then
+    renamed to ``path``. On any failure the temporary file is removed and ``path`` is left as it was; an
+    ``OSError`` (a full disk, a missing folder) becomes a one-line :class:`UserError` naming ``path``."""
+    tmp = tmp or path.with_name(f".{path.name}.tmp")
+    try:
+        write(tmp)
+        _commit(tmp, path)
+    except BaseException as err:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        if isinstance(err, OSError):
+            raise write_error(path, err) from None
+        raise
+
+
+def write_error(path: Path, err: OSError) -> UserError:
+    """The one-line error of a file that could not be written: its path and the cause."""
+    return UserError(f"cannot write {path} ({err.strerror or err})")
 
 
 def _commit(tmp: Path, path: Path) -> None:
@@ -327,6 +356,10 @@ def read_run(run_dir: str | os.PathLike) -> TrainConfig:
         data = yaml.safe_load(paths.run_yaml.read_text())
     except FileNotFoundError:
         raise UserError(f"{run_dir} is not a run directory (no run.yaml)") from None
+    except UnicodeDecodeError:
+        raise UserError(f"{paths.run_yaml} is corrupt: not UTF-8 text") from None
+    except OSError as err:
+        raise UserError(f"cannot read {paths.run_yaml} ({err.strerror or err})") from None
     except yaml.YAMLError as err:
         raise UserError(f"{paths.run_yaml} is corrupt: {str(err).splitlines()[0]}") from None
     if not isinstance(data, dict) or "algo" not in data or "env_id" not in data:

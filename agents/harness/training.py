@@ -18,6 +18,7 @@ constructor reseeds the envs with the model's seed); after ``r`` resumes it gets
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ from agents.harness.checkpoints import (
     expected_buffer_position,
     latest_checkpoint,
     read_state,
+    resume_hint,
     save_checkpoint,
 )
 from agents.harness.config import SEEDS_PER_RUN, TrainConfig
@@ -92,7 +94,17 @@ def train(config: TrainConfig, callbacks: list[BaseCallback] | None = None) -> T
     :param callbacks: extra SB3 callbacks (tests use one to simulate a crash).
     """
     session = _resume(config) if config.resume else _start_fresh(config)
-    return _run_session(session, callbacks or [])
+    try:
+        return _run_session(session, callbacks or [])
+    except OSError as err:  # a log or output file on a full disk (checkpoints and model files say so themselves)
+        if err.errno not in _DISK_FULL:
+            raise
+        where = err.filename or f"into {session.paths.root}"
+        raise UserError(f"cannot write {where} ({err.strerror or err}); {resume_hint(session.paths)}") from None
+
+
+# The errors of a disk that cannot take more: no space, over quota, file too large, read-only.
+_DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS)
 
 
 def resolve_fresh(config: TrainConfig) -> TrainConfig:
@@ -178,7 +190,7 @@ def _resume(config: TrainConfig) -> Session:
     )
     venv = _train_envs(run, state)
     try:
-        model = load_model(run.algo, checkpoint.model, run.device, env=venv)
+        model = load_model(run.algo, checkpoint.model, run.device, env=venv, recorded=True)
         _check_checkpoint(model, run, checkpoint, state, paths)
     except UserError:
         venv.close()
@@ -225,6 +237,7 @@ def _check_checkpoint(model: Any, run: TrainConfig, checkpoint: Checkpoint, stat
             )
         print(f"warning: {checkpoint.replay_buffer} is missing; training continues with an empty replay buffer "
               "(--allow-empty-buffer)", file=sys.stderr)  # fmt: skip
+        state.buffer_start = state.env_steps  # what the buffer holds from now on: the checkpoints after this check it
         return
     try:
         model.load_replay_buffer(checkpoint.replay_buffer)
@@ -233,10 +246,12 @@ def _check_checkpoint(model: Any, run: TrainConfig, checkpoint: Checkpoint, stat
     found = buffer_position(model.replay_buffer)
     if state.replay_buffer is not None and found != state.replay_buffer:
         raise inconsistent(f"its replay buffer stands at {found}, state.json recorded {state.replay_buffer}")
-    expected = expected_buffer_position(state.env_steps, found["n_envs"], found["buffer_size"])
+    stored = state.env_steps - state.buffer_start
+    expected = expected_buffer_position(stored, found["n_envs"], found["buffer_size"])
     if found != expected:
+        since = f" (since the buffer restarted empty at {state.buffer_start})" if state.buffer_start else ""
         raise inconsistent(
-            f"its replay buffer holds {_transitions(found)} transitions where {state.env_steps} env steps stored {_transitions(expected)}"
+            f"its replay buffer holds {_transitions(found)} transitions where {stored} env steps{since} stored {_transitions(expected)}"
         )
 
 
@@ -244,20 +259,23 @@ def _transitions(position: dict[str, Any]) -> int:
     return (position["buffer_size"] if position["full"] else position["pos"]) * position["n_envs"]
 
 
-def _align_with_buffer(model: Any, off_policy: bool) -> bool:
+def _align_with_buffer(model: Any, off_policy: bool, buffer_start: int = 0) -> bool:
     """Make the model's step count match its replay buffer; False if they cannot be matched.
 
     SB3 counts an env step before the callback sees it and stores its transitions after: a stop inside the
     callback (the time limit, Ctrl-C) leaves one vec step counted but not stored. That step is uncounted here,
     so that a checkpoint's step count and buffer always agree.
+
+    :param buffer_start: the env step from which the buffer holds every transition (:class:`RunState`).
     """
     buffer = getattr(model, "replay_buffer", None) if off_policy else None
     if buffer is None:
         return True
     found, n_envs = buffer_position(buffer), int(buffer.n_envs)
-    if found == expected_buffer_position(int(model.num_timesteps), n_envs, found["buffer_size"]):
+    stored = int(model.num_timesteps) - buffer_start
+    if found == expected_buffer_position(stored, n_envs, found["buffer_size"]):
         return True
-    if found == expected_buffer_position(int(model.num_timesteps) - n_envs, n_envs, found["buffer_size"]):
+    if found == expected_buffer_position(stored - n_envs, n_envs, found["buffer_size"]):
         model.num_timesteps -= n_envs
         return True
     return False
@@ -320,11 +338,11 @@ def _run_session(session: Session, callbacks: list[BaseCallback]) -> TrainResult
         except KeyboardInterrupt:
             interrupted = True
             trainer.close_bar()
-            if _align_with_buffer(model, off_policy):
+            if _align_with_buffer(model, off_policy, state.buffer_start):
                 save_checkpoint(model, paths, state, off_policy, trainer.wall_time())
     wall = trainer.wall_time()
     if not interrupted:
-        if not _align_with_buffer(model, off_policy):
+        if not _align_with_buffer(model, off_policy, state.buffer_start):
             print(f"warning: the replay buffer does not match the step count {model.num_timesteps}; "
                   "the final checkpoint will not resume", file=sys.stderr)  # fmt: skip
         rows = read_eval_rows(paths.evaluations)

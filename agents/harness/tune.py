@@ -29,7 +29,9 @@ import json
 import math
 import os
 import platform
+import shlex
 import shutil
+import urllib.parse
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -162,7 +164,7 @@ def _settings(config: TuneConfig, path: Path) -> dict[str, Any]:
     from agents.harness.training import resolve_fresh
 
     if config.resume:
-        saved = yaml.safe_load((path / "tune.yaml").read_text())
+        saved = _read_tune_yaml(path / "tune.yaml")
         given = {"config": config.config, "seed": config.seed, "steps": config.steps, "eval_freq": config.eval_freq,
                  "eval_episodes": config.eval_episodes, "startup_trials": config.startup_trials,
                  "trial_seconds": None if config.trial_minutes is None else round(60 * config.trial_minutes, 3)}  # fmt: skip
@@ -205,6 +207,35 @@ def _settings(config: TuneConfig, path: Path) -> dict[str, Any]:
         "eval_seed_offset": VALIDATION_SEED_OFFSET,  # the periodic evaluations' episodes (a study before it: the test's,
         # and --resume refuses it: its trials and new ones would have played different episodes)
     }
+
+
+# What tune.yaml must hold for a study to be resumed: name -> (type, lowest value).
+_SAVED = {"algo": (str, None), "env_id": (str, None), "config": (str, None), "config_given": (str, None),
+          "base": (dict, None), "seed": (int, 0), "steps": (int, 1), "trial_seconds": ((int, float), 0),
+          "eval_freq": (int, 1), "eval_episodes": (int, 1), "startup_trials": (int, 0)}  # fmt: skip
+
+
+def _read_tune_yaml(file: Path) -> dict[str, Any]:
+    """A study's saved settings; a tune.yaml that is not text, not YAML, or not a mapping of them is a one-line
+    :class:`UserError` naming it."""
+    try:
+        saved = yaml.safe_load(file.read_text())
+    except UnicodeDecodeError:
+        raise UserError(f"{file} is corrupt: not UTF-8 text") from None
+    except yaml.YAMLError as err:
+        raise UserError(f"{file} is corrupt: {str(err).splitlines()[0]}") from None
+    except OSError as err:
+        raise UserError(f"cannot read {file} ({err.strerror or err})") from None
+    if not isinstance(saved, dict):
+        raise UserError(f"{file} is corrupt: not a mapping of the study's settings (got {type(saved).__name__})")
+    missing = [name for name in _SAVED if name not in saved]
+    if missing:
+        raise UserError(f"{file} is corrupt: no {', '.join(missing)}")
+    for name, (kind, lowest) in _SAVED.items():
+        value = saved[name]
+        if isinstance(value, bool) or not isinstance(value, kind) or (lowest is not None and value < lowest):
+            raise UserError(f"{file} is corrupt: {name} is {value!r}")
+    return saved
 
 
 # --- one trial ----------------------------------------------------------------------------------------------
@@ -351,31 +382,13 @@ def tune(config: TuneConfig, command: str | None = None) -> TuneResult:
     optuna = _optuna()
     config, path, settings = prepare_study(config)
     command = command or _command(config, path)
-    commands = path / COMMANDS_FILE  # every session of the study, in order, for summary.md
-    write_output(commands, (commands.read_text() if commands.is_file() else "") + command + "\n")
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # one line per trial is ours (_print_trial)
-    storage = f"sqlite:///{(path / 'study.db').resolve()}"
     states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        study = optuna.load_study(study_name=STUDY_NAME, storage=storage) if config.resume else None
-        previous = len(study.trials) if study is not None else 0
-        study = optuna.create_study(
-            storage=storage,
-            study_name=STUDY_NAME,
-            direction="maximize",
-            load_if_exists=config.resume,
-            # A resumed study reseeds its sampler, so that its random start-up trials do not repeat earlier ones.
-            sampler=optuna.samplers.TPESampler(n_startup_trials=settings["startup_trials"], seed=settings["seed"] + previous,
-                                               multivariate=True),  # fmt: skip
-            pruner=optuna.pruners.MedianPruner(
-                n_startup_trials=settings["startup_trials"], n_warmup_steps=WARMUP_EVALUATIONS * settings["eval_freq"]
-            ),
-        )
-        if not study.trials and settings.get("base_trial") is not None:  # a fresh study runs its base preset first
-            study.enqueue_trial(settings["base_trial"], user_attrs={BASE_ATTR: True})
-        for stale in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
-            study.tell(stale.number, state=optuna.trial.TrialState.FAIL)  # the session running it was killed
+        study = _open_study(optuna, config, settings, path)
+        commands = path / COMMANDS_FILE  # every session of the study, in order, for summary.md
+        write_output(commands, (commands.read_text() if commands.is_file() else "") + command + "\n")
         remaining = config.trials - len(study.get_trials(deepcopy=False, states=states))
         interrupted = False
         if remaining <= 0:
@@ -402,6 +415,48 @@ def tune(config: TuneConfig, command: str | None = None) -> TuneResult:
     finished = len(study.get_trials(deepcopy=False, states=states))
     resume_command = _command(TuneConfig(**{**config.__dict__, "resume": True}), path)
     return TuneResult(path, finished, None if best is None else best.value, best_yaml, resume_command, interrupted)
+
+
+def storage_url(db: Path) -> str:
+    """SQLAlchemy's URL of the SQLite file ``db``: its absolute path percent-encoded, so that a ``?``, ``#`` or ``%``
+    in a folder name stays part of the path (SQLAlchemy decodes it back)."""
+    return "sqlite:///" + urllib.parse.quote(os.fsencode(db.resolve()))
+
+
+def _open_study(optuna: Any, config: TuneConfig, settings: dict[str, Any], path: Path) -> Any:
+    """The study in ``<path>/study.db``: created (a new study, its base preset queued as trial 0) or loaded
+    (``--resume``, its trials that a killed session left running marked failed). A study.db that SQLite or Optuna
+    cannot read is a one-line :class:`UserError` naming it; a new study that cannot be created leaves no directory."""
+    db = path / "study.db"
+    storage = storage_url(db)
+    try:
+        study = optuna.load_study(study_name=STUDY_NAME, storage=storage) if config.resume else None
+        previous = len(study.trials) if study is not None else 0
+        study = optuna.create_study(
+            storage=storage,
+            study_name=STUDY_NAME,
+            direction="maximize",
+            load_if_exists=config.resume,
+            # A resumed study reseeds its sampler, so that its random start-up trials do not repeat earlier ones.
+            sampler=optuna.samplers.TPESampler(n_startup_trials=settings["startup_trials"], seed=settings["seed"] + previous,
+                                               multivariate=True),  # fmt: skip
+            pruner=optuna.pruners.MedianPruner(
+                n_startup_trials=settings["startup_trials"], n_warmup_steps=WARMUP_EVALUATIONS * settings["eval_freq"]
+            ),
+        )
+        if not study.trials and settings.get("base_trial") is not None:  # a fresh study runs its base preset first
+            study.enqueue_trial(settings["base_trial"], user_attrs={BASE_ATTR: True})
+        for stale in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+            study.tell(stale.number, state=optuna.trial.TrialState.FAIL)  # the session running it was killed
+    except Exception as err:  # SQLAlchemy's errors for a damaged file, Optuna's KeyError for a missing study, ...
+        cause = getattr(err, "orig", None) or err  # (SQLAlchemy wraps sqlite3's error)
+        cause = str(cause).splitlines()[0] if str(cause) else type(cause).__name__
+        if config.resume:
+            raise UserError(f"{db} is corrupt or holds no study ({cause}); start a new study with another --out "
+                            "(or --force to replace this one)") from None  # fmt: skip
+        shutil.rmtree(path, ignore_errors=True)  # made by this command a moment ago: nothing else is in it
+        raise UserError(f"cannot create the study database {db} ({cause})") from None
+    return study
 
 
 def _best_trial(study: Any) -> Any:
@@ -438,10 +493,10 @@ def _command(config: TuneConfig, path: Path) -> str:
     for name in ("trial_minutes", "steps", "config", "seed", "eval_freq", "eval_episodes", "startup_trials"):
         value = getattr(config, name)
         if value is not None:
-            parts.append(f"--{name.replace('_', '-')} {_short(value)}")
+            parts.append(f"--{name.replace('_', '-')} {shlex.quote(_short(value))}")
     if config.device != "auto":
         parts.append(f"--device {config.device}")
-    parts.append(f"--out {path}")
+    parts.append(f"--out {shlex.quote(os.fspath(path))}")
     parts += ["--resume"] * config.resume
     return " ".join(parts)
 
