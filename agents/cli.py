@@ -23,6 +23,7 @@ from agents.errors import UserError
 from agents.harness.algos import ALGO_NAMES, DEVICES, ENV_IDS
 from agents.harness.config import TrainConfig, add_options, int_arg
 from agents.harness.evaluation import REFERENCE_PLAYERS
+from hrm_mazes.cli_args import float_option
 from hrm_mazes.seeds import TEST, TRAIN, split_of
 
 REFERENCES = tuple(REFERENCE_PLAYERS)
@@ -36,17 +37,6 @@ def positive_float(text: str) -> float:
         value = math.nan
     if not (math.isfinite(value) and value > 0):
         raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
-
-
-def unit_float(text: str) -> float:
-    """An argparse ``type=`` for a number in [0, 1]."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}")
     return value
 
 
@@ -84,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
         "the recurrent computation per step matters; the carried state is the model's own)",
     )  # fmt: skip
     ev.add_argument(
-        "--epsilon", type=unit_float, default=None,
+        "--epsilon", type=float_option(0.0, 1.0), default=None,
         help="also play the same episodes with this probability of a random action (e.g. 0.01), reported beside greedy: "
         "tells a policy that loops on tied Q-values from one that does not know the way",
     )  # fmt: skip

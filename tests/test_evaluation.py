@@ -191,3 +191,7 @@ def test_evaluate_reports_epsilon_beside_greedy(tmp_path, capsys):
     assert data["summary"]["success_rate"] == 1.0 and data["epsilon"]["epsilon"] == 1.0
     assert data["epsilon"]["summary"]["success_rate"] < 1.0  # every action random: the uniform random walk
     assert "epsilon 1" in capsys.readouterr().out
+    for bad in ("2", "-0.1", "nan"):
+        with pytest.raises(SystemExit) as stop:
+            main(["evaluate", "--agent", "oracle", "--env", "FourRooms-Dynamic-v0", "--epsilon", bad])
+        assert stop.value.code == 2 and "--epsilon: must be a finite number in [0.0, 1.0]" in capsys.readouterr().err
