@@ -83,6 +83,7 @@ SOURCES: tuple[Source, ...] = (
     Source("dqn-cnn", "carry-cpu-baselines", CARRY),
     Source("dqn-cnn", "carry-cpu-baselines-v2", CARRY_V2),
     Source("dqn-rconv", "dqn-rconv-cpu/RandomDoorMaze-v0/seed?", RCONV_MAZE),
+    Source("dqn-rconv", "dqn-rconv-cpu/FourRooms-Dynamic-v0/seed?", RCONV_MAZE),
     Source("ppo", "carry-cpu-ppo", CARRY),
     Source("ppo", "carry-cpu-baselines-v2", CARRY_V2),
     Source("recurrent-ppo", "carry-cpu-recurrent-ppo", CARRY),
