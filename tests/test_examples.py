@@ -94,3 +94,17 @@ def test_docs_build_strict(tmp_path):
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     assert (tmp_path / "site" / "index.html").is_file()
+
+
+def test_agents_extra_declares_what_the_sb3_progress_bar_needs():
+    """``model.learn(progress_bar=True)`` (examples/train_hrm_dqn.py, a user's first script) needs tqdm and rich:
+    both are declared in the ``agents`` extra, and SB3's callback builds in this install."""
+    import configparser
+
+    from stable_baselines3.common.callbacks import ProgressBarCallback
+
+    cfg = configparser.ConfigParser()
+    cfg.read(Path(__file__).resolve().parent.parent / "setup.cfg")
+    declared = {line.split(">")[0].split("=")[0].strip() for line in cfg["options.extras_require"]["agents"].split("\n")}
+    assert {"tqdm", "rich"} <= declared
+    ProgressBarCallback()
