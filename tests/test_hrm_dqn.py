@@ -167,6 +167,35 @@ def test_carry_z_carry_changes_and_resets_exactly_at_episode_starts():
     assert not np.allclose(q_fresh, q_carried)
 
 
+def test_grid_carry_is_every_token_and_resets_exactly_at_episode_starts(tmp_path):
+    """carry="grid" hands on (n_envs, 2, S, d); episode_start restores z_init per env; the buffer stores it; a
+    short training with local attention runs and survives save / load."""
+    env = four_rooms(2)
+    model = tiny_model(env, policy_kwargs=dict(carry="grid", attention="local", readout="neighbours"))
+    shape = (2, 2, 1 + 11 * 11, 16)
+    init = model.policy.initial_carry(2).numpy()
+    assert init.shape == shape
+    obs = env.reset()
+    _, state = model.predict(obs, state=None, deterministic=True)
+    assert state.shape == shape and not np.allclose(state, init)
+    _, fresh = model.predict(obs, state=None, deterministic=True)
+    _, mixed = model.predict(obs, state=state, episode_start=np.array([False, True]), deterministic=True)
+    _, carried = model.predict(obs, state=state, episode_start=np.zeros(2, bool), deterministic=True)
+    np.testing.assert_array_equal(mixed[0], carried[0])
+    np.testing.assert_array_equal(mixed[1], fresh[1])
+    with pytest.raises(ValueError, match=r"state must be .*tokens"):
+        model.predict(obs, state=np.zeros((2, 2, 16), np.float32))
+    model.learn(60)
+    assert model._n_updates > 0 and model.replay_buffer.carries.shape[2:] == shape[1:]
+    model.save(tmp_path / "grid.zip")
+    loaded = HRMDQN.load(tmp_path / "grid.zip", device="cpu")
+    assert loaded.policy.carry_mode == "grid" and loaded.policy.config.attention == "local"
+    q1, s1 = model.q_values(obs, state)
+    q2, s2 = loaded.q_values(obs, state)
+    np.testing.assert_array_equal(q1, q2)
+    np.testing.assert_array_equal(s1, s2)
+
+
 def test_reset_z_never_carries():
     env = four_rooms(2)
     model = tiny_model(env, policy_kwargs=dict(carry="reset"))

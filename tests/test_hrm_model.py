@@ -5,7 +5,7 @@ import math
 import pytest
 import torch as th
 
-from agents.hrm_dqn.model import HRM, HRMConfig, count_parameters, rms_norm
+from agents.hrm_dqn.model import HRM, HRMConfig, apply_rotary, count_parameters, local_neighbourhood, rms_norm
 
 GRID = (11, 11)
 
@@ -191,6 +191,8 @@ def test_position_matters_and_norm_is_unit_rms():
         (dict(segments=0), "segments"),
         (dict(H_layers=1.5), "H_layers"),
         (dict(expansion=0), "expansion"),
+        (dict(attention="window"), "attention must be one of"),
+        (dict(carry_tokens="some"), "carry_tokens must be one of"),
     ],
 )
 def test_invalid_config(kwargs, match):
@@ -205,3 +207,79 @@ def test_trunc_normal_std_is_exact():
     assert abs(w.std().item() - 0.5) < 0.005
     assert w.abs().max().item() <= 2 * 0.5 / 0.8796 + 1e-4
     assert math.isclose(HRMConfig(GRID).seq_len, 122)
+
+
+# --- local attention and the per-token carry ---------------------------------------------------------------
+
+
+def test_local_neighbourhood_is_the_prefix_and_the_3x3_window_inside_the_grid():
+    index, mask = local_neighbourhood((3, 4))
+    assert index.shape == mask.shape == (12, 10)
+    assert th.all(index[:, 0] == 0) and th.all(mask[:, 0] == 0)
+    centre = 1 * 4 + 1  # row 1, col 1: all 9 cells inside
+    assert sorted((index[centre, 1:] - 1).tolist()) == [0, 1, 2, 4, 5, 6, 8, 9, 10]
+    assert th.all(mask[centre] == 0)
+    corner = 0  # row 0, col 0: itself, east, south, south-east
+    inside = mask[corner, 1:] == 0
+    assert sorted((index[corner, 1:][inside] - 1).tolist()) == [0, 1, 4, 5]
+    assert th.all(index[corner, 1:][~inside] == 1) and th.all(th.isinf(mask[corner, 1:][~inside]))
+
+
+def test_local_attention_moves_information_one_cell_per_block():
+    """A cell's output after one block depends on its 3x3 window (and the prefix), not on a cell two away; the
+    same block with global attention sees the whole grid."""
+    for attention, reaches in (("local", False), ("global", True)):
+        model = tiny(attention=attention, pos_encodings="learned")
+        x = model.embed_tokens(tokens(1))
+        far = x.clone()
+        far[:, 1 + 5 * 11 + 8] += 1.0  # cell (5, 8), three columns from (5, 5)
+        near = x.clone()
+        near[:, 1 + 6 * 11 + 6] += 1.0  # cell (6, 6), diagonal neighbour of (5, 5)
+        block, cell = model.L.blocks[0], 1 + 5 * 11 + 5
+        with th.no_grad():
+            out = block(x, model.rope_cos, model.rope_sin, model.local)[:, cell]
+            out_far = block(far, model.rope_cos, model.rope_sin, model.local)[:, cell]
+            out_near = block(near, model.rope_cos, model.rope_sin, model.local)[:, cell]
+        assert not th.allclose(out, out_near)
+        assert (not th.allclose(out, out_far)) == reaches, attention
+
+
+def test_local_attention_equals_masked_dense_attention():
+    """The gathered 3x3 attention is exactly dense attention under the mask it stands for."""
+    model = tiny(attention="local")
+    attn, x = model.L.blocks[0].attn, th.randn(2, model.cfg.seq_len, 16)
+    index, mask = model.local
+    dense_mask = th.full((model.cfg.seq_len, model.cfg.seq_len), float("-inf"))
+    dense_mask[0] = 0.0  # the prefix reads every token
+    rows = th.arange(1, model.cfg.seq_len)[:, None].expand_as(index)
+    inside = mask == 0  # (the window's cells off the grid repeat the cell itself: they stay masked)
+    dense_mask[rows[inside], index[inside]] = 0.0
+    with th.no_grad():
+        local = attn(x, model.rope_cos, model.rope_sin, model.local)
+        b, s, d = x.shape
+        q, k, v = attn.qkv(x).view(b, s, 3, 2, 8).permute(2, 0, 3, 1, 4)
+        q, k = apply_rotary(q, model.rope_cos, model.rope_sin), apply_rotary(k, model.rope_cos, model.rope_sin)
+        dense = attn.out(th.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=dense_mask)
+                         .transpose(1, 2).reshape(b, s, d))
+    th.testing.assert_close(local, dense, rtol=1e-5, atol=1e-5)
+
+
+def test_grid_carry_holds_every_token_and_continues_the_recurrence():
+    model = tiny(carry_tokens="all", segments=1)
+    assert model.cfg.carry_shape == (2, 122, 16)
+    init = model.initial_carry(3)
+    assert init.shape == (3, 2, 122, 16) and th.all(init[:, 0] == model.z_H_init) and th.all(init[:, 1] == model.z_L_init)
+    t = tokens()
+    with th.no_grad():
+        q1, carry = model(t, init)
+        # Two steps of one segment from the carry = one step of two segments from z_init (same tokens).
+        q2, carry2 = model(t, carry)
+        q_two, carry_two = model(t, init, segments=2)
+        _, _, states, _ = model.trace(t, init)
+    assert carry.shape == (3, 2, 122, 16) and not th.allclose(carry[:, 0, 0], carry[:, 0, -1])
+    th.testing.assert_close(q2, q_two)
+    th.testing.assert_close(carry2, carry_two)
+    th.testing.assert_close(states[:, -1], carry[:, :, -1])  # the analysis still traces the last token
+    # The last-token carry of the same weights hands on less: only the last token, broadcast.
+    last = tiny(segments=1)
+    assert last.initial_carry(3).shape == (3, 2, 16) and last(t, last.initial_carry(3))[1].shape == (3, 2, 16)

@@ -169,7 +169,7 @@ def trace_episodes(
             playing = np.flatnonzero(slots.active)
             index = th.as_tensor(playing, device=policy.device)
             starts = th.as_tensor(pending[playing] == FIRST, device=policy.device)
-            start = init[index] if reset_mode else th.where(starts[:, None, None], init[index], carry[index])
+            start = init[index] if reset_mode else th.where(starts.view(-1, *[1] * (init.dim() - 1)), init[index], carry[index])
             tokens = th.as_tensor(np.stack([slots.obs[i] for i in playing]), device=policy.device)
             with policy.autocast():
                 q, next_carry, states, modules = net.trace(tokens, start)

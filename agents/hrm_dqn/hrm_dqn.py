@@ -193,7 +193,7 @@ class HRMDQN(DQN):
             raise ValueError(f"replay_buffer_class must subclass HRMReplayBuffer, got {self.replay_buffer_class!r}")
         if self.replay_buffer is None:
             kwargs = dict(self.replay_buffer_kwargs)
-            kwargs.setdefault("carry_shape", (2, self.policy.config.d_model) if self.stores_carry else None)
+            kwargs.setdefault("carry_shape", self.policy.config.carry_shape if self.stores_carry else None)
             kwargs.update(n_steps=self.n_steps, gamma=self.gamma)
             self.replay_buffer = self.replay_buffer_class(
                 self.buffer_size,

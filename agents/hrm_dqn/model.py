@@ -10,6 +10,11 @@ One *segment* with ``H_cycles = L_cycles = 2`` runs L, L, H, L without gradient,
 ``z_L``. The Q-values are a linear read-out of ``z_H`` at one token. Between environment steps the model hands
 on a *carry* ``(B, 2, d)``: the last token's ``z_H`` and ``z_L``, broadcast to every position at the next
 step's start; an episode starts from the fixed initial state ``z_init`` (buffers ``z_H_init``, ``z_L_init``).
+With ``carry_tokens="all"`` the carry is instead every token's ``z_H`` and ``z_L``, ``(B, 2, S, d)``: the next step
+continues the recurrence where this one left it on every cell (a plan on the grid can outlive the step).
+With ``attention="local"`` each cell attends only to the 3x3 cells around it and the prefix token (the prefix to
+all): a block moves information one cell per application, the way a convolution does, and the weight-tied
+L / H modules become an iterated local step over the grid (the planners of ``docs/design.md``).
 Sizes default to the HRM-Agent paper (Dang & Rawlinson 2025): d = 64, 2 heads, 4 blocks per module,
 525,056 parameters.
 
@@ -28,6 +33,8 @@ from torch import nn
 
 READOUTS = ("last", "prefix", "agent", "neighbours")
 POS_ENCODINGS = ("rope", "rope+learned", "learned")
+ATTENTIONS = ("global", "local")
+CARRY_TOKENS = ("last", "all")
 AGENT_TOKEN = 2  # hrm_mazes.core.AGENT; duplicated so that this file needs torch only
 # hrm_mazes.core.ACTION_DELTAS (north, east, south, west as (d_row, d_col)); duplicated for the same reason and
 # checked equal in tests/test_hrm_model.py.
@@ -58,6 +65,10 @@ class HRMConfig:
     :param agent_token: token id of the agent cell (for ``readout="agent"``).
     :param pos_encodings: ``"rope"`` (SPEC, paper), ``"learned"`` (a trained absolute position embedding added
         to the input, no RoPE; the original HRM's other option) or ``"rope+learned"`` (both).
+    :param attention: ``"global"`` (paper: every token attends to every token) or ``"local"`` (a grid cell
+        attends to the cells of its 3x3 neighbourhood and to the prefix token; the prefix attends to all).
+    :param carry_tokens: what the carry between env steps holds: ``"last"`` (paper: the last token's z_H / z_L,
+        ``(2, d)``, broadcast to every token) or ``"all"`` (every token's, ``(2, S, d)``).
     """
 
     grid_shape: tuple[int, int]
@@ -77,6 +88,8 @@ class HRMConfig:
     readout: str = "last"
     agent_token: int = AGENT_TOKEN
     pos_encodings: str = "rope"
+    attention: str = "global"
+    carry_tokens: str = "last"
 
     def __post_init__(self) -> None:
         def positive_int(name: str, value: object) -> None:
@@ -105,11 +118,22 @@ class HRMConfig:
             )
         if self.pos_encodings not in POS_ENCODINGS:
             raise ValueError(f"pos_encodings must be one of {list(POS_ENCODINGS)}, got {self.pos_encodings!r}")
+        if self.attention not in ATTENTIONS:
+            raise ValueError(f"attention must be one of {list(ATTENTIONS)}, got {self.attention!r}")
+        if self.carry_tokens not in CARRY_TOKENS:
+            raise ValueError(f"carry_tokens must be one of {list(CARRY_TOKENS)}, got {self.carry_tokens!r}")
 
     @property
     def seq_len(self) -> int:
         """Prefix token + one token per grid cell."""
         return 1 + self.grid_shape[0] * self.grid_shape[1]
+
+    @property
+    def carry_shape(self) -> tuple[int, ...]:
+        """Shape of one environment's carry: ``(2, d)``, or ``(2, S, d)`` with ``carry_tokens="all"``."""
+        if self.carry_tokens == "all":
+            return (2, self.seq_len, self.d_model)
+        return (2, self.d_model)
 
     @property
     def mlp_width(self) -> int:
@@ -156,6 +180,30 @@ def apply_rotary(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch
     return (x.float() * cos + rotated.float() * sin).to(x.dtype)
 
 
+def local_neighbourhood(grid_shape: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """What each grid cell attends to under ``attention="local"``.
+
+    :return: ``(H * W, 10)`` sequence indices (the prefix 0, then the 3x3 cells around the cell, itself included,
+        row by row) and a float ``(H * W, 10)`` additive mask: 0, or ``-inf`` where the 3x3 window leaves the grid
+        (the index there repeats the cell itself and is never attended).
+    """
+    rows, cols = grid_shape
+    index = torch.zeros(rows * cols, 10, dtype=torch.long)
+    mask = torch.zeros(rows * cols, 10)
+    for r in range(rows):
+        for c in range(cols):
+            cell = r * cols + c
+            k = 1
+            for dr in (-1, 0, 1):
+                for dc in (-1, 0, 1):
+                    nr, nc = r + dr, c + dc
+                    inside = 0 <= nr < rows and 0 <= nc < cols
+                    index[cell, k] = 1 + (nr * cols + nc if inside else cell)
+                    mask[cell, k] = 0.0 if inside else float("-inf")
+                    k += 1
+    return index, mask
+
+
 class Linear(nn.Linear):
     """Bias-free linear layer with truncated LeCun-normal init (std = 1 / sqrt(fan_in))."""
 
@@ -175,11 +223,22 @@ class Attention(nn.Module):
         self.qkv = Linear(d_model, 3 * d_model)
         self.out = Linear(d_model, d_model)
 
-    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, local: tuple[torch.Tensor, torch.Tensor] | None = None
+    ) -> torch.Tensor:
+        """``local``: the :func:`local_neighbourhood` index and mask of the grid tokens (None: global attention)."""
         b, s, d = x.shape
         q, k, v = self.qkv(x).view(b, s, 3, self.num_heads, d // self.num_heads).permute(2, 0, 3, 1, 4)
         q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
-        y = F.scaled_dot_product_attention(q, k, v)
+        if local is None:
+            y = F.scaled_dot_product_attention(q, k, v)
+        else:
+            index, mask = local
+            prefix = F.scaled_dot_product_attention(q[:, :, :1], k, v)  # the prefix token reads every cell
+            scores = torch.einsum("bhsd,bhskd->bhsk", q[:, :, 1:], k[:, :, index]) / math.sqrt(q.shape[-1])
+            weights = (scores + mask.to(scores.dtype)).softmax(dim=-1)
+            cells = torch.einsum("bhsk,bhskd->bhsd", weights, v[:, :, index])
+            y = torch.cat((prefix, cells), dim=2)
         return self.out(y.transpose(1, 2).reshape(b, s, d))
 
 
@@ -203,8 +262,8 @@ class Block(nn.Module):
         self.attn = Attention(cfg.d_model, cfg.num_heads)
         self.mlp = SwiGLU(cfg.d_model, cfg.mlp_width)
 
-    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-        x = rms_norm(x + self.attn(x, cos, sin), self.eps)
+    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, local=None) -> torch.Tensor:
+        x = rms_norm(x + self.attn(x, cos, sin, local), self.eps)
         return rms_norm(x + self.mlp(x), self.eps)
 
 
@@ -215,10 +274,12 @@ class ReasoningModule(nn.Module):
         super().__init__()
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(num_layers))
 
-    def forward(self, z: torch.Tensor, injection: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, z: torch.Tensor, injection: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, local=None
+    ) -> torch.Tensor:
         z = z + injection
         for block in self.blocks:
-            z = block(z, cos, sin)
+            z = block(z, cos, sin, local)
         return z
 
 
@@ -229,8 +290,8 @@ class HRM(nn.Module):
     """HRM Q-network over token grids.
 
     The recurrent state between environment steps is a *carry* ``(B, 2, d)``: the ``z_H`` and ``z_L`` vectors
-    broadcast to every position at the start of a step. :meth:`initial_carry` gives the fixed random
-    ``z_init``.
+    broadcast to every position at the start of a step (``(B, 2, S, d)``, every token's, with
+    ``carry_tokens="all"``). :meth:`initial_carry` gives the fixed random ``z_init``.
     """
 
     def __init__(self, cfg: HRMConfig) -> None:
@@ -259,6 +320,17 @@ class HRM(nn.Module):
             cos, sin = torch.ones_like(cos), torch.zeros_like(sin)
         self.register_buffer("rope_cos", cos, persistent=False)
         self.register_buffer("rope_sin", sin, persistent=False)
+        if cfg.attention == "local":
+            index, mask = local_neighbourhood(cfg.grid_shape)
+            self.register_buffer("local_index", index, persistent=False)
+            self.register_buffer("local_mask", mask, persistent=False)
+
+    @property
+    def local(self) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """Index and mask of local attention (:func:`local_neighbourhood`), or None for global attention."""
+        if self.cfg.attention == "local":
+            return self.local_index, self.local_mask
+        return None
 
     # -- pieces ------------------------------------------------------------------------------------------
 
@@ -272,26 +344,33 @@ class HRM(nn.Module):
         return self.embed_scale * x
 
     def initial_carry(self, batch_size: int) -> torch.Tensor:
-        """``(B, 2, d)`` fixed initial state ``z_init``: ``[:, 0]`` starts z_H, ``[:, 1]`` starts z_L."""
-        return torch.stack((self.z_H_init, self.z_L_init)).expand(batch_size, 2, -1).clone()
+        """``(B, *cfg.carry_shape)`` fixed initial state ``z_init``: ``[:, 0]`` starts z_H, ``[:, 1]`` starts z_L
+        (the same vector on every token with ``carry_tokens="all"``)."""
+        z = torch.stack((self.z_H_init, self.z_L_init))
+        if self.cfg.carry_tokens == "all":
+            z = z[:, None, :].expand(2, self.cfg.seq_len, -1)
+        return z.expand(batch_size, *z.shape).clone()
 
     def broadcast(self, carry: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Carry ``(B, 2, d)`` to full states ``z_H, z_L`` of shape ``(B, S, d)``."""
+        """Carry ``(B, 2, d)`` to full states ``z_H, z_L`` of shape ``(B, S, d)`` (a ``(B, 2, S, d)`` carry is
+        split as it is)."""
+        if carry.dim() == 4:
+            return carry[:, 0], carry[:, 1]
         shape = (len(carry), self.cfg.seq_len, self.cfg.d_model)
         return carry[:, 0, None, :].expand(shape), carry[:, 1, None, :].expand(shape)
 
     def segment(self, z_H: torch.Tensor, z_L: torch.Tensor, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """One segment: all H/L updates but the last L and H step without gradient, those two with it."""
-        cfg, cos, sin = self.cfg, self.rope_cos, self.rope_sin
+        cfg, cos, sin, local = self.cfg, self.rope_cos, self.rope_sin, self.local
         with torch.no_grad():
             for h in range(cfg.H_cycles):
                 for l_step in range(cfg.L_cycles):
                     if h < cfg.H_cycles - 1 or l_step < cfg.L_cycles - 1:
-                        z_L = self.L(z_L, z_H + x, cos, sin)
+                        z_L = self.L(z_L, z_H + x, cos, sin, local)
                 if h < cfg.H_cycles - 1:
-                    z_H = self.H(z_H, z_L, cos, sin)
-        z_L = self.L(z_L, z_H + x, cos, sin)
-        z_H = self.H(z_H, z_L, cos, sin)
+                    z_H = self.H(z_H, z_L, cos, sin, local)
+        z_L = self.L(z_L, z_H + x, cos, sin, local)
+        z_H = self.H(z_H, z_L, cos, sin, local)
         return z_H, z_L
 
     def readout_index(self, tokens: torch.Tensor) -> torch.Tensor | int:
@@ -326,9 +405,16 @@ class HRM(nn.Module):
         return torch.where(inside, 1 + new_row * width + new_col, index[:, None])
 
     @staticmethod
-    def next_carry(z_H: torch.Tensor, z_L: torch.Tensor) -> torch.Tensor:
-        """The carry handed to the next environment step: the last token's ``z_H`` and ``z_L``, ``(B, 2, d)``."""
+    def last_token_states(z_H: torch.Tensor, z_L: torch.Tensor) -> torch.Tensor:
+        """The last token's ``z_H`` and ``z_L``, ``(B, 2, d)`` float32."""
         return torch.stack((z_H[:, -1], z_L[:, -1]), dim=1).float()
+
+    def next_carry(self, z_H: torch.Tensor, z_L: torch.Tensor) -> torch.Tensor:
+        """The carry handed to the next environment step: the last token's ``z_H`` and ``z_L``, ``(B, 2, d)``, or
+        every token's, ``(B, 2, S, d)``, with ``carry_tokens="all"``."""
+        if self.cfg.carry_tokens == "all":
+            return torch.stack((z_H, z_L), dim=1).float()
+        return self.last_token_states(z_H, z_L)
 
     # -- whole step --------------------------------------------------------------------------------------
 
@@ -338,8 +424,8 @@ class HRM(nn.Module):
         """Run ``segments`` segments (default ``cfg.segments``) from ``carry``, detaching between segments.
 
         :param tokens: ``(B, rows, cols)`` integer token grid.
-        :param carry: ``(B, 2, d)`` z_H / z_L vectors to start from.
-        :return: Q-values of the last segment ``(B, num_actions)`` and the next carry ``(B, 2, d)``.
+        :param carry: ``(B, *cfg.carry_shape)`` z_H / z_L to start from.
+        :return: Q-values of the last segment ``(B, num_actions)`` and the next carry ``(B, *cfg.carry_shape)``.
         """
         z_H, z_L = self.broadcast(carry.to(self.z_H_init.dtype))
         x = self.embed_tokens(tokens)
@@ -358,22 +444,22 @@ class HRM(nn.Module):
         The updates run in :meth:`segment`'s order (per H cycle: ``L_cycles`` L steps, then one H step), so the
         Q-values and the next carry are :meth:`forward`'s. For the recurrent-dynamics analysis (``hrm-mazes analyze``).
 
-        :return: Q-values ``(B, num_actions)``, next carry ``(B, 2, d)``, float32 states ``(B, U, 2, d)`` (``[..., 0, :]``
+        :return: Q-values ``(B, num_actions)``, next carry ``(B, *cfg.carry_shape)``, float32 states ``(B, U, 2, d)`` (``[..., 0, :]``
             z_H, ``[..., 1, :]`` z_L of the last token after update ``u``; ``U = segments * H_cycles * (L_cycles + 1)``)
             and the module (``"L"`` or ``"H"``) that made each update.
         """
-        cfg, cos, sin = self.cfg, self.rope_cos, self.rope_sin
+        cfg, cos, sin, local = self.cfg, self.rope_cos, self.rope_sin, self.local
         z_H, z_L = self.broadcast(carry.to(self.z_H_init.dtype))
         x = self.embed_tokens(tokens)
         states, modules = [], []
         for _ in range(segments or cfg.segments):
             for _ in range(cfg.H_cycles):
                 for _ in range(cfg.L_cycles):
-                    z_L = self.L(z_L, z_H + x, cos, sin)
-                    states.append(self.next_carry(z_H, z_L))
+                    z_L = self.L(z_L, z_H + x, cos, sin, local)
+                    states.append(self.last_token_states(z_H, z_L))
                     modules.append("L")
-                z_H = self.H(z_H, z_L, cos, sin)
-                states.append(self.next_carry(z_H, z_L))
+                z_H = self.H(z_H, z_L, cos, sin, local)
+                states.append(self.last_token_states(z_H, z_L))
                 modules.append("H")
         return self.q_values(z_H, tokens), self.next_carry(z_H, z_L), torch.stack(states, dim=1), tuple(modules)
 

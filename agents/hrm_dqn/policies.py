@@ -2,7 +2,7 @@
 
 The recurrent state handed around by :meth:`HRMQPolicy.predict` is the *carry*, a float32 array
 ``(n_envs, 2, d)``: per environment, the z_H and z_L vectors the next step starts from (broadcast to every
-token). It follows sb3-contrib's ``RecurrentPPO`` contract: ``state=None`` means "fresh", and
+token); with ``carry="grid"`` every token's, ``(n_envs, 2, S, d)``. It follows sb3-contrib's ``RecurrentPPO`` contract: ``state=None`` means "fresh", and
 ``episode_start[i]`` restores the fixed initial state ``z_init`` of environment ``i`` before acting.
 """
 
@@ -22,9 +22,9 @@ from stable_baselines3.common.type_aliases import Schedule
 
 from agents.hrm_dqn.model import HRM, HRMConfig
 
-CARRY_MODES = ("last_token", "reset")
+CARRY_MODES = ("last_token", "grid", "reset")
 # HRMConfig fields the policy derives from the spaces (agent_token: the hrm_mazes default), not policy kwargs.
-DERIVED_FIELDS = ("grid_shape", "vocab_size", "num_actions", "agent_token")
+DERIVED_FIELDS = ("grid_shape", "vocab_size", "num_actions", "agent_token", "carry_tokens")
 
 
 def _adam_atan2() -> type[th.optim.Optimizer]:
@@ -67,8 +67,10 @@ class HRMQPolicy(BasePolicy):
     :param readout: ``"last"`` (paper), ``"prefix"`` or ``"agent"`` token for the Q head, or ``"neighbours"``
         (the agent's token plus a value read at the cell each move leads to; see :class:`HRMConfig`).
     :param pos_encodings: ``"rope"`` (paper), ``"learned"`` or ``"rope+learned"`` (see :class:`HRMConfig`).
-    :param carry: how the carry is formed: ``"last_token"`` (paper's Carry Z) or ``"reset"`` (Reset Z: every
-        step starts from ``z_init``). Stored as :attr:`carry_mode`.
+    :param attention: ``"global"`` (paper) or ``"local"`` (3x3 neighbourhoods; see :class:`HRMConfig`).
+    :param carry: how the carry is formed: ``"last_token"`` (paper's Carry Z), ``"grid"`` (every token's z_H and
+        z_L: the recurrence continues on every cell at the next step) or ``"reset"`` (Reset Z: every step starts
+        from ``z_init``). Stored as :attr:`carry_mode`.
     :param autocast_bf16: bfloat16 autocast; ``None`` = on for CUDA, off on CPU.
     :param compile: wrap the segment function of both networks in ``torch.compile``.
     :param optimizer_class: default ``adam_atan2_pytorch.AdamAtan2``.
@@ -96,6 +98,7 @@ class HRMQPolicy(BasePolicy):
         rms_norm_eps: float = 1e-5,
         readout: str = "last",
         pos_encodings: str = "rope",
+        attention: str = "global",
         carry: str = "last_token",
         autocast_bf16: bool | None = None,
         compile: bool = False,
@@ -125,6 +128,8 @@ class HRMQPolicy(BasePolicy):
             rms_norm_eps=rms_norm_eps,
             readout=readout,
             pos_encodings=pos_encodings,
+            attention=attention,
+            carry_tokens="all" if carry == "grid" else "last",
         )
         if optimizer_kwargs is None:
             optimizer_kwargs = {"betas": (0.9, 0.95), "weight_decay": 0.0}
@@ -202,7 +207,7 @@ class HRMQPolicy(BasePolicy):
         return th.autocast(device_type=device.type, dtype=th.bfloat16)
 
     def initial_carry(self, n: int) -> th.Tensor:
-        """``(n, 2, d)`` float32 fixed initial state ``z_init`` on the policy's device."""
+        """``(n, *config.carry_shape)`` float32 fixed initial state ``z_init`` on the policy's device."""
         return self.q_net.initial_carry(n).float()
 
     def set_acting_segments(self, segments: int | None) -> None:
@@ -213,7 +218,7 @@ class HRMQPolicy(BasePolicy):
         self.acting_segments = None if segments is None else int(segments)
 
     def act(self, obs: th.Tensor, carry: th.Tensor) -> tuple[th.Tensor, th.Tensor]:
-        """Q-values ``(B, A)`` and next carry ``(B, 2, d)`` from the online net (no gradient), run for
+        """Q-values ``(B, A)`` and next carry ``(B, *config.carry_shape)`` from the online net (no gradient), run for
         :attr:`acting_segments` segments (default ``config.segments``).
 
         With ``carry="reset"`` the net starts from ``z_init`` whatever ``carry`` is, and the next carry is it too.
@@ -241,17 +246,18 @@ class HRMQPolicy(BasePolicy):
             return init
         if isinstance(state, tuple):  # tolerate RecurrentPPO-style tuples of one array
             state = state[0]
-        expected = (n, 2, self.config.d_model)
+        expected = (n, *self.config.carry_shape)
         state = np.asarray(state)
         if state.shape != expected:
+            layout = "(n_envs, [z_H, z_L], tokens, d_model)" if len(expected) == 4 else "(n_envs, [z_H, z_L], d_model)"
             raise ValueError(
                 f"state must be the array returned by the previous predict() call, shape {expected} "
-                f"(n_envs, [z_H, z_L], d_model), got shape {state.shape}"
+                f"{layout}, got shape {state.shape}"
             )
         carry = th.as_tensor(state, dtype=th.float32, device=self.device)
         if episode_start is not None:
             starts = th.as_tensor(np.asarray(episode_start, dtype=bool).reshape(n), device=self.device)
-            carry = th.where(starts[:, None, None], init, carry)
+            carry = th.where(starts.view(n, *[1] * (carry.dim() - 1)), init, carry)
         return carry
 
     def _q_values(self, observation, state, episode_start) -> tuple[np.ndarray, np.ndarray, bool]:
@@ -267,7 +273,8 @@ class HRMQPolicy(BasePolicy):
         state: np.ndarray | None = None,
         episode_start: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Q-values ``(n_envs, A)`` and the next state ``(n_envs, 2, d)`` (one observation gives ``n_envs = 1``)."""
+        """Q-values ``(n_envs, A)`` and the next state ``(n_envs, *config.carry_shape)`` (one observation gives
+        ``n_envs = 1``)."""
         q, next_state, _ = self._q_values(observation, state, episode_start)
         return q, next_state
 
