@@ -33,9 +33,10 @@ VARIANTS: dict[str, dict] = {
 }
 
 
-def ms_per_update(options: dict, updates: int, warmup: int) -> float:
+def ms_per_update(options: dict, updates: int, warmup: int, compile: bool = True) -> float:
+    """Milliseconds per update (one collection step + one optimizer step) of the cpu preset with ``options``."""
     hyperparams = copy.deepcopy(load_config("hrm-dqn", "RandomDoorMaze-v0", "cpu")[0])
-    hyperparams["policy_kwargs"] = {**hyperparams["policy_kwargs"], **options}
+    hyperparams["policy_kwargs"] = {**hyperparams["policy_kwargs"], **options, "compile": compile}
     hyperparams["buffer_size"] = 20_000
     n_envs = hyperparams["n_envs"]
     hyperparams["learning_starts"] = 2 * n_envs
@@ -55,10 +56,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--updates", type=int, default=150, help="timed updates per variant")
     parser.add_argument("--warmup", type=int, default=30, help="untimed updates first (torch.compile runs here)")
     parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
+    parser.add_argument("--eager", action="store_true", help="no torch.compile (the preset compiles)")
     args = parser.parse_args(argv)
     th.set_num_threads(1)
-    print(f"HRM-DQN update cost on RandomDoorMaze-v0, 1 thread, {os.cpu_count()} CPUs, torch {th.__version__}")
-    rows = [(name, ms_per_update(VARIANTS[name], args.updates, args.warmup)) for name in args.variants]
+    mode = "eager" if args.eager else "torch.compile"
+    print(f"HRM-DQN update cost on RandomDoorMaze-v0, 1 thread, {mode}, {os.cpu_count()} CPUs, torch {th.__version__}")
+    rows = [(name, ms_per_update(VARIANTS[name], args.updates, args.warmup, not args.eager)) for name in args.variants]
     reference = dict(rows).get("preset", rows[0][1])
     print("| variant | options | ms / update | vs preset |\n| --- | --- | ---: | ---: |")
     for name, ms in rows:

@@ -639,3 +639,17 @@ def test_evaluate_segments_option(tmp_path, capsys):
     assert main(["evaluate", "--agent", "random", "--env", "FourRooms-Dynamic-v0", "--episodes", "2", "--segments", "1",
                  "--json", str(tmp_path / "r.json"), "--no-progress"]) == 2  # fmt: skip
     assert "--segments applies to hrm-dqn models only" in capsys.readouterr().err
+
+
+def test_maze_cost_benchmark_prints_one_row_per_variant(capsys):
+    """benchmarks/hrm_maze_cost.py (the price of the maze probes' variants) runs and prints its ratio table."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "hrm_maze_cost.py"
+    spec = importlib.util.spec_from_file_location("hrm_maze_cost", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.main(["--updates", "2", "--warmup", "1", "--eager", "--variants", "preset", "local-grid"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ") and "---" not in line][1:]
+    assert [row.split(" | ")[0] for row in rows] == ["| preset", "| local-grid"] and rows[0].endswith("| 1.00x |")

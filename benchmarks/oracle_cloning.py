@@ -4,16 +4,16 @@
 Adam, cross-entropy on the Q head; prints the held-out action accuracy every 30 s. Ties between equally short
 moves count as errors, so 100% is not always reachable. One torch thread.
 
-    python results/probes/oracle_cloning.py --seconds 240                            # HRM, cpu-preset size, RoPE
-    python results/probes/oracle_cloning.py --seconds 180 --pos learned              # learned positions, no RoPE
-    python results/probes/oracle_cloning.py --seconds 180 --pos rope+learned         # both (the cpu preset)
-    python results/probes/oracle_cloning.py --kw '{"H_cycles": 2, "L_cycles": 2}'    # more recurrence
-    python results/probes/oracle_cloning.py --seconds 120 --cnn                      # the dqn-cnn GridCNN
+    python benchmarks/oracle_cloning.py --seconds 240                            # HRM, cpu-preset size, RoPE
+    python benchmarks/oracle_cloning.py --seconds 180 --pos learned              # learned positions, no RoPE
+    python benchmarks/oracle_cloning.py --seconds 180 --pos rope+learned         # both (the cpu preset)
+    python benchmarks/oracle_cloning.py --kw '{"H_cycles": 2, "L_cycles": 2}'    # more recurrence
+    python benchmarks/oracle_cloning.py --seconds 120 --cnn                      # the dqn-cnn GridCNN
 
-    python results/probes/oracle_cloning.py --seconds 200 --pos rope+learned --kw '{"readout": "neighbours"}'
-    python results/probes/oracle_cloning.py --seconds 240 --pos rope+learned --kw '{"H_layers": 2, "L_layers": 2}'
+    python benchmarks/oracle_cloning.py --seconds 200 --pos rope+learned --kw '{"readout": "neighbours"}'
+    python benchmarks/oracle_cloning.py --seconds 240 --pos rope+learned --kw '{"H_layers": 2, "L_layers": 2}'
 
-oracle_cloning_{neighbours,agent,2plus2}.log (2026-12-02, beside a training) come from a scratch copy that added
+Its logs are raw results in results/probes/. oracle_cloning_{neighbours,agent,2plus2}.log (2026-12-02, beside a training) come from a scratch copy that added
 the neighbours readout by subclassing HRM before ``readout="neighbours"`` existed (the same formula and init;
 ``tests/test_hrm_model.py`` checks the option's formula); all three use rope+learned positions.
 The other committed logs (oracle_cloning_*.log) were made with an earlier copy of this script that added the learned

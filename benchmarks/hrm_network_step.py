@@ -1,10 +1,10 @@
 """Time one HRM-DQN network step (TD target + forward + backward + optimizer step, as
 benchmarks/hrm_throughput.py's column (a)) and the acting forward, for the `hrm-dqn` `cpu` preset with
-policy_kwargs changed, one torch thread. The numbers in network_step.log came from two of these at a time
-(one per core) on the 2-core AMD EPYC dev machine, 2026-12-02:
+policy_kwargs changed, one torch thread. The numbers in results/demo-hrm-probes/network_step.log came from two of
+these at a time (one per core) on the 2-core AMD EPYC dev machine, 2026-12-02 (the script then lived beside that log):
 
-    python results/demo-hrm-probes/network_step.py on 64 "{'num_heads': 1}"
-    python results/demo-hrm-probes/network_step.py off 64 "{}" prof     # eager, with a torch.profiler table
+    python benchmarks/hrm_network_step.py on 64 "{'num_heads': 1}"
+    python benchmarks/hrm_network_step.py off 64 "{}" prof     # eager, with a torch.profiler table
 
 Arguments: compile (on / off), minibatch, a dict of policy_kwargs overrides, optionally "prof".
 """
@@ -12,15 +12,12 @@ Arguments: compile (on / off), minibatch, a dict of policy_kwargs overrides, opt
 import ast
 import sys
 import time
-from pathlib import Path
 
+import hrm_throughput as ht  # benchmarks/ is the script's folder, so Python finds its sibling
 import torch as th
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-import hrm_throughput as ht  # noqa: E402
-
-from agents.harness.baselines import build_model, make_train_env  # noqa: E402
-from agents.harness.hyperparams import apply_overrides, load_config  # noqa: E402
+from agents.harness.baselines import build_model, make_train_env
+from agents.harness.hyperparams import apply_overrides, load_config
 
 th.set_num_threads(1)
 ENV_ID = "FourRooms-Dynamic-v0"
