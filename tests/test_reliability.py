@@ -316,3 +316,24 @@ def test_a_model_is_told_apart_by_its_network(tmp_path, capsys):
         assert_one_line_error(rc, err, f"is a dqn model, not a {algo} model", "--algo dqn")
     rc, _, err = run_cli(["evaluate", "--model", str(grid_dqn), "--algo", "dqn", "--env", ENV, "--episodes", "2"], capsys)
     assert_one_line_error(rc, err, "is a dqn-cnn / dqn-stack model, not a dqn model")
+
+
+@pytest.mark.parametrize("train_freq, stops", [(3, [70]), (4, [70]), (3, [70, 70])])
+def test_a_run_stopped_mid_rollout_resumes_onto_the_uninterrupted_schedule(train_freq, stops, tmp_path):
+    """With train_freq = k > 1 a Ctrl-C inside a rollout used to shift every later rollout on resume (a 204-step
+    run took 30 gradient steps instead of 31). Now the resumed run trains at the same steps and ends on the same
+    counts, also when the first, shortened rollout after a resume is itself interrupted (the second case)."""
+    config = tmp_path / "tiny.yaml"
+    config.write_text(yaml.safe_dump({ENV: {**TINY_DQN, "train_freq": train_freq}}))
+    base = dict(algo="dqn", env_id=ENV, steps=200, config=str(config), device="cpu", progress=False,
+                eval_freq=1000, checkpoint_freq=1000)  # fmt: skip
+    plain = train(TrainConfig(out=tmp_path / "plain", **base))
+    out = tmp_path / "stopped"
+    first = train(TrainConfig(out=out, **base), callbacks=[AtStep(stops[0], raising(KeyboardInterrupt))])
+    assert first.interrupted and (first.checkpoint_steps // 2) % train_freq != 0  # stopped inside a rollout
+    for at in stops[1:]:  # stopped again inside the shortened rollout that finishes the interrupted one
+        again = train(TrainConfig(out=out, resume=True, device="cpu", progress=False),
+                      callbacks=[AtStep(at + 2, raising(KeyboardInterrupt))])  # fmt: skip
+        assert again.interrupted and again.checkpoint_steps == first.checkpoint_steps + 2
+    resumed = train(TrainConfig(out=out, resume=True, device="cpu", progress=False))
+    assert (resumed.env_steps, resumed.optimizer_steps) == (plain.env_steps, plain.optimizer_steps)

@@ -281,6 +281,48 @@ def _align_with_buffer(model: Any, off_policy: bool, buffer_start: int = 0) -> b
     return False
 
 
+class _RestoreTrainFreq(BaseCallback):
+    """Gives the model back its configured ``train_freq`` when the shortened first rollout of a resume ends."""
+
+    def __init__(self, train_freq: Any) -> None:
+        super().__init__()
+        self.train_freq = train_freq
+
+    def _on_step(self) -> bool:
+        return True
+
+    def _on_rollout_end(self) -> None:
+        self.model.train_freq = self.train_freq
+
+
+def _resume_rollout_phase(model: Any, hyperparams: dict[str, Any]) -> BaseCallback | None:
+    """Make an off-policy model's rollouts fall where an uninterrupted run's do, whatever its checkpoint.
+
+    With ``train_freq = k`` env steps (k > 1) SB3 trains after every k vec steps *counted from the start of
+    ``learn``*; a checkpoint taken mid-rollout (Ctrl-C, the time cap, a periodic checkpoint) would shift every later
+    rollout on resume, so the run would train at other steps and end on another count (a 204-step run resumed
+    from step 68 with k = 3 took 30 gradient steps instead of 31). The configured ``train_freq`` is set again (the
+    one in a checkpoint may be a shortened one), the first rollout is shortened to what the interrupted one had
+    left, and a callback restores ``k`` when it ends. Returns that callback, or None when nothing is to finish.
+    """
+    from stable_baselines3.common.type_aliases import TrainFreq, TrainFrequencyUnit
+
+    if not hasattr(model, "_convert_train_freq"):
+        return None
+    model.train_freq = hyperparams.get("train_freq", model.train_freq)
+    if isinstance(model.train_freq, list):
+        model.train_freq = tuple(model.train_freq)
+    model._convert_train_freq()  # SB3's own parsing of an int or (n, "step" | "episode")
+    freq = model.train_freq
+    if freq.unit != TrainFrequencyUnit.STEP or freq.frequency <= 1:
+        return None
+    done = (int(model.num_timesteps) // model.n_envs) % freq.frequency
+    if done == 0:
+        return None
+    model.train_freq = TrainFreq(freq.frequency - done, freq.unit)
+    return _RestoreTrainFreq(freq)
+
+
 def train_env_seeds(seed: int, resumes: int, n_envs: int) -> range:
     """The reset seeds of the ``n_envs`` training envs of run seed ``seed`` after ``resumes`` resumes (env ``i`` gets
     ``start + i``); a :class:`UserError` if ``n_envs`` would carry them out of the train split."""
@@ -324,6 +366,9 @@ def _run_session(session: Session, callbacks: list[BaseCallback]) -> TrainResult
 
         settings = CurriculumSettings.from_config(run.hyperparams["curriculum"])
         callbacks = [DistanceCurriculum(settings, session.venv.get_attr("layout")[0]), *callbacks]
+    if off_policy:
+        finish = _resume_rollout_phase(model, run.hyperparams)
+        callbacks = [*callbacks, finish] if finish is not None else callbacks
     interrupted = False
     remaining = run.steps - int(model.num_timesteps)
     if remaining > 0:
