@@ -337,3 +337,20 @@ def test_a_run_stopped_mid_rollout_resumes_onto_the_uninterrupted_schedule(train
         assert again.interrupted and again.checkpoint_steps == first.checkpoint_steps + 2
     resumed = train(TrainConfig(out=out, resume=True, device="cpu", progress=False))
     assert (resumed.env_steps, resumed.optimizer_steps) == (plain.env_steps, plain.optimizer_steps)
+
+
+def test_an_on_policy_run_stopped_mid_rollout_resumes_onto_the_uninterrupted_schedule(tmp_path):
+    """PPO learns from whole rollouts: a Ctrl-C inside one discards it, and the checkpoint now counts only the
+    rollouts learned from, so the resumed run collects the same rollouts and ends on the same env steps (it used
+    to end 14 env steps later, its schedule shifted by the discarded part)."""
+    config = tmp_path / "tiny-ppo.yaml"
+    config.write_text(yaml.safe_dump({ENV: {"policy": "MlpPolicy", "obs_mode": "onehot", "n_envs": 2, "n_steps": 10,
+                                            "batch_size": 10, "n_epochs": 1, "policy_kwargs": {"net_arch": [16]}}}))  # fmt: skip
+    base = dict(algo="ppo", env_id=ENV, steps=200, config=str(config), device="cpu", progress=False,
+                eval_freq=1000, checkpoint_freq=1000)  # fmt: skip
+    plain = train(TrainConfig(out=tmp_path / "plain", **base))
+    out = tmp_path / "stopped"
+    stopped = train(TrainConfig(out=out, **base), callbacks=[AtStep(74, raising(KeyboardInterrupt))])
+    assert stopped.interrupted and stopped.checkpoint_steps == 60  # 3 whole rollouts of 10 steps x 2 envs
+    resumed = train(TrainConfig(out=out, resume=True, device="cpu", progress=False))
+    assert (resumed.env_steps, resumed.optimizer_steps) == (plain.env_steps, plain.optimizer_steps) == (200, 20)

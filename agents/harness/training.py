@@ -266,8 +266,14 @@ def _align_with_buffer(model: Any, off_policy: bool, buffer_start: int = 0) -> b
     callback (the time limit, Ctrl-C) leaves one vec step counted but not stored. That step is uncounted here,
     so that a checkpoint's step count and buffer always agree.
 
+    An on-policy model learns only from whole rollouts, and a stop inside one discards its transitions: the count
+    goes back to the last whole rollout, so that a resume collects the same rollouts an uninterrupted run would.
+
     :param buffer_start: the env step from which the buffer holds every transition (:class:`RunState`).
     """
+    if not off_policy and hasattr(model, "n_steps") and hasattr(model, "rollout_buffer"):
+        model.num_timesteps -= int(model.num_timesteps) % (int(model.n_steps) * int(model.n_envs))
+        return True
     buffer = getattr(model, "replay_buffer", None) if off_policy else None
     if buffer is None:
         return True
