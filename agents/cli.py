@@ -218,10 +218,10 @@ def _evaluate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from agents.harness.evaluation import evaluate, format_ci
-    from agents.harness.pretrained import load_agent_or_pretrained
+    from agents.harness.loading import load_agent
     from agents.harness.rundir import check_output_file, free_name, write_atomic
 
-    agent = load_agent_or_pretrained(args.model, args.agent, args.env, args.algo, args.device, args.pretrained)
+    agent = load_agent(args.model, args.agent, args.env, args.algo, args.device, args.pretrained)
     trained_segments = None
     if args.segments is not None:
         policy = getattr(agent.model, "policy", None)

@@ -55,7 +55,7 @@ def run_demo(
     from agents.harness.config import TrainConfig
     from agents.harness.evaluation import REFERENCE_PLAYERS, evaluate
     from agents.harness.loading import load_agent
-    from agents.harness.pretrained import list_pretrained, pretrained_agent
+    from agents.harness.pretrained import list_pretrained
     from agents.harness.rundir import RunPaths, claim_output_dir, path_inside, read_eval_rows
     from agents.harness.runtime import resolve_device
     from agents.watch import record_frames, save_video
@@ -113,10 +113,10 @@ def run_demo(
             agent.player, ENV_ID, episodes, env_fn=agent.env_fn, n_parallel=64, progress=progress
         ).summary
     runs_shipped: dict[str, Any] = {}
-    shipped = next((e for e in list_pretrained() if e["env_id"] == ENV_ID and e["algo"] == "hrm-dqn"), None)
-    shipped_agent = None
-    if shipped is not None:
-        shipped_agent, _ = pretrained_agent(ENV_ID, device, algo="hrm-dqn")
+    shipped, shipped_agent = None, None
+    if any(e["env_id"] == ENV_ID and e["algo"] == "hrm-dqn" for e in list_pretrained()):
+        shipped_agent = load_agent(algo="hrm-dqn", device=device, pretrained=ENV_ID)
+        shipped = shipped_agent.shipped
         summaries[PRETRAINED_LABEL] = evaluate(
             shipped_agent.player, ENV_ID, episodes, env_fn=shipped_agent.env_fn, n_parallel=64, progress=progress
         ).summary

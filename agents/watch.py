@@ -228,7 +228,7 @@ def save_video(frames: list[np.ndarray], path: Path, fps: float) -> Path:
 
 
 def watch_command(args: argparse.Namespace) -> int:
-    from agents.harness.pretrained import load_agent_or_pretrained
+    from agents.harness.loading import load_agent
     from agents.harness.progress import progress_bar
     from agents.harness.rundir import check_output_file
 
@@ -245,7 +245,7 @@ def watch_command(args: argparse.Namespace) -> int:
             except ImportError:
                 raise UserError("--save .mp4 needs imageio-ffmpeg (pip install imageio-ffmpeg); or save a .gif") from None
     pretrained = getattr(args, "pretrained", None)
-    agent = load_agent_or_pretrained(args.model, args.agent, args.env, args.algo, args.device, pretrained)
+    agent = load_agent(args.model, args.agent, args.env, args.algo, args.device, pretrained)
     if save is not None:
         bar = progress_bar(None, "recording", unit="frame")
         try:

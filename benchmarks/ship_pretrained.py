@@ -5,10 +5,12 @@ protocol's held-out episodes and write its ``manifest.json`` entry (how it was t
         --label hrm-dqn-carry-cpu --command "hrm-mazes train --algo hrm-dqn --env FourRooms-Dynamic-v0 --config cpu"
 
 ``--checkpoint`` is a checkpoint folder (``model.zip`` + ``state.json``, written by ``train``) or a finished run
-directory (``model.zip`` and its ``checkpoints/latest``). The env and the training seed come from the run's
-``run.yaml`` (the folder's run directory). An env may ship one agent per algorithm; an existing file or manifest entry for the same env and algorithm is
-replaced only with ``--force``. The optimizer state stays in the zip (a few hundred kB at the cpu size), so the model can be trained on;
-``compile`` is switched off in the shipped copy (the evaluation ran the model as trained).
+directory (``model.zip`` and its ``checkpoints/latest``). The model is loaded as ``hrm-mazes evaluate`` loads it
+(:func:`agents.harness.loading.load_agent`, on the CPU): the algorithm, the env and the training seed come from the
+run's ``run.yaml``, and so do the machine and device it trained on. An env may ship one agent per algorithm; an
+existing file or manifest entry for the same env and algorithm is replaced only with ``--force``. The optimizer
+state stays in the zip (a few hundred kB at the cpu size), so the model can be trained on; ``compile`` is switched
+off in the shipped copy (the evaluation ran the model as trained).
 """
 
 from __future__ import annotations
@@ -21,18 +23,45 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
-
-import yaml
+from typing import Any
 
 from agents.cli import main as cli_main
+from agents.errors import UserError
+from agents.harness.checkpoints import Checkpoint, RunState, latest_checkpoint, read_state
 from agents.harness.evaluation import headline
+from agents.harness.loading import LoadedAgent, load_agent
 from agents.harness.pretrained import MANIFEST_NAME, PRETRAINED_DIR
+from agents.harness.rundir import RunPaths, read_host
 from hrm_mazes.host import cpu_model
 
 
-def machine() -> str:
-    """What the CPU is, as /proc/cpuinfo names it, and how many."""
-    return f"{cpu_model()}, {os.cpu_count()} CPUs, no GPU, torch 1 thread"
+def machine(host: dict[str, Any], device: str) -> str:
+    """The machine a run trained on, from the ``host`` and ``device`` its run.yaml records (this machine's CPU for a
+    run from before run.yaml recorded the host)."""
+    cpus = f"{host.get('cpu') or cpu_model()}, {host.get('cpu_count') or os.cpu_count()} CPUs"
+    if device.startswith("cuda"):
+        return f"{cpus}, {host.get('cuda') or 'a CUDA GPU'}"
+    return f"{cpus}, no GPU, torch 1 thread"
+
+
+def counters(folder: Path, agent: LoadedAgent) -> tuple[Path, RunState]:
+    """The state.json of the shipped model (the folder's own, or its run's latest checkpoint) and what it holds."""
+    paths = RunPaths(agent.run_dir)
+    checkpoint = Checkpoint.in_dir(folder) if (folder / "state.json").is_file() else latest_checkpoint(paths)
+    if checkpoint is None:
+        raise UserError(f"{folder} needs model.zip, state.json and a run directory with run.yaml")
+    return checkpoint.state, read_state(paths, checkpoint)
+
+
+def save_shipped(agent: LoadedAgent, target: Path) -> None:
+    """The model at ``target`` without torch.compile: a user's first action would otherwise wait ~15 s for the
+    compiler (and warn where there is none); everything else (weights, optimizer state, counters) is the trained
+    model's (compile wraps a method, so the saved weights are the same)."""
+    if agent.model.policy_kwargs.get("compile"):
+        agent.model.policy_kwargs = {**agent.model.policy_kwargs, "compile": False}
+        agent.model.save(target)
+    else:
+        shutil.copyfile(agent.model_path, target)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,16 +75,13 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     folder = Path(args.checkpoint)
-    model, state_file = folder / "model.zip", folder / "state.json"
-    run_dir = folder.parent.parent if folder.parent.name == "checkpoints" else folder
-    if not state_file.is_file():  # a finished run: its latest checkpoint holds the counters
-        pointer = run_dir / "checkpoints" / "latest"
-        state_file = run_dir / "checkpoints" / pointer.read_text().strip() / "state.json"
-    if not (model.is_file() and state_file.is_file() and (run_dir / "run.yaml").is_file()):
-        sys.exit(f"ship_pretrained: {folder} needs model.zip, state.json and a run directory with run.yaml")
-    run = yaml.safe_load((run_dir / "run.yaml").read_text())
-    state = json.loads(state_file.read_text())
-    env_id, algo = run["env_id"], run["algo"]
+    try:
+        agent = load_agent(folder, device="cpu")  # no algo or env given: the model's run.yaml must say them
+        state_file, state = counters(folder, agent)
+        host = read_host(agent.run_dir)
+    except UserError as err:
+        sys.exit(f"ship_pretrained: {err}")
+    env_id, algo = agent.env_id, agent.algo
     file = args.file or f"{args.label}-{env_id}.zip"
     target = PRETRAINED_DIR / file
     manifest_file = PRETRAINED_DIR / MANIFEST_NAME
@@ -66,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # A fresh folder per call: a fixed name would let shipping one label for a second env overwrite the first's.
     evaluation_json = Path(tempfile.mkdtemp(prefix=f"ship_pretrained_{args.label}_")) / f"evaluation_{args.episodes}.json"
-    rc = cli_main(["evaluate", "--model", str(model), "--algo", algo, "--env", env_id, "--episodes", str(args.episodes),
+    rc = cli_main(["evaluate", "--model", str(agent.model_path), "--algo", algo, "--env", env_id, "--episodes", str(args.episodes),
                    "--device", "cpu", "--json", str(evaluation_json), "--force", "--no-progress"])  # fmt: skip
     if rc != 0:
         return rc
@@ -79,25 +105,16 @@ def main(argv: list[str] | None = None) -> int:
         "label": args.label,
         "trained": {
             "command": args.command,
-            "machine": machine(),
+            "machine": machine(host, agent.run.device),
             "date": datetime.date.fromtimestamp(state_file.stat().st_mtime).isoformat(),
-            "env_steps": state["env_steps"],
-            "optimizer_steps": state["optimizer_steps"],
-            "wall_time_s": state["wall_time_s"],
-            "seed": run["seed"],
+            "env_steps": state.env_steps,
+            "optimizer_steps": state.optimizer_steps,
+            "wall_time_s": state.wall_time_s,
+            "seed": agent.run.seed,
         },
         "evaluation": {**headline(summary), "seed_offset": evaluation["seed_offset"]},
     }
-    # Shipped without torch.compile: a user's first action would otherwise wait ~15 s for the compiler (and
-    # warn where there is none); everything else (weights, optimizer state, counters) is the trained model's.
-    from agents.harness.baselines import load_model
-
-    trained = load_model(algo, model, device="cpu")
-    if trained.policy_kwargs.get("compile"):
-        kwargs = {**trained.policy_kwargs, "compile": False}
-        type(trained).load(model, device="cpu", custom_objects={"policy_kwargs": kwargs}).save(target)
-    else:
-        shutil.copyfile(model, target)
+    save_shipped(agent, target)
     manifest = [e for e in manifest if e not in clash] + [entry]
     manifest_file.write_text(json.dumps(sorted(manifest, key=lambda e: (e["env_id"], e["algo"])), indent=1) + "\n")
     print(f"shipped {target} ({target.stat().st_size / 1e3:.0f} kB): {100 * summary['success_rate']:.1f}% "

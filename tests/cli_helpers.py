@@ -1,10 +1,13 @@
 """Calling ``hrm-mazes`` in-process, checking its one-line errors, and interrupting a training run; shared by the
-command-line tests."""
+command-line tests. Also ``benchmarks/ship_pretrained.py`` as a module, writing to a temporary manifest."""
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
 
 from stable_baselines3.common.callbacks import BaseCallback
 
@@ -22,6 +25,19 @@ def run_cli(args: list[str], capsys) -> tuple[int, str, str]:
         rc = exit_.code
     out, err = capsys.readouterr()
     return rc, out, err
+
+
+def ship_pretrained(monkeypatch, folder: Path) -> ModuleType:
+    """``benchmarks/ship_pretrained.py`` imported as a module that ships into ``folder`` (an empty manifest is
+    written there) instead of ``agents/pretrained/``."""
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "ship_pretrained.py"
+    spec = importlib.util.spec_from_file_location("ship_pretrained", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    folder.mkdir(exist_ok=True)
+    (folder / "manifest.json").write_text("[]")
+    monkeypatch.setattr(module, "PRETRAINED_DIR", folder)
+    return module
 
 
 def assert_one_line_error(rc: int, err: str, *words: str) -> None:

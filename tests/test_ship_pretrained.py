@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
+from cli_helpers import ship_pretrained
 
 from agents.cli import main
 from hrm_mazes.host import cpu_model
 
-ROOT = Path(__file__).resolve().parents[1]
 ENV = "FourRooms-Dynamic-v0"
 TINY = {"policy": "HRMQPolicy", "obs_mode": "tokens", "n_envs": 2, "buffer_size": 1000, "learning_starts": 96,
         "batch_size": 16, "tau": 0.01, "gamma": 0.95, "train_freq": 1, "gradient_steps": 1, "exploration_steps": 50,
@@ -23,14 +23,7 @@ TINY = {"policy": "HRMQPolicy", "obs_mode": "tokens", "n_envs": 2, "buffer_size"
 
 @pytest.fixture
 def ship(monkeypatch, tmp_path):
-    spec = importlib.util.spec_from_file_location("ship_pretrained", ROOT / "benchmarks" / "ship_pretrained.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    folder = tmp_path / "pretrained"
-    folder.mkdir()
-    (folder / "manifest.json").write_text("[]")
-    monkeypatch.setattr(module, "PRETRAINED_DIR", folder)
-    return module
+    return ship_pretrained(monkeypatch, tmp_path / "pretrained")
 
 
 @pytest.mark.slow
@@ -55,3 +48,28 @@ def test_shipping_evaluates_records_and_keeps_each_evaluation(ship, tmp_path, ca
     assert entry["trained"]["machine"].startswith(cpu_model()) and entry["trained"]["env_steps"] == 128
     assert entry["evaluation"]["episodes"] == 5
     assert json.loads(evaluations[1].read_text())["summary"]["episodes"] == 5
+
+
+def test_the_machine_is_the_one_the_run_recorded(ship):
+    host = {"cpu": "AMD EPYC", "cpu_count": 16, "cuda": "NVIDIA H200"}
+    assert ship.machine(host, "cuda") == "AMD EPYC, 16 CPUs, NVIDIA H200"
+    assert ship.machine({**host, "cuda": None}, "cpu") == "AMD EPYC, 16 CPUs, no GPU, torch 1 thread"
+    assert ship.machine({}, "cpu").startswith(cpu_model())  # a run from before run.yaml recorded the host
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_the_shipped_copy_has_the_trained_weights_without_compile(compiled, ship, tmp_path):
+    from agents.harness.loading import load_agent
+    from agents.hrm_dqn import HRMDQN
+
+    source = tmp_path / "trained.zip"
+    kwargs = {**TINY["policy_kwargs"], "compile": compiled}
+    HRMDQN("HRMQPolicy", ENV, policy_kwargs=kwargs, buffer_size=100, learning_starts=10, seed=0, device="cpu").save(source)
+    trained = load_agent(source, env_id=ENV, algo="hrm-dqn", device="cpu")
+    ship.save_shipped(trained, tmp_path / "shipped.zip")
+    shipped = load_agent(tmp_path / "shipped.zip", env_id=ENV, algo="hrm-dqn", device="cpu").model
+    assert shipped.policy_kwargs["compile"] is False and shipped.policy.compile is False
+    before, after = trained.model.policy.state_dict(), shipped.policy.state_dict()
+    assert before.keys() == after.keys() and all(torch.equal(before[k], after[k]) for k in before)
+    if not compiled:  # nothing to change: the very file
+        assert (tmp_path / "shipped.zip").read_bytes() == source.read_bytes()

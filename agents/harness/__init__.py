@@ -18,7 +18,8 @@ module            job                                                           
 ``callback``      :class:`TrainingCallback`: progress, evaluation, checkpoints            yes
 ``curriculum``    :class:`DistanceCurriculum`: nearby goals first, widened on success     yes
 ``training``      :func:`train`: fresh or resumed, then one shared run                    yes
-``loading``       :func:`load_agent`: a model or reference player for evaluate / watch    on use
+``loading``       :func:`load_agent`: the one loader of a model (or reference player) to  on use
+                  play: evaluate, watch, analyze, benchmark, demo, shipped agents
 ``suites``        benchmark suite files, checked key by key; their runs                   no
 ``benchmark``     a suite's trials: in process, on a process pool or Ray; ``--resume``    on use
 ``report``        the results table, CSV / JSON and learning curves of a benchmark        on use
@@ -26,7 +27,7 @@ module            job                                                           
 ``tune``          Optuna studies over ``train`` runs: best.yaml, study.csv, summary.md    yes
 ``search_spaces`` what ``tune`` samples per algorithm                                     no
 ``analysis``      ``analyze``: z_H / z_L convergence and divergence per recurrent update  yes
-``pretrained``    the agents shipped in ``agents/pretrained/`` (manifest, load)           on use
+``pretrained``    the agents shipped in ``agents/pretrained/``: their manifest            on use
 ================  ======================================================================  ==========
 
 The user-facing commands sit on top, in :mod:`agents` (``cli``, ``watch``, ``demo``, ``zoo``); the algorithms

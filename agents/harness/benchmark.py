@@ -133,26 +133,17 @@ def _interrupt_once(signum: int, frame: Any) -> None:
 
 def _evaluate_trial(trial: Trial) -> dict[str, Any]:
     """The final greedy evaluation of a finished run, written to ``evaluation_<N>.json`` in its directory."""
-    from agents.harness.baselines import load_model
-    from agents.harness.encodings import env_encoding, make_env
     from agents.harness.evaluation import ModelPlayer, evaluate
-    from agents.harness.rundir import read_run, write_atomic
+    from agents.harness.loading import load_agent
+    from agents.harness.rundir import write_atomic
 
-    paths = trial.paths
-    run = read_run(paths.root)
-    model = load_model(trial.algo, paths.model, trial.device, recorded=True)
-    encoding = env_encoding(run.hyperparams)
-    env_id = trial.config.env_id
-
-    def env_fn(env_id=env_id, encoding=encoding):
-        return make_env(env_id, **encoding)
-
+    agent = load_agent(trial.paths.model, env_id=trial.config.env_id, algo=trial.algo, device=trial.device)
     evaluation = evaluate(
-        ModelPlayer(model, trial.label),
-        env_id,
+        ModelPlayer(agent.model, trial.label),
+        agent.env_id,
         trial.final_episodes,
-        env_fn=env_fn,
-        env_kwargs=encoding["env_kwargs"],
+        env_fn=agent.env_fn,
+        env_kwargs=agent.encoding["env_kwargs"],
         n_parallel=64,
         progress=trial.progress,
     )

@@ -1,7 +1,15 @@
-"""An agent to evaluate or watch: a trained model with the env it expects, or a reference player."""
+"""An agent to evaluate or watch: a trained model with the env it expects, or a reference player.
+
+:func:`load_agent` is the one way a saved model is loaded to be played: ``evaluate``, ``watch``, ``analyze``,
+``benchmark``'s trials, ``demo``, the shipped agents (:mod:`agents.harness.pretrained`) and
+``benchmarks/ship_pretrained.py`` all call it, so each resolves the algorithm, the device and the env the same
+way and refuses a wrong file with the same message. Below it, :func:`agents.harness.baselines.load_model` reads
+one file as one algorithm's model (``train --resume`` uses it to put a checkpoint back on its training envs).
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +31,10 @@ class LoadedAgent:
     :param encoding: the observation encoding of ``env_fn``'s envs (see :mod:`agents.harness.encodings`).
     :param model: the SB3 model behind a :class:`ModelPlayer` (None for a reference player).
     :param run_dir: the model's run directory, where it has one.
-    :param model_path: the model file (None for a reference player).
+    :param model_path: the model file (None for a reference player, and for a shipped agent: nothing may be
+        written beside it).
+    :param run: the config the model's run.yaml records (None without a run directory).
+    :param shipped: the manifest entry of a shipped agent (:mod:`agents.harness.pretrained`), else None.
     """
 
     name: str
@@ -34,6 +45,8 @@ class LoadedAgent:
     algo: str | None = None
     run_dir: Path | None = None
     model_path: Path | None = None
+    run: TrainConfig | None = None
+    shipped: dict[str, Any] | None = None
 
     def env_fn(self, render_mode: str | None = None):
         return make_env(self.env_id, render_mode=render_mode, **self.encoding)
@@ -45,15 +58,29 @@ def load_agent(
     env_id: str | None = None,
     algo: str | None = None,
     device: str = "auto",
+    pretrained: str | None = None,
 ) -> LoadedAgent:
-    """A trained model (``model``: a .zip or a run directory) or a reference player (``agent``: oracle, random).
+    """A trained model (``model``: a .zip, a checkpoint folder or a run directory), a reference player (``agent``:
+    oracle, random), or the agent shipped for the env id ``pretrained``.
 
     The model's run.yaml says how it was trained; a bare .zip needs ``algo`` and ``env_id``, and its encoding is
-    read off its observation space. ``env_id`` may name another env with the same observation shape.
+    read off its observation space. ``env_id`` may name another env with the same observation shape. With
+    ``pretrained``, ``algo`` picks among the env's shipped agents (default: the best, by held-out success).
+    A file that is not what was asked for (missing, corrupt, saved by another algorithm, made for another grid
+    size) is a one-line :class:`UserError` that names it and what was expected.
+
+    :param device: ``auto``, ``cpu`` or ``cuda[:N]``, resolved here; on the CPU the torch threads are set too.
     """
     from agents.harness.baselines import load_model
     from agents.harness.runtime import configure_threads, resolve_device
 
+    if pretrained is not None:
+        from agents.harness.pretrained import pretrained_entry, pretrained_file
+
+        entry = pretrained_entry(pretrained, algo)
+        shipped = load_agent(pretrained_file(entry), None, env_id or pretrained, entry["algo"], device)
+        # No model_path: evaluate's default output must not go into the installed package.
+        return dataclasses.replace(shipped, name=entry["label"], model_path=None, shipped=entry)
     if agent is not None:
         if env_id is None:
             raise UserError(f"--agent {agent} needs --env")
@@ -82,7 +109,8 @@ def load_agent(
     configure_threads(device)
     loaded = load_model(algo, path, device, recorded=recorded)
     encoding = env_encoding(run.hyperparams) if run.hyperparams else guess_encoding(loaded.observation_space)
-    agent = LoadedAgent(algo, ModelPlayer(loaded, algo), env_id, encoding, loaded, algo, run_dir, path)
+    recorded_run = run if run_dir is not None else None  # not the stand-in of a bare .zip
+    agent = LoadedAgent(algo, ModelPlayer(loaded, algo), env_id, encoding, loaded, algo, run_dir, path, recorded_run)
     env = agent.env_fn()
     shape = env.observation_space.shape
     env.close()

@@ -2,13 +2,12 @@
 
 ``agents/pretrained/manifest.json`` is a JSON list with one entry per shipped checkpoint (the keys are
 :data:`ENTRY_KEYS`, :data:`TRAINED_KEYS` and :data:`EVALUATION_KEYS`); the checkpoint is the entry's ``file``
-beside the manifest. The model is loaded through :func:`agents.harness.loading.load_agent`, as a bare ``.zip``
-whose algorithm and env come from the entry.
+beside the manifest. The model is loaded by :func:`agents.harness.loading.load_agent` (``pretrained=ENV_ID``), as a
+bare ``.zip`` whose algorithm and env come from the entry.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 from pathlib import Path
@@ -89,33 +88,18 @@ def pretrained_file(entry: dict[str, Any]) -> Path:
 
 def pretrained_agent(env_id: str, device: str = "cpu", play_env_id: str | None = None, algo: str | None = None):
     """The shipped agent for ``env_id`` as a :class:`~agents.harness.loading.LoadedAgent` named by its label, and
-    its manifest entry.
+    its manifest entry (:func:`agents.harness.loading.load_agent` with ``pretrained``).
 
     :param play_env_id: play it on another env with the same grid size (default ``env_id``).
     :param algo: which of the env's shipped agents (default: the best, :func:`pretrained_entry`).
     """
     from agents.harness.loading import load_agent
 
-    entry = pretrained_entry(env_id, algo)
-    agent = load_agent(pretrained_file(entry), None, play_env_id or env_id, entry["algo"], device)
-    # No model_path: evaluate's default output must not go into the installed package.
-    return dataclasses.replace(agent, name=entry["label"], model_path=None), entry
+    agent = load_agent(env_id=play_env_id, algo=algo, device=device, pretrained=env_id)
+    return agent, agent.shipped
 
 
 def load_pretrained(env_id: str, device: str = "cpu", algo: str | None = None) -> tuple[Any, dict[str, Any]]:
     """The shipped model for ``env_id`` (the best one, or ``algo``'s) and its manifest entry."""
     agent, entry = pretrained_agent(env_id, device, algo=algo)
     return agent.model, entry
-
-
-def load_agent_or_pretrained(
-    model: str | None, agent: str | None, env_id: str | None, algo: str | None, device: str, pretrained: str | None
-):
-    """What ``evaluate`` and ``watch`` play: the shipped agent for ``pretrained`` (an env id; ``env_id`` may name
-    another env of the same grid size; ``algo`` picks among the env's shipped agents, default the best), else
-    :func:`agents.harness.loading.load_agent` of the other arguments."""
-    from agents.harness.loading import load_agent
-
-    if pretrained is None:
-        return load_agent(model, agent, env_id, algo, device)
-    return pretrained_agent(pretrained, device, env_id, algo)[0]

@@ -351,6 +351,18 @@ def write_run(paths: RunPaths, config: TrainConfig, environment: dict[str, Any])
 
 def read_run(run_dir: str | os.PathLike) -> TrainConfig:
     """The config a run directory's run.yaml records; a missing or corrupt file is a :class:`UserError`."""
+    return TrainConfig.from_run_yaml(_run_yaml(run_dir))
+
+
+def read_host(run_dir: str | os.PathLike) -> dict[str, Any]:
+    """The machine a run trained on, as its run.yaml records it (``cpu``, ``cpu_count``, ``cuda``: the GPU's name
+    or None); empty for a run from before run.yaml recorded it."""
+    host = _run_yaml(run_dir).get("host")
+    return host if isinstance(host, dict) else {}
+
+
+def _run_yaml(run_dir: str | os.PathLike) -> dict[str, Any]:
+    """run.yaml as a mapping with at least ``algo`` and ``env_id``; a missing or corrupt file is a :class:`UserError`."""
     paths = RunPaths(Path(run_dir))
     try:
         data = yaml.safe_load(paths.run_yaml.read_text())
@@ -364,7 +376,7 @@ def read_run(run_dir: str | os.PathLike) -> TrainConfig:
         raise UserError(f"{paths.run_yaml} is corrupt: {str(err).splitlines()[0]}") from None
     if not isinstance(data, dict) or "algo" not in data or "env_id" not in data:
         raise UserError(f"{paths.run_yaml} is corrupt: missing algo / env_id")
-    return TrainConfig.from_run_yaml(data)
+    return data
 
 
 def find_run_for_model(model_path: str | os.PathLike) -> tuple[Path, TrainConfig]:
