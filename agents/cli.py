@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import math
 import shlex
 import signal
 import sys
@@ -21,39 +20,21 @@ from collections.abc import Callable, Iterator
 
 from agents.errors import UserError
 from agents.harness.algos import ALGO_NAMES, DEVICES, ENV_IDS
-from agents.harness.config import TrainConfig, add_options, int_arg
+from agents.harness.config import TrainConfig, add_options
 from agents.harness.evaluation import REFERENCE_PLAYERS
-from hrm_mazes.cli_args import float_option
+from hrm_mazes.cli_args import OneLineArgumentParser, float_option, int_option
 from hrm_mazes.seeds import TEST, TRAIN, split_of
 
 REFERENCES = tuple(REFERENCE_PLAYERS)
 
 
-def positive_float(text: str) -> float:
-    """An argparse ``type=`` for a finite number > 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse, but errors are one line (no usage dump) and exit code 2."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = OneLineArgumentParser(
         prog="hrm-mazes",
         description="Dynamic-door mazes and the HRM-DQN agent: train, evaluate, benchmark and watch agents.",
         epilog="Run 'hrm-mazes COMMAND --help' for the options of a command. Docs: docs/cli.md",
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=OneLineArgumentParser)
 
     train = sub.add_parser("train", help="train an agent (checkpoints, TensorBoard, periodic evaluation, --resume)")
     add_options(train, TrainConfig)  # every option of train is a TrainConfig field
@@ -65,11 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
     who.add_argument("--pretrained", metavar="ENV_ID", help="the agent shipped for ENV_ID (agents/pretrained/manifest.json)")
     ev.add_argument("--env", choices=ENV_IDS, help="environment (required with --agent; default: the model's)")
     ev.add_argument("--algo", choices=ALGO_NAMES, help="the model's algorithm (a model without run.yaml), or which shipped agent --pretrained plays (default: the env's best)")
-    ev.add_argument("--episodes", type=int_arg(lo=1), default=1000, help="episodes (default 1000)")
-    ev.add_argument("--seed-offset", type=int_arg(lo=0), default=None, help=f"first held-out seed (default {TEST.start:,}: the test split)")
+    ev.add_argument("--episodes", type=int_option(1), default=1000, help="episodes (default 1000)")
+    ev.add_argument("--seed-offset", type=int_option(0), default=None, help=f"first held-out seed (default {TEST.start:,}: the test split)")
     ev.add_argument("--device", choices=DEVICES, default="auto", help="torch device (default auto)")
     ev.add_argument(
-        "--segments", type=int_arg(lo=1), default=None,
+        "--segments", type=int_option(1), default=None,
         help="HRM-DQN only: act with this many segments per env step instead of the trained number (how much "
         "the recurrent computation per step matters; the carried state is the model's own)",
     )  # fmt: skip
@@ -94,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--force", action="store_true", help="delete an existing output directory and start over")
     bench.add_argument("--no-progress", action="store_true", help="no progress bars")
     bench.add_argument(
-        "--workers", type=int_arg(lo=1), default=None, metavar="N",
+        "--workers", type=int_option(1), default=None, metavar="N",
         help="trials trained at once on a local process pool, one torch thread each (default: min(trials, CPU cores)); "
         "1 trains them one after another in this process",
     )  # fmt: skip
@@ -108,16 +89,16 @@ def build_parser() -> argparse.ArgumentParser:
     who.add_argument("--pretrained", metavar="ENV_ID", help="the agent shipped for ENV_ID (agents/pretrained/manifest.json)")
     watch.add_argument("--env", choices=ENV_IDS, help="environment (required with --agent; default: the model's)")
     watch.add_argument("--algo", choices=ALGO_NAMES, help="the model's algorithm (a model without run.yaml), or which shipped agent --pretrained plays (default: the env's best)")
-    watch.add_argument("--episodes", type=int_arg(lo=1), default=3, help="episodes to show (default 3)")
-    watch.add_argument("--seed", type=int_arg(lo=0), default=TEST.start, help=f"seed of the first episode (default {TEST.start:,}: the test split)")
-    watch.add_argument("--fps", type=positive_float, default=6.0, help="frames per second (default 6)")
+    watch.add_argument("--episodes", type=int_option(1), default=3, help="episodes to show (default 3)")
+    watch.add_argument("--seed", type=int_option(0), default=TEST.start, help=f"seed of the first episode (default {TEST.start:,}: the test split)")
+    watch.add_argument("--fps", type=float_option(0.0, low_open=True), default=6.0, help="frames per second (default 6)")
     watch.add_argument("--save", help="write a .gif or .mp4 instead of opening a window")
     watch.add_argument("--force", action="store_true", help="overwrite an existing --save file")
     watch.add_argument("--device", choices=DEVICES, default="auto", help="torch device (default auto)")
 
     play = sub.add_parser("play", help="play a maze yourself (arrow keys / WASD, R resets, Esc quits)")
     play.add_argument("--env", default="FourRooms-Dynamic-v0", help="environment id")
-    play.add_argument("--seed", type=int_arg(lo=0), default=None, help="seed of the first episode")
+    play.add_argument("--seed", type=int_option(0), default=None, help="seed of the first episode")
 
     # Listed for --help; its own options are parsed by hrm_mazes.throughput (main() hands them over).
     sub.add_parser("bench-env", help="environment throughput table vs MiniGrid-FourRooms-v0 (SPEC section 6)")
@@ -126,24 +107,24 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", default="runs/demo", help="output directory (default runs/demo)")
     demo.add_argument("--force", action="store_true", help="replace an existing output directory")
     demo.add_argument("--device", choices=DEVICES, default="auto", help="torch device (default auto)")
-    demo.add_argument("--episodes", type=int_arg(lo=1), default=None, help="evaluation episodes per agent")
+    demo.add_argument("--episodes", type=int_option(1), default=None, help="evaluation episodes per agent")
     demo.add_argument(
-        "--scale", type=positive_float, default=1.0, help="multiply the training budgets (e.g. 0.05 for a smoke run)"
+        "--scale", type=float_option(0.0, low_open=True), default=1.0, help="multiply the training budgets (e.g. 0.05 for a smoke run)"
     )
     demo.add_argument("--no-progress", action="store_true", help="no progress bars")
 
     tune = sub.add_parser("tune", help="hyperparameter search (Optuna, pruned on greedy success) -> best.yaml")
     tune.add_argument("--algo", required=True, choices=ALGO_NAMES, help="algorithm (one with a search space: docs/tuning.md)")
     tune.add_argument("--env", dest="env_id", required=True, choices=ENV_IDS, help="environment id")
-    tune.add_argument("--trials", type=int_arg(lo=1), required=True, help="trial cap of the study (resumed sessions included)")
+    tune.add_argument("--trials", type=int_option(1), required=True, help="trial cap of the study (resumed sessions included)")
     tune.add_argument("--minutes", type=float, required=True, help="wall-clock budget of the study: no trial starts after it")
     tune.add_argument("--trial-minutes", type=float, help="wall-clock budget of one trial (default minutes / trials)")
-    tune.add_argument("--steps", type=int_arg(lo=1), help="env steps of one trial (default: the base config's n_timesteps)")
+    tune.add_argument("--steps", type=int_option(1), help="env steps of one trial (default: the base config's n_timesteps)")
     tune.add_argument("--config", help="base preset the samples go on top of (default: the algo's cpu preset, else its default)")
-    tune.add_argument("--seed", type=int_arg(lo=0), help="training seed of every trial and the sampler's seed (default 0)")
-    tune.add_argument("--eval-freq", type=int_arg(lo=1), help="greedy evaluation (and pruning check) every N env steps")
-    tune.add_argument("--eval-episodes", type=int_arg(lo=1), help="episodes per periodic evaluation")
-    tune.add_argument("--startup-trials", type=int_arg(lo=0), help="random trials before TPE and pruning start (default 5)")
+    tune.add_argument("--seed", type=int_option(0), help="training seed of every trial and the sampler's seed (default 0)")
+    tune.add_argument("--eval-freq", type=int_option(1), help="greedy evaluation (and pruning check) every N env steps")
+    tune.add_argument("--eval-episodes", type=int_option(1), help="episodes per periodic evaluation")
+    tune.add_argument("--startup-trials", type=int_option(0), help="random trials before TPE and pruning start (default 5)")
     tune.add_argument("--device", choices=DEVICES, default="auto", help="torch device (default auto)")
     tune.add_argument("--out", help="study directory (default runs/tune/<algo>-<env>)")
     tune.add_argument("--resume", action="store_true", help="continue the study in --out")
@@ -157,8 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--compare", action="append", default=[], metavar="MODEL", help="another model drawn beside --model")
     analyze.add_argument("--label", action="append", help="a model's name in the figures (one per model, in order)")
     analyze.add_argument("--env", choices=ENV_IDS, help="environment (default: the first model's)")
-    analyze.add_argument("--episodes", type=int_arg(lo=1), default=200, help="held-out episodes per model (default 200)")
-    analyze.add_argument("--seed-offset", type=int_arg(lo=0), default=None, help=f"first held-out seed (default {TEST.start:,}: the test split)")
+    analyze.add_argument("--episodes", type=int_option(1), default=200, help="held-out episodes per model (default 200)")
+    analyze.add_argument("--seed-offset", type=int_option(0), default=None, help=f"first held-out seed (default {TEST.start:,}: the test split)")
     analyze.add_argument("--out", help="output directory (default <run>/analysis, or <model>.analysis beside a bare .zip)")
     analyze.add_argument("--force", action="store_true", help="overwrite an earlier analysis in --out")
     analyze.add_argument("--device", choices=DEVICES, default="auto", help="torch device (default auto)")

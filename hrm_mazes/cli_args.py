@@ -1,5 +1,6 @@
-"""Command-line parsing for the suite's own commands (``python -m hrm_mazes.play``, ``hrm-mazes bench-env``): a
-parser whose errors are one line, and option types that name the allowed range when they reject a value."""
+"""Command-line parsing for every command of the project (``hrm-mazes ...``, ``python -m hrm_mazes.play``, ``hrm-mazes
+bench-env``): a parser whose errors are one line, and option types that name the allowed range when they reject a
+value. It lives in ``hrm_mazes`` (which needs no torch) so that the suite's own commands and the agents' CLI share it."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 
 class OneLineArgumentParser(argparse.ArgumentParser):
@@ -24,17 +26,49 @@ def _range_text(low: float | None, high: float | None, low_open: bool = False) -
     return f"in {'(' if low_open else '['}{low}, {high}]"
 
 
-def int_option(low: int, high: int | None = None) -> Callable[[str], int]:
-    """An option type: a decimal integer in ``[low, high]`` (no upper bound when ``high`` is None)."""
+def describe_int(lo: int | None = None, hi: int | None = None) -> str:
+    """``"a positive integer"``, ``"an integer in [0, 99]"``...: the allowed values, for messages."""
+    if hi is not None:
+        return f"an integer in [{lo}, {hi}]"
+    return {None: "an integer", 0: "a non-negative integer", 1: "a positive integer"}.get(lo, f"an integer >= {lo}")
+
+
+def parse_int(value: Any, lo: int | None = None, hi: int | None = None) -> int:
+    """``value`` (an int, or text / a float that is a whole number: ``"20000"``, ``"2e4"``, ``2e4``) as an int in
+    ``[lo, hi]`` (either bound may be None); anything else (``"2.5"``, ``"inf"``, ``"nan"``, ``"1e400"``, a bool)
+    raises ``ValueError`` naming the allowed values. The one integer check of the project: command-line options
+    (:func:`int_option`), config files and Python arguments all go through it."""
+    allowed = describe_int(lo, hi)
+    if isinstance(value, bool):
+        raise ValueError(f"expected {allowed}, got {value!r}")
+    if isinstance(value, int):
+        number = value
+    else:
+        try:
+            number = int(value, 10) if isinstance(value, str) else None  # exact for long decimal text
+        except ValueError:
+            number = None
+        if number is None:
+            try:
+                as_float = float(value)  # YAML reads 2e4 as text; both are whole numbers
+            except (TypeError, ValueError):
+                raise ValueError(f"expected {allowed}, got {value!r}") from None
+            if not as_float.is_integer():
+                raise ValueError(f"expected {allowed}, got {value!r}")
+            number = int(as_float)
+    if (lo is not None and number < lo) or (hi is not None and number > hi):
+        raise ValueError(f"expected {allowed}, got {value!r}")
+    return number
+
+
+def int_option(low: int | None = None, high: int | None = None) -> Callable[[str], int]:
+    """An option type: a whole number in ``[low, high]`` (either bound may be None), by :func:`parse_int`."""
 
     def parse(text: str) -> int:
         try:
-            value = int(text, 10)  # also rejects "inf", "nan", "1e400" and "2.5"
+            return parse_int(text, low, high)
         except ValueError:
-            value = None
-        if value is None or value < low or (high is not None and value > high):
-            raise argparse.ArgumentTypeError(f"must be an integer {_range_text(low, high)}, got {text!r}")
-        return value
+            raise argparse.ArgumentTypeError(f"must be {describe_int(low, high)}, got {text!r}") from None
 
     parse.__name__ = "integer"
     return parse

@@ -9,8 +9,9 @@ from dataclasses import fields
 import pytest
 
 from agents.errors import UserError
-from agents.harness.config import MAX_SEED, TrainConfig, describe_int, parse_int
+from agents.harness.config import MAX_SEED, TrainConfig
 from agents.harness.rundir import claim_output_dir
+from hrm_mazes.cli_args import describe_int, parse_int
 
 
 @pytest.mark.parametrize(("value", "expected"), [(5, 5), ("5", 5), ("2e4", 20_000), (2e4, 20_000), (3.0, 3), (" 7 ", 7)])
@@ -88,3 +89,26 @@ def test_claim_output_dir_deletes_only_on_create(tmp_path):
     (users / "keep.txt").write_text("x")
     with pytest.raises(UserError, match="already exists and was not made by hrm-mazes; use --out to pick another$"):
         claim_output_dir(users, force=False)
+
+
+def test_one_integer_check_for_options_configs_and_the_suite_commands(capsys):
+    """``--steps 2e4`` means 20,000 in every command (train's generated options, evaluate's, the suite's own play),
+    and a fraction is refused by each with the same words: one parser and one check (hrm_mazes.cli_args) for all."""
+    import argparse
+
+    from agents.cli import build_parser
+    from hrm_mazes.cli_args import int_option
+    from hrm_mazes.play import main as play_main
+
+    parse = int_option(1)
+    assert parse("2e4") == parse_int("2e4", 1) == 20_000
+    with pytest.raises(argparse.ArgumentTypeError, match=r"must be a positive integer, got '2.5'"):
+        parse("2.5")
+    parser = build_parser()
+    assert parser.parse_args(["train", "--algo", "dqn", "--env", "FourRooms-Dynamic-v0", "--steps", "2e4"]).steps == 20_000
+    for argv, run in ((["evaluate", "--agent", "random", "--episodes", "2.5"], parser.parse_args),
+                      (["--seed", "2.5"], play_main)):  # fmt: skip
+        with pytest.raises(SystemExit):
+            run(argv)
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "2.5" in err and ("positive integer" in err or "non-negative integer" in err)

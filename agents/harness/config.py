@@ -25,6 +25,7 @@ from typing import Any
 
 from agents.errors import UserError
 from agents.harness.algos import ALGO_NAMES, DEVICES, ENV_IDS
+from hrm_mazes.cli_args import describe_int, int_option, parse_int
 from hrm_mazes.seeds import TRAIN
 
 # Run seed s trains on env seeds from s * SEEDS_PER_RUN (agents.harness.training.train_env_seeds); run seeds stop
@@ -34,46 +35,6 @@ MAX_SEED = TRAIN.stop // SEEDS_PER_RUN - 1
 
 
 # --- integers -----------------------------------------------------------------------------------------------
-
-
-def describe_int(lo: int | None = None, hi: int | None = None) -> str:
-    """``"a positive integer"``, ``"an integer in [0, 99]"``...: the allowed values, for messages."""
-    if hi is not None:
-        return f"an integer in [{lo}, {hi}]"
-    return {None: "an integer", 0: "a non-negative integer", 1: "a positive integer"}.get(lo, f"an integer >= {lo}")
-
-
-def parse_int(value: Any, lo: int | None = None, hi: int | None = None) -> int:
-    """``value`` (an int, or text / a float that is a whole number: ``"20000"``, ``"2e4"``, ``2e4``) as an int in
-    ``[lo, hi]`` (either bound may be None); anything else raises ``ValueError`` naming the allowed values."""
-    allowed = describe_int(lo, hi)
-    if isinstance(value, bool):
-        raise ValueError(f"expected {allowed}, got {value!r}")
-    if isinstance(value, int):
-        number = value
-    else:
-        try:
-            as_float = float(value)  # YAML reads 2e4 as text; both are whole numbers
-        except (TypeError, ValueError):
-            raise ValueError(f"expected {allowed}, got {value!r}") from None
-        if not as_float.is_integer():
-            raise ValueError(f"expected {allowed}, got {value!r}")
-        number = int(as_float)
-    if (lo is not None and number < lo) or (hi is not None and number > hi):
-        raise ValueError(f"expected {allowed}, got {value!r}")
-    return number
-
-
-def int_arg(lo: int | None = None, hi: int | None = None):
-    """An argparse ``type=`` for integers in ``[lo, hi]`` (:func:`parse_int`)."""
-
-    def parse(text: str) -> int:
-        try:
-            return parse_int(text, lo, hi)
-        except ValueError as err:
-            raise argparse.ArgumentTypeError(str(err)) from None
-
-    return parse
 
 
 # --- fields with their command-line metadata ----------------------------------------------------------------
@@ -202,5 +163,5 @@ def add_options(parser: argparse.ArgumentParser, cls: type = TrainConfig) -> Non
         shown = f.default if f.default is not None else meta["shown_default"]
         if shown is not None:
             text += f" (default {shown})"
-        kind = int_arg(meta["lo"], meta["hi"]) if meta["integer"] else None
+        kind = int_option(meta["lo"], meta["hi"]) if meta["integer"] else None
         parser.add_argument(flag, dest=f.name, type=kind, choices=meta["choices"], default=f.default, help=text)

@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from agents.errors import UserError
-from agents.harness.config import describe_int, parse_int
+from hrm_mazes.cli_args import describe_int, parse_int
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 # Short preset names: "paper" and "default" are the algorithm's own file; any other NAME is <algo>-NAME.

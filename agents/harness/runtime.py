@@ -7,7 +7,7 @@ import platform
 from typing import Any
 
 from agents.errors import UserError
-from agents.harness.config import describe_int, parse_int
+from hrm_mazes.cli_args import describe_int, parse_int
 
 
 def resolve_device(device: str) -> str:

@@ -28,8 +28,9 @@ import yaml
 
 from agents.errors import UserError
 from agents.harness.algos import ALGOS, DEVICES, check_env_id
-from agents.harness.config import MAX_SEED, TrainConfig, parse_int
+from agents.harness.config import MAX_SEED, TrainConfig
 from agents.harness.evaluation import REFERENCE_PLAYERS
+from hrm_mazes.cli_args import parse_int
 
 SUITE_KEYS = {
     "name", "envs", "algos", "seeds", "steps", "eval_freq", "eval_episodes", "final_episodes",

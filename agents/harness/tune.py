@@ -42,12 +42,13 @@ from stable_baselines3.common.callbacks import BaseCallback
 
 from agents.errors import UserError
 from agents.harness.algos import check_env_id
-from agents.harness.config import MAX_SEED, TrainConfig, describe_int, parse_int
+from agents.harness.config import MAX_SEED, TrainConfig
 from agents.harness.evaluation import EVAL_SEED_OFFSET, VALIDATION_SEED_OFFSET
 from agents.harness.hyperparams import apply_overrides, load_config
 from agents.harness.report import write_output
 from agents.harness.rundir import OutputDir, RunPaths, check_own_dir, claim_output_dir, read_eval_rows
 from agents.harness.search_spaces import SEARCH_SPACES, base_params, default_base_config, get_space
+from hrm_mazes.cli_args import describe_int, parse_int
 
 TUNE_DIR = Path("runs") / "tune"
 COMMANDS_FILE = "commands.txt"  # the command of each session of a study, one per line
