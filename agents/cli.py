@@ -1,4 +1,4 @@
-"""The ``hrm-mazes`` command line: train, evaluate, benchmark, watch, play, demo, tune.
+"""The ``hrm-mazes`` command line (its subcommands are :func:`build_parser`'s; docs/cli.md documents each).
 
 A thin layer over :mod:`agents.harness`: ``train``'s options are generated from the fields of
 :class:`~agents.harness.config.TrainConfig`, and each handler calls one harness function. Every subcommand imports

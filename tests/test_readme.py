@@ -113,3 +113,11 @@ def test_readme_python_examples_run():
     assert namespace["envs"].num_envs == 4096
     assert int(namespace["action"]) in range(4)
     assert namespace["state"].shape == (1, 2, 32)
+
+
+def test_cli_docs_list_and_document_every_subcommand():
+    """docs/cli.md's command table names each subcommand once, and each has its own section."""
+    text = (README.parent / "docs" / "cli.md").read_text()
+    table = re.findall(r"^\| `([a-z-]+)` \|", text.split("\n## ", 1)[0], re.M)
+    assert len(table) == len(set(table)) and set(table) == parser_commands()
+    assert set(re.findall(r"^## ([a-z-]+)$", text, re.M)) == parser_commands()
