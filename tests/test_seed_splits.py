@@ -111,7 +111,7 @@ def test_periodic_evaluations_play_the_validation_split(tmp_path, monkeypatch):
 
     import agents.harness.callback as callback
     from agents.harness.checkpoints import RunState
-    from agents.harness.encodings import env_encoding
+    from agents.harness.config import TrainConfig
     from agents.harness.rundir import RunPaths
 
     class AlwaysNorth:  # a model that only moves north: enough to play episodes
@@ -128,8 +128,9 @@ def test_periodic_evaluations_play_the_validation_split(tmp_path, monkeypatch):
         raise Played  # the rest (logging, best_model.zip) needs a real model
 
     monkeypatch.setattr(callback, "evaluate", spy)
-    trainer = callback.TrainingCallback("dqn", ENV, env_encoding({}), RunPaths(tmp_path), RunState(), total_steps=10,
-                                        eval_freq=5, eval_episodes=7, checkpoint_freq=5, off_policy=True, progress=False)  # fmt: skip
+    run = TrainConfig(algo="dqn", env_id=ENV, steps=10, eval_freq=5, eval_episodes=7, checkpoint_freq=5, progress=False,
+                      hyperparams={})  # fmt: skip
+    trainer = callback.TrainingCallback(run, RunPaths(tmp_path), RunState())
     trainer.model = AlwaysNorth()
     with pytest.raises(Played):
         trainer.evaluate()

@@ -9,9 +9,10 @@ from typing import Any
 
 from stable_baselines3.common.callbacks import BaseCallback
 
-from agents.harness.algos import optimizer_steps
+from agents.harness.algos import get_algo, optimizer_steps
 from agents.harness.checkpoints import RunState, save_checkpoint
-from agents.harness.encodings import make_env
+from agents.harness.config import TrainConfig
+from agents.harness.encodings import env_encoding, make_env
 from agents.harness.evaluation import VALIDATION_SEED_OFFSET, ModelPlayer, evaluate, headline
 from agents.harness.progress import progress_bar
 from agents.harness.rundir import RunPaths, append_eval_row, read_eval_rows, save_model_atomic, write_atomic
@@ -28,43 +29,26 @@ class TrainingCallback(BaseCallback):
     unfinished episodes (PPO's rollout buffer is empty there too). A resumed run evaluates at every evaluation
     point after its last ``evaluations.csv`` row, including one an interruption cut off.
 
-    :param algo: the algorithm's name (progress bar, evaluation player).
-    :param env_id: the env of the periodic evaluations.
-    :param encoding: their observation encoding (the training envs', see :mod:`agents.harness.encodings`).
+    Everything it needs to know about the run is the run's resolved config (:func:`agents.harness.training.resolve_fresh`):
+    the algorithm (progress bar, evaluation player, whether checkpoints hold a replay buffer), the env and encoding
+    of the evaluations (the training envs'), the env-step budget (the bar's total), ``eval_freq`` /
+    ``eval_episodes`` / ``checkpoint_freq``, ``progress`` and ``max_wall_s`` (stop training, ``time_limited``, once
+    the run's wall-clock seconds pass it).
+
+    :param run: the resolved :class:`~agents.harness.config.TrainConfig` of the run.
     :param paths: the run directory.
     :param state: the run's checkpoint state; its ``wall_time_s`` is the time spent before this session.
-    :param total_steps: the run's env-step budget (the progress bar's total).
-    :param eval_freq: evaluate every this many env steps.
-    :param eval_episodes: validation episodes per evaluation.
-    :param checkpoint_freq: checkpoint every this many env steps.
-    :param off_policy: save the replay buffer with each checkpoint, show epsilon.
-    :param progress: show a progress bar (a line per tenth of the run in a log, see :mod:`agents.harness.progress`).
-    :param max_wall_s: stop training (``time_limited``) once the run's wall-clock seconds pass this.
     """
 
-    def __init__(
-        self,
-        algo: str,
-        env_id: str,
-        encoding: dict[str, Any],
-        paths: RunPaths,
-        state: RunState,
-        total_steps: int,
-        eval_freq: int,
-        eval_episodes: int,
-        checkpoint_freq: int,
-        off_policy: bool,
-        progress: bool = True,
-        max_wall_s: float | None = None,
-    ) -> None:
+    def __init__(self, run: TrainConfig, paths: RunPaths, state: RunState) -> None:
         super().__init__()
-        self.algo, self.env_id, self.encoding = algo, env_id, encoding
+        self.algo, self.env_id, self.encoding = run.algo, run.env_id, env_encoding(run.hyperparams or {})
         self.paths, self.state = paths, state
-        self.total_steps = total_steps
-        self.eval_freq, self.eval_episodes, self.checkpoint_freq = eval_freq, eval_episodes, checkpoint_freq
-        self.off_policy = off_policy
-        self.progress = progress
-        self.max_wall_s = max_wall_s
+        self.total_steps = run.steps
+        self.eval_freq, self.eval_episodes, self.checkpoint_freq = run.eval_freq, run.eval_episodes, run.checkpoint_freq
+        self.off_policy = get_algo(run.algo).off_policy
+        self.progress = run.progress
+        self.max_wall_s = run.max_wall_s
         self.bar = None
         self.started = time.perf_counter()
         self.wall_before = state.wall_time_s

@@ -42,7 +42,6 @@ from agents.harness.checkpoints import (
     save_checkpoint,
 )
 from agents.harness.config import SEEDS_PER_RUN, TrainConfig
-from agents.harness.encodings import env_encoding
 from agents.harness.hyperparams import apply_overrides, check_hyperparams, load_config, resolve_config_path
 from agents.harness.logger import make_logger
 from agents.harness.rundir import (
@@ -352,20 +351,7 @@ def _run_session(session: Session, callbacks: list[BaseCallback]) -> TrainResult
     off_policy = get_algo(run.algo).off_policy
     write_run(paths, run, environment_record())
     model.set_logger(make_logger(paths.tensorboard, off_policy, resume_at=int(model.num_timesteps) if session.resumed else None))
-    trainer = TrainingCallback(
-        algo=run.algo,
-        env_id=run.env_id,
-        encoding=env_encoding(run.hyperparams),
-        paths=paths,
-        state=state,
-        total_steps=run.steps,
-        eval_freq=run.eval_freq,
-        eval_episodes=run.eval_episodes,
-        checkpoint_freq=run.checkpoint_freq,
-        off_policy=off_policy,
-        progress=run.progress,
-        max_wall_s=run.max_wall_s,
-    )
+    trainer = TrainingCallback(run, paths, state)
     trainer.init_callback(model)
     if "curriculum" in run.hyperparams:
         from agents.harness.curriculum import CurriculumSettings, DistanceCurriculum
