@@ -11,7 +11,7 @@ It writes the table at the top of docs/results.md (between ``<!-- score-table:st
 Which results fill which row is :data:`SOURCES`, one line per (row, results folder or glob, suite label, section of
 docs/results.md); adding a result to the table is adding a line there. A cell's statistic over training seeds comes
 from the shared functions: IQM and its stratified-bootstrap interval (:mod:`agents.harness.aggregate`) for three
-seeds or more, otherwise :func:`agents.harness.evaluation.aggregate` (Student-t over two seeds; one seed keeps the
+seeds or more, otherwise :func:`agents.harness.aggregate.across_seeds` (Student-t over two seeds; one seed keeps the
 Wilson interval of its own test episodes).
 """
 
@@ -29,8 +29,8 @@ from pathlib import Path
 
 import yaml
 
-from agents.harness.aggregate import iqm, iqm_interval
-from agents.harness.evaluation import EVAL_SEED_OFFSET, aggregate
+from agents.harness.aggregate import across_seeds, iqm, iqm_interval
+from agents.harness.evaluation import EVAL_SEED_OFFSET
 from agents.harness.rundir import read_eval_rows
 from hrm_mazes import ENV_IDS
 
@@ -259,7 +259,7 @@ def estimate(scores: Sequence[Score]) -> tuple[float, tuple[float, float]]:
         lo, hi = iqm_interval(rates)
         return iqm(rates), (lo, hi)
     summaries = [{"success_rate": s.success_rate, "success_ci": list(s.success_ci)} for s in scores]
-    stats = aggregate(summaries)["success_rate"]
+    stats = across_seeds(summaries)["success_rate"]
     return stats["mean"], tuple(stats["ci"])
 
 

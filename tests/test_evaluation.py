@@ -7,12 +7,12 @@ import math
 import numpy as np
 import pytest
 
+from agents.harness.aggregate import across_seeds
 from agents.harness.evaluation import (
     EVAL_SEED_OFFSET,
     REFERENCE_PLAYERS,
     OraclePlayer,
     RandomPlayer,
-    aggregate,
     bootstrap_interval,
     eval_seeds,
     evaluate,
@@ -87,11 +87,11 @@ def test_aggregate_over_seeds_uses_student_t_and_clips_rates():
         {"success_rate": 0.2, "success_ci": [0, 1], "mean_length": 10.0, "length_ci": [0, 1], "path_efficiency": 0.9, "efficiency_ci": [0, 1]},
         {"success_rate": 0.9, "success_ci": [0, 1], "mean_length": 12.0, "length_ci": [0, 1], "path_efficiency": 0.8, "efficiency_ci": [0, 1]},
     ]
-    agg = aggregate(summaries)
+    agg = across_seeds(summaries)
     assert agg["n_seeds"] == 2
     assert agg["success_rate"]["mean"] == pytest.approx(0.55)
     assert agg["success_rate"]["ci"][0] == 0.0 and agg["success_rate"]["ci"][1] == 1.0  # t band clipped to [0, 1]
-    single = aggregate(summaries[:1])
+    single = across_seeds(summaries[:1])
     assert single["mean_length"]["ci"] == [0.0, 1.0]  # one seed keeps its within-run interval
 
 
@@ -142,7 +142,7 @@ def test_aggregate_keeps_missing_intervals_missing():
         {"success_rate": 0.03, "mean_length": 70.0, "path_efficiency": 1.0},
         {"success_rate": 0.0, "mean_length": 80.0, "path_efficiency": math.nan},  # solved nothing
     ]
-    agg = aggregate(summaries)
+    agg = across_seeds(summaries)
     assert agg["path_efficiency"]["mean"] == 1.0 and all(math.isnan(c) for c in agg["path_efficiency"]["ci"])
     assert agg["mean_length"]["ci"][1] == 80.0  # clipped to the time limit
     assert format_ci(agg["path_efficiency"]["mean"], agg["path_efficiency"]["ci"], digits=3) == "1.000"

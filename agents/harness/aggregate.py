@@ -24,6 +24,7 @@ statistics from committed results.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterable, Sequence
 from functools import partial
 from typing import Any
@@ -31,7 +32,7 @@ from typing import Any
 import numpy as np
 import scipy.stats
 
-from agents.harness.evaluation import percentile_bootstrap
+from agents.harness.evaluation import METRICS, SEED_BOUNDS, WITHIN_RUN_CI, percentile_bootstrap, t_interval
 
 REPS = 2000  # bootstrap resamples
 RNG_SEED = 0  # every interval uses this seed: the same scores always give the same interval
@@ -173,3 +174,27 @@ def ci_text(ci: list[float] | None, scale: float, digits: int) -> str:
 def _column(scores: Sequence[float]) -> np.ndarray:
     """Scores as rliable's ``(num_runs, num_tasks)`` matrix with one task."""
     return np.asarray(scores, dtype=float).reshape(-1, 1)
+
+
+def across_seeds(summaries: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Mean and 95% CI of each metric of :func:`agents.harness.evaluation.summarize` over training seeds
+    (Student-t, the few-seed counterpart of :func:`aggregate_runs`' IQM); one seed keeps its within-run CI.
+
+    :return: per metric ``{"mean", "ci": [lo, hi], "per_seed": [...]}``, plus ``n_seeds``.
+    """
+    out: dict[str, Any] = {"n_seeds": len(summaries)}
+    for metric in METRICS:
+        values = [s[metric] for s in summaries if metric in s]
+        if not values:
+            continue
+        finite = [v for v in values if not math.isnan(v)]
+        mean = float(np.mean(finite)) if finite else math.nan
+        if len(summaries) == 1:
+            ci = summaries[0].get(WITHIN_RUN_CI[metric], [math.nan, math.nan])
+        else:
+            ci = list(t_interval(finite)) if len(finite) >= 2 else [math.nan, math.nan]
+            low, high = SEED_BOUNDS[metric]
+            if not any(math.isnan(c) for c in ci):
+                ci = [max(low, ci[0]), min(high, ci[1])]
+        out[metric] = {"mean": mean, "ci": [float(ci[0]), float(ci[1])], "per_seed": values}
+    return out

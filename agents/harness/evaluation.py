@@ -433,31 +433,8 @@ def evaluate(
 
 METRICS = ("success_rate", "mean_length", "path_efficiency")
 # A t band is symmetric: clip it to what the metric can be (efficiency alone may exceed 1, see above).
-_BOUNDS = {"success_rate": (0.0, 1.0), "mean_length": (1.0, float(MAX_EPISODE_STEPS)), "path_efficiency": (0.0, math.inf)}
-_WITHIN_RUN_CI = {"success_rate": "success_ci", "mean_length": "length_ci", "path_efficiency": "efficiency_ci"}
-
-
-def aggregate(summaries: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Mean and 95% CI of each metric over training seeds (Student-t); one seed keeps its within-run CI.
-
-    :return: per metric ``{"mean", "ci": [lo, hi], "per_seed": [...]}``, plus ``n_seeds``.
-    """
-    out: dict[str, Any] = {"n_seeds": len(summaries)}
-    for metric in METRICS:
-        values = [s[metric] for s in summaries if metric in s]
-        if not values:
-            continue
-        finite = [v for v in values if not math.isnan(v)]
-        mean = float(np.mean(finite)) if finite else math.nan
-        if len(summaries) == 1:
-            ci = summaries[0].get(_WITHIN_RUN_CI[metric], [math.nan, math.nan])
-        else:
-            ci = list(t_interval(finite)) if len(finite) >= 2 else [math.nan, math.nan]
-            low, high = _BOUNDS[metric]
-            if not any(math.isnan(c) for c in ci):
-                ci = [max(low, ci[0]), min(high, ci[1])]
-        out[metric] = {"mean": mean, "ci": [float(ci[0]), float(ci[1])], "per_seed": values}
-    return out
+SEED_BOUNDS = {"success_rate": (0.0, 1.0), "mean_length": (1.0, float(MAX_EPISODE_STEPS)), "path_efficiency": (0.0, math.inf)}
+WITHIN_RUN_CI = {"success_rate": "success_ci", "mean_length": "length_ci", "path_efficiency": "efficiency_ci"}
 
 
 def format_ci(mean: float, ci: Sequence[float], percent: bool = False, digits: int = 1) -> str:

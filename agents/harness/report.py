@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 
 from agents.errors import UserError
-from agents.harness.evaluation import aggregate, format_ci, t_interval
+from agents.harness.aggregate import across_seeds
+from agents.harness.evaluation import format_ci, t_interval
 from agents.harness.rundir import path_inside, read_eval_rows, write_atomic
 from hrm_mazes.seeds import TEST
 
@@ -41,7 +42,7 @@ def write_report(out: Path, suite: dict[str, Any], runs: list[dict], references:
         groups.setdefault((r["label"], r["env_id"]), []).append(r)
     rows = []
     for (label, env_id), members in groups.items():
-        agg = aggregate(members)
+        agg = across_seeds(members)
         rows.append(
             {
                 "label": label,
