@@ -131,6 +131,14 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--force", action="store_true", help="replace the study in --out")
     tune.add_argument("--keep-checkpoints", action="store_true", help="keep each trial's final checkpoint (replay buffer: large)")
     tune.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar per trial")
+    tune.add_argument(
+        "--workers", type=int_option(1), default=None, metavar="N",
+        help="processes running trials of the study at once, one torch thread each (default 1: in this process); "
+        "with --ray the Ray tasks (default: the cluster's CPUs)",
+    )  # fmt: skip
+    tune.add_argument("--ray", dest="ray_address", metavar="ADDRESS", help="run the study's workers as Ray tasks on the "
+                      "cluster at ADDRESS ('local' starts one on this machine; needs the 'ray' extra and --out on a "
+                      "file system every node sees)")  # fmt: skip
 
     analyze = sub.add_parser("analyze", help="HRM recurrent dynamics: convergence / divergence of z within an env step")
     analyze.add_argument("--model", action="append", required=True,

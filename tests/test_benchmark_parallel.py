@@ -165,6 +165,25 @@ def test_process_pool_runs_and_resumes_trials(tmp_path, capfd):
 
 
 @pytest.mark.slow
+def test_a_failed_trial_on_the_pool_lets_the_others_finish(tmp_path, capfd):
+    """The runner's promise, through benchmark: a trial that fails in a worker process does not stop the others,
+    and its error comes after them, one line naming the trial and the way on."""
+    suite = write_suite(tmp_path / "suite.yaml", [0, 1])
+    out = tmp_path / "bench"
+    assert main(["benchmark", "--suite", str(suite), "--out", str(out), "--workers", "1", "--no-progress"]) == 0
+    (run_dir(out, 0) / "model.zip").write_bytes(b"not a zip")  # seed 0: a damaged model, evaluated again ...
+    (run_dir(out, 0) / "evaluation_6.json").unlink()
+    (run_dir(out, 1) / "model.zip").unlink()  # ... while seed 1 resumes from its checkpoint
+    capfd.readouterr()
+    rc = main(["benchmark", "--suite", str(suite), "--out", str(out), "--resume", "--workers", "2", "--no-progress"])
+    stdout, stderr = capfd.readouterr()
+    assert rc == 2 and "seed 1: success" in stdout and "1/2 trials done" in stdout
+    assert_one_line_error(rc, stderr, "[1/2] dqn-cpu-small on FourRooms-Dynamic-v0, seed 0: cannot load", "corrupt",
+                          "the other trials finished", "--resume")  # fmt: skip
+    assert (run_dir(out, 1) / "model.zip").is_file()
+
+
+@pytest.mark.slow
 def test_ray_runs_the_trials(tmp_path, capfd):
     pytest.importorskip("ray")
     suite = write_suite(tmp_path / "suite.yaml", [0, 1])

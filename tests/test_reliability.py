@@ -214,10 +214,33 @@ def instant_trials(monkeypatch):
 def test_a_study_directory_named_with_url_characters_is_written_and_resumed(name, tmp_path, instant_trials, capsys):
     out = tmp_path / "tu" / name
     result = tune(tune_config(tmp_path, out))
-    assert result.finished == 1 and (out / "study.db").is_file()
-    assert sorted(p.name for p in (tmp_path / "tu").iterdir()) == [name]  # no study.db written beside it
+    assert result.finished == 1 and (out / "study.journal").is_file()
+    assert sorted(p.name for p in (tmp_path / "tu").iterdir()) == [name]  # no study file written beside it
     result = tune(tune_config(tmp_path, out, trials=2, config=None, steps=None, eval_freq=None, resume=True))
     assert result.finished == 2
+
+
+def to_sqlite(path: Path) -> Path:
+    """The study in ``path`` as a study made before the journal holds it: in study.db (SQLite), no study.journal."""
+    import optuna
+
+    journal = path / "study.journal"
+    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(os.fspath(journal)))
+    optuna.copy_study(from_study_name="tune", from_storage=storage, to_storage=tune_module.storage_url(path / "study.db"))
+    journal.unlink()
+    return path / "study.db"
+
+
+@pytest.mark.parametrize("name", ["study", "q?x", "a b#c;d"])
+def test_a_study_made_before_the_journal_resumes_on_its_sqlite_file(name, tmp_path, instant_trials, capsys):
+    """Older studies keep study.db: --resume continues them there (percent-encoded URL and all)."""
+    out = tmp_path / "tu" / name
+    tune(tune_config(tmp_path, out))
+    db = to_sqlite(out)
+    result = tune(tune_config(tmp_path, out, trials=2, config=None, steps=None, eval_freq=None, resume=True))
+    assert result.finished == 2 and not (out / "study.journal").exists()
+    assert len(tune_module._optuna().load_study(study_name="tune", storage=tune_module.storage_url(db)).trials) == 2
+    assert sorted(p.name for p in (tmp_path / "tu").iterdir()) == [name]
 
 
 def prepared_study(tmp_path: Path) -> Path:
@@ -241,16 +264,18 @@ def test_resume_with_a_corrupt_tune_yaml_is_one_line_naming_it(content, tmp_path
     assert all_files(path) == before
 
 
+@pytest.mark.parametrize("storage", ["study.journal", "study.db"])
 @pytest.mark.parametrize("damage", ["truncated", "garbage"])
-def test_resume_with_a_corrupt_study_db_is_one_line_naming_it(damage, tmp_path, instant_trials, capsys):
+def test_resume_with_a_corrupt_study_file_is_one_line_naming_it(damage, storage, tmp_path, instant_trials, capsys):
     path = tmp_path / "study"
     tune(tune_config(tmp_path, path))
-    db = path / "study.db"
-    data = db.read_bytes()
-    db.write_bytes(data[: len(data) // 3] if damage == "truncated" else b"not a database " * 100)
+    file = to_sqlite(path) if storage == "study.db" else path / storage
+    data = file.read_bytes()
+    cut = data[: len(data) // 3].rstrip(b"\n")  # (a journal cut at a record's end is an earlier state of the study)
+    file.write_bytes(cut if damage == "truncated" else b"not a database " * 100)
     before = all_files(path)
     rc, _, err = run_cli(resume_args(path), capsys)
-    assert_one_line_error(rc, err, str(db), "corrupt")
+    assert_one_line_error(rc, err, str(file), "corrupt")
     assert all_files(path) == before  # (commands.txt gets no line for a session that never ran)
 
 

@@ -7,6 +7,7 @@ network takes a couple of optimizer steps and nothing more.
 from __future__ import annotations
 
 import csv
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ import pytest
 import yaml
 from cli_helpers import assert_one_line_error, run_cli
 
+from agents.cli import main
 from agents.harness.baselines import build_model, make_train_env
 from agents.harness.hyperparams import apply_overrides, check_hyperparams, load_config
 from agents.harness.rundir import RunPaths, read_eval_rows
@@ -223,6 +225,57 @@ def test_a_tiny_hrm_dqn_study(tmp_path, capsys):
     assert len(study_rows(tmp_path / "study")) == 2
 
 
+# --- parallel studies: worker processes and Ray ---------------------------------------------------------------
+
+
+def trial_dirs(out: Path) -> list[str]:
+    return sorted(p.name for p in (out / "trials").iterdir())
+
+
+@pytest.mark.slow
+def test_two_worker_processes_share_one_study_within_its_cap_and_resume_it(tmp_path, capfd):
+    args = [*tune_args(tmp_path, trials=3), "--workers", "2"]
+    out = tmp_path / "study"
+    assert main(args) == 0
+    stdout, _ = capfd.readouterr()
+    assert "up to 3 trials in 10 min on 2 worker processes" in stdout and f"outputs written to {out}" in stdout
+    rows = study_rows(out)
+    assert [row["number"] for row in rows] == ["0", "1", "2"] and {row["state"] for row in rows} == {"COMPLETE"}
+    pids = {row["user_attrs_worker_pid"] for row in rows}
+    assert len(pids) == 2 and str(os.getpid()) not in pids  # two processes, neither of them this one
+    assert len({row["params_learning_rate"] for row in rows}) == 3  # the workers' samplers draw different trials
+    assert [row["user_attrs_run_dir"] for row in rows] == [f"trials/trial-{k:04d}" for k in range(3)]
+    assert trial_dirs(out) == ["trial-0000", "trial-0001", "trial-0002"]
+    assert sum(line.startswith("trial ") for line in stdout.splitlines()) == 3
+    assert not list(out.glob("*.lock"))
+
+    assert main([*with_option(args, "--trials", "5"), "--resume"]) == 0
+    stdout, _ = capfd.readouterr()
+    rows = study_rows(out)
+    assert [row["number"] for row in rows] == ["0", "1", "2", "3", "4"] and {row["state"] for row in rows} == {"COMPLETE"}
+    assert len({row["user_attrs_worker_pid"] for row in rows[3:]} - pids) == 2  # the new session's own two workers
+    assert trial_dirs(out) == [f"trial-{k:04d}" for k in range(5)]
+    summary = (out / "summary.md").read_text()
+    assert "- continued with: `hrm-mazes tune --algo dqn-cnn --env FourRooms-Dynamic-v0 --trials 5 " in summary
+    assert "--workers 2" in summary and "--resume" in summary
+
+
+@pytest.mark.slow
+def test_ray_workers_run_the_study(tmp_path, capfd):
+    pytest.importorskip("ray")
+    out = tmp_path / "study"
+    assert main([*tune_args(tmp_path, trials=2), "--ray", "local"]) == 0
+    stdout, _ = capfd.readouterr()
+    assert "Ray task" in stdout and f"outputs written to {out}" in stdout
+    rows = study_rows(out)
+    assert [row["state"] for row in rows] == ["COMPLETE", "COMPLETE"] and (out / "best.yaml").is_file()
+    assert str(os.getpid()) not in {row["user_attrs_worker_pid"] for row in rows}
+    assert trial_dirs(out) == ["trial-0000", "trial-0001"]
+    import ray
+
+    assert not ray.is_initialized()  # the local instance is shut down
+
+
 # --- errors and the command line ----------------------------------------------------------------------------
 
 
@@ -247,6 +300,20 @@ def with_option(args: list[str], option: str, value: str) -> list[str]:
 def test_bad_arguments_are_one_clear_line(tmp_path, capsys, option, value, words):
     rc, _, err = run_cli(with_option(tune_args(tmp_path), option, value), capsys)
     assert_one_line_error(rc, err, *words)
+    assert not (tmp_path / "study").exists()
+
+
+@pytest.mark.parametrize("value", ["0", "x", "1.5"])
+def test_bad_workers_is_a_usage_error(value, tmp_path, capsys):
+    rc, _, err = run_cli([*tune_args(tmp_path), "--workers", value], capsys)
+    assert_one_line_error(rc, err, "--workers", repr(value))
+    assert not (tmp_path / "study").exists()
+
+
+def test_ray_missing_names_the_extra(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError
+    rc, _, err = run_cli([*tune_args(tmp_path), "--ray", "local"], capsys)
+    assert_one_line_error(rc, err, "--ray", "hrm-mazes[ray]", "'ray' extra")
     assert not (tmp_path / "study").exists()
 
 

@@ -21,10 +21,12 @@ module            job                                                           
 ``loading``       :func:`load_agent`: the one loader of a model (or reference player) to  on use
                   play: evaluate, watch, analyze, benchmark, demo, shipped agents
 ``suites``        benchmark suite files, checked key by key; their runs                   no
-``benchmark``     a suite's trials: in process, on a process pool or Ray; ``--resume``    on use
+``runner``        where tasks run: in process, on a process pool or Ray; Ctrl-C, errors   on use
+``benchmark``     a suite's trials through the runner; ``--resume``                       on use
 ``report``        the results table, CSV / JSON and learning curves of a benchmark        on use
 ``aggregate``     rliable statistics over seeds: IQM and P(X > Y) with bootstrap CIs      on use
-``tune``          Optuna studies over ``train`` runs: best.yaml, study.csv, summary.md    yes
+``tune``          Optuna studies over ``train`` runs, workers through the runner:         yes
+                  best.yaml, study.csv, summary.md
 ``search_spaces`` what ``tune`` samples per algorithm                                     no
 ``analysis``      ``analyze``: z_H / z_L convergence and divergence per recurrent update  yes
 ``pretrained``    the agents shipped in ``agents/pretrained/``: their manifest            on use

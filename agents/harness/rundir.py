@@ -116,7 +116,8 @@ OWN_ENTRIES = {
     "run": ("run.yaml", "model.zip", "best_model.zip", "best_model.json", "checkpoints", "evaluations.csv", "progress.csv", "tb", "evaluation_*.json", "analysis"),
     "suite": ("suite.yaml", "runs", "results.md", "results.csv", "results.json", "curves"),
     "demo": ("hrm-dqn", "dqn", "dqn-cnn", "results.md", "results.json", "curves_*.png", "hrm_dqn.gif"),
-    "tune": ("tune.yaml", "base.yaml", "study.db", "trials", "best.yaml", "study.csv", "summary.md", "commands.txt"),
+    "tune": ("tune.yaml", "base.yaml", "study.journal", "study.db", "trials", "best.yaml", "study.csv", "summary.md",
+             "commands.txt", "study.journal.lock", "next-trial.lock"),  # (locks a killed session may leave)
 }
 # Directories written before the marker file existed are recognised by these files.
 LEGACY_SIGNS = {"run": "run.yaml", "suite": "suite.yaml", "demo": "hrm-dqn/run.yaml", "tune": "tune.yaml"}

@@ -8,7 +8,8 @@ the median pruner stops trials that fall behind. The study directory holds::
     tune.yaml         the study's fixed settings (algorithm, env, budgets, evaluation, seed)
     commands.txt      the command of every session of the study (the first, then each --resume)
     base.yaml         the base preset the trials start from (RL-Zoo layout, one key: the env id)
-    study.db          Optuna's storage (SQLite): ``--resume`` continues the study from it
+    study.journal     Optuna's storage (a journal file; a study made before it has study.db, SQLite): every worker
+                      of the study writes to it, and ``--resume`` continues the study from it
     trials/           one run directory per trial (run.yaml, evaluations.csv, model.zip, tb/)
     best.yaml         the base preset with the best trial's hyperparameters: ``train --config best.yaml``
     study.csv         one row per trial: Optuna's ``trials_dataframe``
@@ -19,8 +20,14 @@ the median pruner, with the number of random start-up trials shared by both. The
 mean greedy success rate of its last two evaluations (the final one included), less noisy than the last alone.
 Optuna and the algorithms are imported when a study runs, not when this module is imported by the CLI handler.
 
-(About 500 lines: one command's flow read top to bottom, the study's settings, one trial with its pruning
-callback, the study loop and its three outputs; the search spaces are their own module.)
+The trials run in study workers (:func:`run_worker`): one in this process by default, or ``workers`` processes on
+this machine or Ray tasks, through :mod:`agents.harness.runner`. Each worker asks the shared storage for a trial,
+trains it and tells the result, until the study holds the session's cap of trials or its time is up; counting the
+study's trials and asking for the next one is one step under a lock file, so that the workers never start more
+trials than the cap between them. This process opens the study first and writes the outputs once at the end.
+
+(About 750 lines: one command's flow read top to bottom, the study's settings, one trial with its pruning
+callback, the study workers and their loop, the three outputs; the search spaces are their own module.)
 """
 
 from __future__ import annotations
@@ -31,9 +38,10 @@ import os
 import platform
 import shlex
 import shutil
+import time
 import urllib.parse
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +55,7 @@ from agents.harness.evaluation import EVAL_SEED_OFFSET, VALIDATION_SEED_OFFSET
 from agents.harness.hyperparams import apply_overrides, load_config
 from agents.harness.report import write_output
 from agents.harness.rundir import OutputDir, RunPaths, check_own_dir, claim_output_dir, read_eval_rows
+from agents.harness.runner import import_ray, ray_connection, ray_cpus, run_tasks
 from agents.harness.search_spaces import SEARCH_SPACES, base_params, default_base_config, get_space
 from hrm_mazes.cli_args import describe_int, parse_int
 
@@ -54,6 +63,12 @@ TUNE_DIR = Path("runs") / "tune"
 COMMANDS_FILE = "commands.txt"  # the command of each session of a study, one per line
 BASE_ATTR = "base_preset"  # the user attribute of the trial that runs the base preset itself
 STUDY_NAME = "tune"
+JOURNAL = "study.journal"  # the study's storage (Optuna's JournalFileBackend: one file that many processes share)
+LEGACY_DB = "study.db"  # the storage of a study made before the journal (SQLite); such a study resumes on it
+CLAIM_LOCK = "next-trial"  # the lock file "next-trial.lock" under which a worker counts the trials and asks for one
+# Worker k of a session seeds its sampler with the session's seed + k * SEED_STRIDE: more than any study's trials,
+# so that no two workers, in this session or another, draw the same random start-up trials.
+SEED_STRIDE = 1_000_000
 # RL Zoo prunes from its n_evaluations // 3-th evaluation (3 of its usual 10): the first two never prune.
 WARMUP_EVALUATIONS = 3
 # RL Zoo uses --n-startup-trials 10 for both its TPE sampler and its median pruner; tuning budgets here are
@@ -73,7 +88,7 @@ class TuneConfig:
     :param algo, env_id: the algorithm (one of :data:`SEARCH_SPACES`) and the env.
     :param trials: the study's trial cap: trials are run until this many have finished (complete or pruned),
         earlier sessions of a resumed study included.
-    :param minutes: the study's wall-clock budget (Optuna's ``timeout``): no trial starts after it.
+    :param minutes: the session's wall-clock budget: no trial starts after it (in any worker).
     :param trial_minutes: wall-clock budget of one trial (default ``minutes / trials``).
     :param steps: env steps of one trial (default: the base preset's ``n_timesteps``).
     :param config: the base preset (default: :func:`default_base_config`).
@@ -85,7 +100,12 @@ class TuneConfig:
     :param resume: continue the study in ``out``.
     :param force: replace the study in ``out``.
     :param keep_checkpoints: keep each trial's final checkpoint (with its replay buffer: large).
-    :param progress: a progress bar per trial.
+    :param progress: a progress bar per trial (not in worker processes).
+    :param workers: study workers, each running trials of the study: 1 (the default) runs them in this process,
+        more start that many processes here (one torch thread each); with ``ray_address`` that many Ray tasks
+        (default: the cluster's CPUs). Never more than the trials left.
+    :param ray_address: run the workers as Ray tasks on this cluster (``"local"``: start one here); the study
+        directory must be on a file system that every node sees.
     """
 
     algo: str
@@ -105,6 +125,8 @@ class TuneConfig:
     force: bool = False
     keep_checkpoints: bool = False
     progress: bool = True
+    workers: int | None = None
+    ray_address: str | None = None
 
 
 # The settings a resumed study keeps from tune.yaml (name -> the option that sets it).
@@ -139,7 +161,7 @@ def check_config(config: TuneConfig) -> TuneConfig:
     if config.trial_minutes is not None:
         changes["trial_minutes"] = _minutes(config.trial_minutes, "--trial-minutes")
     for name, lo, hi in (("steps", 1, None), ("seed", 0, MAX_SEED), ("eval_freq", 1, None), ("eval_episodes", 1, None),
-                         ("startup_trials", 0, None)):  # fmt: skip
+                         ("startup_trials", 0, None), ("workers", 1, None)):  # fmt: skip
         if getattr(config, name) is not None:
             changes[name] = _integer(getattr(config, name), "--" + name.replace("_", "-"), lo, hi)
     if config.resume and config.force:
@@ -153,8 +175,8 @@ def _study_dir(config: TuneConfig) -> OutputDir | Path:
     path = config.out if config.out is not None else TUNE_DIR / f"{config.algo}-{config.env_id}"
     if config.resume:
         path = check_own_dir(path, "tune")
-        if not ((path / "tune.yaml").is_file() and (path / "study.db").is_file()):
-            raise UserError(f"--resume: {path} holds no study (no tune.yaml and study.db); start one without --resume")
+        if not ((path / "tune.yaml").is_file() and ((path / JOURNAL).is_file() or (path / LEGACY_DB).is_file())):
+            raise UserError(f"--resume: {path} holds no study (no tune.yaml and {JOURNAL}); start one without --resume")
         return path
     return claim_output_dir(path, config.force, "tune", resumable=True)
 
@@ -355,7 +377,9 @@ def _optuna():
     try:
         import optuna
     except ImportError:
-        raise UserError("tune needs Optuna: pip install 'optuna>=3.5' (or the 'agents' extra)") from None
+        raise UserError("tune needs Optuna: pip install 'optuna>=4' (or the 'agents' extra)") from None
+    if not hasattr(optuna.storages, "journal"):  # JournalFileBackend, the study's storage, came with Optuna 4.0
+        raise UserError(f"tune needs Optuna 4.0 or newer (found {optuna.__version__}): pip install 'optuna>=4'")
     return optuna
 
 
@@ -381,41 +405,49 @@ def tune(config: TuneConfig, command: str | None = None) -> TuneResult:
     :param command: the command line, for summary.md (default: the equivalent ``hrm-mazes tune`` command).
     """
     optuna = _optuna()
-    config, path, settings = prepare_study(config)
-    command = command or _command(config, path)
-    optuna.logging.set_verbosity(optuna.logging.ERROR)  # one line per trial is ours (_print_trial)
-    states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
-    with warnings.catch_warnings():
+    ray = import_ray() if config.ray_address is not None else None
+    config = check_config(config)  # (before Ray starts; prepare_study checks the rest before it writes anything)
+    with ray_connection(ray, config.ray_address), warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        study = _open_study(optuna, config, settings, path)
+        config, path, settings = prepare_study(config)
+        command = command or _command(config, path)
+        optuna.logging.set_verbosity(optuna.logging.ERROR)  # one line per trial is ours (_print_trial)
+        study, previous = _open_study(optuna, config, settings, path)
         commands = path / COMMANDS_FILE  # every session of the study, in order, for summary.md
         write_output(commands, (commands.read_text() if commands.is_file() else "") + command + "\n")
-        remaining = config.trials - len(study.get_trials(deepcopy=False, states=states))
+        remaining = config.trials - len(study.get_trials(deepcopy=False, states=_finished_states(optuna)))
         interrupted = False
-        if remaining <= 0:
-            print(f"the study already has {config.trials - remaining} finished trials (--trials {config.trials}); "
-                  "raise --trials to run more")  # fmt: skip
-        else:
-            print(f"tuning {settings['algo']} on {settings['env_id']}: up to {remaining} trials in {config.minutes:g} min, "
-                  f"each up to {settings['steps']:,} env steps or {settings['trial_seconds'] / 60:.3g} min")  # fmt: skip
-            try:
-                study.optimize(
-                    lambda trial: run_trial(trial, settings, path, config.progress, config.keep_checkpoints),
-                    n_trials=remaining,
-                    timeout=60 * config.minutes,
-                    catch=(ValueError, AssertionError),
-                    callbacks=[_print_trial],
-                )
-            except KeyboardInterrupt:
-                interrupted = True
-            finally:  # an error that stops the study still leaves the outputs of the trials that finished
-                best_yaml = write_outputs(study, settings, path, command)
-    if remaining <= 0:
-        best_yaml = write_outputs(study, settings, path, command)
-    best = _best_trial(study)
-    finished = len(study.get_trials(deepcopy=False, states=states))
+        try:
+            if remaining <= 0:
+                print(f"the study already has {config.trials - remaining} finished trials (--trials {config.trials}); "
+                      "raise --trials to run more")  # fmt: skip
+            else:
+                workers = _session_workers(optuna, study, config, settings, path, previous, remaining, ray)
+                where = _where(len(workers), ray is not None)
+                print(f"tuning {settings['algo']} on {settings['env_id']}: up to {remaining} trials in {config.minutes:g} min"
+                      f"{where}, each up to {settings['steps']:,} env steps or {settings['trial_seconds'] / 60:.3g} min",
+                      flush=True)  # fmt: skip
+                run_tasks(run_worker, workers, workers=len(workers), ray=ray, cuda=settings["device"].startswith("cuda"),
+                          in_worker=_quiet, kind="worker")  # fmt: skip
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:  # an error that stops the study still leaves the outputs of the trials that finished
+            best_yaml = write_outputs(study, settings, path, command)
+        best = _best_trial(study)
+        finished = len(study.get_trials(deepcopy=False, states=_finished_states(optuna)))
     resume_command = _command(TuneConfig(**{**config.__dict__, "resume": True}), path)
     return TuneResult(path, finished, None if best is None else best.value, best_yaml, resume_command, interrupted)
+
+
+def _finished_states(optuna: Any) -> tuple[Any, ...]:
+    """The states of a trial that counts towards ``--trials``."""
+    return optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED
+
+
+def _where(workers: int, ray: bool) -> str:
+    if ray:
+        return f" as {workers} Ray task{'s' * (workers > 1)}"
+    return f" on {workers} worker processes" if workers > 1 else ""
 
 
 def storage_url(db: Path) -> str:
@@ -424,27 +456,49 @@ def storage_url(db: Path) -> str:
     return "sqlite:///" + urllib.parse.quote(os.fsencode(db.resolve()))
 
 
-def _open_study(optuna: Any, config: TuneConfig, settings: dict[str, Any], path: Path) -> Any:
-    """The study in ``<path>/study.db``: created (a new study, its base preset queued as trial 0) or loaded
-    (``--resume``, its trials that a killed session left running marked failed). A study.db that SQLite or Optuna
-    cannot read is a one-line :class:`UserError` naming it; a new study that cannot be created leaves no directory."""
-    db = path / "study.db"
-    storage = storage_url(db)
+def _storage_file(path: Path) -> Path:
+    """The file that holds the study in ``path``: its journal, or the SQLite file of a study made before the journal."""
+    journal, legacy = path / JOURNAL, path / LEGACY_DB
+    return legacy if legacy.is_file() and not journal.exists() else journal
+
+
+def _storage(file: Path) -> Any:
+    """Optuna's storage on ``file`` (a journal, or a legacy SQLite file): each process that runs trials opens its own."""
+    import optuna
+
+    if file.name == LEGACY_DB:
+        return storage_url(file)
+    return optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(os.fspath(file)))
+
+
+def _cut_off(file: Path) -> bool:
+    """Whether the journal's last record lacks its line end (a truncated file): Optuna would skip it, and the next
+    record written would be glued to it and break the file."""
+    with file.open("rb") as f:
+        if f.seek(0, os.SEEK_END) == 0:
+            return False
+        f.seek(-1, os.SEEK_END)
+        return f.read(1) != b"\n"
+
+
+def _open_study(optuna: Any, config: TuneConfig, settings: dict[str, Any], path: Path) -> tuple[Any, int]:
+    """The study in the study directory (:func:`_storage_file`): created (a new study, its base preset queued as
+    trial 0) or loaded (``--resume``, its trials that a killed session left running marked failed). A storage file
+    that Optuna cannot read is a one-line :class:`UserError` naming it; a new study that cannot be created leaves
+    no directory.
+
+    :return: the study and the number of trials it had before this session.
+    """
+    file = _storage_file(path)
     try:
-        study = optuna.load_study(study_name=STUDY_NAME, storage=storage) if config.resume else None
-        previous = len(study.trials) if study is not None else 0
-        study = optuna.create_study(
-            storage=storage,
-            study_name=STUDY_NAME,
-            direction="maximize",
-            load_if_exists=config.resume,
-            # A resumed study reseeds its sampler, so that its random start-up trials do not repeat earlier ones.
-            sampler=optuna.samplers.TPESampler(n_startup_trials=settings["startup_trials"], seed=settings["seed"] + previous,
-                                               multivariate=True),  # fmt: skip
-            pruner=optuna.pruners.MedianPruner(
-                n_startup_trials=settings["startup_trials"], n_warmup_steps=WARMUP_EVALUATIONS * settings["eval_freq"]
-            ),
-        )
+        if config.resume and file.name == JOURNAL and _cut_off(file):
+            raise ValueError("its last record is cut off")
+        storage = _storage(file)
+        if config.resume:
+            study = optuna.load_study(study_name=STUDY_NAME, storage=storage)
+        else:
+            study = optuna.create_study(storage=storage, study_name=STUDY_NAME, direction="maximize")
+        previous = len(study.trials)
         if not study.trials and settings.get("base_trial") is not None:  # a fresh study runs its base preset first
             study.enqueue_trial(settings["base_trial"], user_attrs={BASE_ATTR: True})
         for stale in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
@@ -453,11 +507,114 @@ def _open_study(optuna: Any, config: TuneConfig, settings: dict[str, Any], path:
         cause = getattr(err, "orig", None) or err  # (SQLAlchemy wraps sqlite3's error)
         cause = str(cause).splitlines()[0] if str(cause) else type(cause).__name__
         if config.resume:
-            raise UserError(f"{db} is corrupt or holds no study ({cause}); start a new study with another --out "
+            raise UserError(f"{file} is corrupt or holds no study ({cause}); start a new study with another --out "
                             "(or --force to replace this one)") from None  # fmt: skip
         shutil.rmtree(path, ignore_errors=True)  # made by this command a moment ago: nothing else is in it
-        raise UserError(f"cannot create the study database {db} ({cause})") from None
-    return study
+        raise UserError(f"cannot create the study's storage {file} ({cause})") from None
+    return study, previous
+
+
+# --- the study workers --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StudyWorker:
+    """One worker of a session: it runs trials of the study until the study has started ``cap`` trials or the
+    deadline has passed. Picklable, so that a process pool or Ray can ship it to :func:`run_worker`."""
+
+    index: int  # 0-based
+    path: Path  # the study directory
+    settings: dict[str, Any]  # the study's settings (tune.yaml)
+    cap: int  # the study's started trials (waiting ones not counted) at which the session starts no more
+    deadline: float  # time.time() after which no trial starts
+    sampler_seed: int
+    progress: bool
+    keep_checkpoints: bool
+
+
+def _session_workers(optuna: Any, study: Any, config: TuneConfig, settings: dict[str, Any], path: Path, previous: int,
+                     remaining: int, ray: Any) -> list[StudyWorker]:  # fmt: skip
+    """The session's workers: ``--workers`` (on Ray: default the cluster's CPUs), never more than the trials left.
+    Together they start ``remaining`` trials, within ``--minutes`` from now."""
+    count = min(config.workers or (ray_cpus(ray) if ray is not None else 1), remaining)
+    started = len(study.get_trials(deepcopy=False, states=_started_states(optuna)))
+    deadline = time.time() + 60 * config.minutes
+    # A resumed study reseeds its sampler, so that its random start-up trials do not repeat earlier ones.
+    seed = settings["seed"] + previous
+    return [StudyWorker(k, path, settings, started + remaining, deadline, seed + k * SEED_STRIDE, config.progress,
+                        config.keep_checkpoints) for k in range(count)]  # fmt: skip
+
+
+def _started_states(optuna: Any) -> tuple[Any, ...]:
+    """Every state but waiting: the trials a session has started (a waiting one is started by the next ask)."""
+    return tuple(state for state in optuna.trial.TrialState if state != optuna.trial.TrialState.WAITING)
+
+
+def _quiet(worker: StudyWorker) -> StudyWorker:
+    """The worker as a worker process runs it: no progress bars (they would overwrite each other)."""
+    return replace(worker, progress=False)
+
+
+def run_worker(worker: StudyWorker) -> int:
+    """Run trials of the study (ask, :func:`run_trial`, tell) until the session's cap or deadline; one line per
+    trial. Returns how many trials this worker ran. Top-level, so that a process pool and Ray can run it."""
+    optuna = _optuna()
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    settings = worker.settings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        study = optuna.load_study(
+            study_name=STUDY_NAME,
+            storage=_storage(_storage_file(worker.path)),
+            # constant_liar: the trials other workers are running count as bad, so that no two sample side by side
+            # (set, since not every Optuna version defaults to it).
+            sampler=optuna.samplers.TPESampler(n_startup_trials=settings["startup_trials"], seed=worker.sampler_seed,
+                                               multivariate=True, constant_liar=True),  # fmt: skip
+            pruner=optuna.pruners.MedianPruner(
+                n_startup_trials=settings["startup_trials"], n_warmup_steps=WARMUP_EVALUATIONS * settings["eval_freq"]
+            ),
+        )
+        claim = optuna.storages.journal.JournalFileOpenLock(os.fspath(worker.path / CLAIM_LOCK))
+        ran = 0
+        while (trial := _next_trial(optuna, study, claim, worker)) is not None:
+            trial.set_user_attr("worker_pid", os.getpid())
+            _print_trial(study, _run_and_tell(optuna, study, trial, worker))
+            ran += 1
+    return ran
+
+
+def _next_trial(optuna: Any, study: Any, claim: Any, worker: StudyWorker) -> Any:
+    """The study's next trial (``study.ask()``: the queued base preset first), or None once the study has started
+    the session's cap of trials or the deadline has passed. Counting and asking are one step under ``claim``, a
+    lock file, so that two workers never both take the last trial."""
+    if time.time() >= worker.deadline:
+        return None
+    claim.acquire()
+    try:
+        started = len(study.get_trials(deepcopy=False, states=_started_states(optuna)))
+        return study.ask() if started < worker.cap else None
+    finally:
+        claim.release()
+
+
+def _run_and_tell(optuna: Any, study: Any, trial: Any, worker: StudyWorker) -> Any:
+    """Run one trial and tell the study how it ended, as Optuna's ``optimize`` does: complete, pruned, or failed;
+    a ``ValueError`` or ``AssertionError`` (diverging hyperparameters) fails the trial only, any other error and
+    Ctrl-C are raised after. Returns the finished trial."""
+    state = optuna.trial.TrialState
+    try:
+        value = run_trial(trial, worker.settings, worker.path, worker.progress, worker.keep_checkpoints)
+    except optuna.TrialPruned:
+        return study.tell(trial, state=state.PRUNED)
+    except (ValueError, AssertionError):
+        return study.tell(trial, state=state.FAIL)
+    except (Exception, KeyboardInterrupt):
+        study.tell(trial, state=state.FAIL)
+        raise
+    return study.tell(trial, value)
+
+
+# --- what a study prints ------------------------------------------------------------------------------------
 
 
 def _best_trial(study: Any) -> Any:
@@ -497,6 +654,10 @@ def _command(config: TuneConfig, path: Path) -> str:
             parts.append(f"--{name.replace('_', '-')} {shlex.quote(_short(value))}")
     if config.device != "auto":
         parts.append(f"--device {config.device}")
+    if config.workers is not None:
+        parts.append(f"--workers {config.workers}")
+    if config.ray_address is not None:
+        parts.append(f"--ray {shlex.quote(config.ray_address)}")
     parts.append(f"--out {shlex.quote(os.fspath(path))}")
     parts += ["--resume"] * config.resume
     return " ".join(parts)
