@@ -21,11 +21,11 @@ from collections.abc import Callable, Iterator
 from agents.errors import UserError
 from agents.harness.algos import ALGO_NAMES, DEVICES, ENV_IDS
 from agents.harness.config import TrainConfig, add_options
-from agents.harness.evaluation import REFERENCE_PLAYERS
+from agents.harness.evaluation import PLAYERS
 from hrm_mazes.cli_args import OneLineArgumentParser, float_option, int_option
 from hrm_mazes.seeds import TEST, TRAIN, split_of
 
-REFERENCES = tuple(REFERENCE_PLAYERS)
+REFERENCES = tuple(PLAYERS)
 
 
 def build_parser() -> argparse.ArgumentParser:

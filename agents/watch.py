@@ -42,9 +42,12 @@ def _font(size: int):
 
 def action_values(agent, obs: np.ndarray, state: Any, episode_start: bool, env) -> tuple[int, np.ndarray | None, str, Any]:
     """The agent's action for ``obs`` and what to show: ``(action, values (4,) or None, caption, next state)``."""
-    from agents.harness.evaluation import ModelPlayer, OraclePlayer, RandomPlayer
+    from agents.harness.evaluation import ModelPlayer, OraclePlayer, RandomPlayer, ViewOraclePlayer
 
     player = agent.player
+    if isinstance(player, ViewOraclePlayer):  # plans on what it has seen; no values of its own to show
+        action = int(player.act(obs[None], np.array([episode_start]), [env], np.zeros(1))[0])
+        return action, None, f"{player.name}: BFS on what it has seen", state
     if isinstance(player, OraclePlayer):
         action = int(player.act(obs[None], np.array([episode_start]), [env], np.zeros(1))[0])
         return action, _oracle_distances(env), "oracle: BFS steps to goal after move", state

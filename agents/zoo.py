@@ -25,7 +25,7 @@ from gymnasium import spaces
 
 import hrm_mazes
 from agents.harness.algos import ALGO_NAMES, ALGOS
-from hrm_mazes.core import NUM_TOKENS, tokens_to_onehot
+from hrm_mazes.core import tokens_to_onehot
 
 # The Zoo's format keeps these run keys; the other run keys become wrappers or are ours alone.
 _ZOO_RUN_KEYS = ("n_timesteps", "policy", "n_envs")
@@ -35,16 +35,18 @@ hyperparams: dict[str, dict[str, Any]] = {}
 
 
 class OneHot(gym.ObservationWrapper):
-    """Token grid (H, W) -> one-hot planes (7, H, W) uint8: ``obs_mode="onehot"`` as a wrapper (the Zoo sets
-    wrappers from its hyperparameters but env kwargs only from its command line)."""
+    """Token grid (H, W) -> one-hot planes (V, H, W) uint8, one per token id of the env's space (7, or 8 with a
+    partial view): ``obs_mode="onehot"`` as a wrapper (the Zoo sets wrappers from its hyperparameters but env
+    kwargs only from its command line)."""
 
     def __init__(self, env: gym.Env) -> None:
         super().__init__(env)
         rows, cols = env.observation_space.shape
-        self.observation_space = spaces.Box(0, 1, (NUM_TOKENS, rows, cols), np.uint8)
+        self.num_tokens = int(env.observation_space.high.max()) + 1
+        self.observation_space = spaces.Box(0, 1, (self.num_tokens, rows, cols), np.uint8)
 
     def observation(self, observation: np.ndarray) -> np.ndarray:
-        return tokens_to_onehot(observation)
+        return tokens_to_onehot(observation, self.num_tokens)
 
 
 def zoo_hyperparams(algo: str, config: str | None = None) -> dict[str, dict[str, Any]]:

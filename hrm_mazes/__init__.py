@@ -1,7 +1,8 @@
 """hrm_mazes: grid mazes whose doors open and close while the agent moves (Gymnasium environments).
 
-Importing the package registers ``FourRooms-Dynamic-v0`` and ``RandomDoorMaze-v0``, the envs of
-:data:`ENV_SPECS` (:mod:`hrm_mazes.registry`: an env's id, entry points and kwargs, in one list). The train /
+Importing the package registers ``FourRooms-Dynamic-v0`` and ``RandomDoorMaze-v0`` and their partially observed
+variants ``FourRooms-Dynamic-Partial-v0`` and ``RandomDoorMaze-Partial-v0``, the envs of :data:`ENV_SPECS`
+(:mod:`hrm_mazes.registry`: an env's id, entry points and kwargs, in one list). The train /
 validation / test seed ranges are :data:`SEED_SPLITS` (:mod:`hrm_mazes.seeds`).
 """
 

@@ -36,6 +36,18 @@ def check_count(name: str, value: Any, low: int, high: int) -> int:
     return int(value)
 
 
+def check_view_radius(value: Any) -> int | None:
+    """``view_radius``: None (the full view) or an int in [1, MAX_VIEW_RADIUS], or a ValueError naming both."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 1 <= value <= core.MAX_VIEW_RADIUS:
+        raise ValueError(
+            f"view_radius must be None (the full view) or an integer in [1, {core.MAX_VIEW_RADIUS}] (the agent sees "
+            f"the (2r + 1) x (2r + 1) cells around it), got {value!r}"
+        )
+    return int(value)
+
+
 def check_max_distance(name: str, value: Any) -> int:
     """A curriculum's ``max_distance``: a positive int (open-map steps between start and goal)."""
     return check_count(name, value, 1, 1 << 30)

@@ -15,7 +15,7 @@ from typing import Any, overload
 
 from gymnasium.envs.registration import register, registry
 
-from hrm_mazes.core import MAX_EPISODE_STEPS
+from hrm_mazes.core import DEFAULT_VIEW_RADIUS, MAX_EPISODE_STEPS
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,19 @@ ENV_SPECS: tuple[MazeEnvSpec, ...] = (
         "FourRooms-Dynamic-v0", "hrm_mazes.envs:FourRoomsDynamicEnv", "hrm_mazes.vector:FourRoomsDynamicVectorEnv"
     ),
     MazeEnvSpec("RandomDoorMaze-v0", "hrm_mazes.envs:RandomDoorMazeEnv", "hrm_mazes.vector:RandomDoorMazeVectorEnv"),
+    # The partially observed variants: the same envs, seen through a 5x5 window around the agent (and the goal).
+    MazeEnvSpec(
+        "FourRooms-Dynamic-Partial-v0",
+        "hrm_mazes.envs:FourRoomsDynamicEnv",
+        "hrm_mazes.vector:FourRoomsDynamicVectorEnv",
+        {"view_radius": DEFAULT_VIEW_RADIUS},
+    ),
+    MazeEnvSpec(
+        "RandomDoorMaze-Partial-v0",
+        "hrm_mazes.envs:RandomDoorMazeEnv",
+        "hrm_mazes.vector:RandomDoorMazeVectorEnv",
+        {"view_radius": DEFAULT_VIEW_RADIUS},
+    ),
 )
 
 _REGISTERED: dict[str, MazeEnvSpec] = {}  # id -> spec, in registration order

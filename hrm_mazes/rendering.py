@@ -8,6 +8,10 @@ state changed on the last step (closing or opening) gets a gold frame for that o
 A frame is assembled from pre-drawn ``(t, t, 3)`` tiles (anti-aliased once per tile size), so drawing needs
 neither pygame nor a display. The picture without the agent only changes when the doors change, so it is
 cached and a frame costs one copy plus one tile.
+
+Partially observed variants: given the cells the agent sees (``visible``, from
+:func:`hrm_mazes.core.view_mask`), the others are drawn ``fog="dim"`` (the true state, darkened: what a viewer of
+``render()`` sees) or ``fog="hide"`` (one flat tile that tells nothing: the ``rgb`` observation).
 """
 
 from __future__ import annotations
@@ -46,8 +50,16 @@ COLOURS = {
     "agent_outline": (176, 84, 10),
     "agent_glint": (252, 196, 132),
     "changed": (255, 208, 0),
+    "fog": (18, 20, 28),
+    "unseen": (176, 164, 200),
 }
-"""RGB colours of the tiles (the cell-centre colour of the agent, goal and closed door is the named one)."""
+"""RGB colours of the tiles (the cell-centre colour of the agent, goal and closed door is the named one); ``fog``
+darkens the cells the agent does not see, ``unseen`` is the flat tile that stands for them in observations."""
+
+NUM_TILES = NUM_BG * NUM_MARKS  # tiles of tile_atlas(); view_atlas() adds their dimmed copies and the unseen tile
+UNSEEN_TILE = 2 * NUM_TILES  # view_atlas index of the flat tile of a hidden cell
+FOG_MODES = ("dim", "hide")
+FOG_KEEP = 0.4  # a dimmed tile keeps this much of its colour; the rest is the fog colour
 
 ANSI_CHARS = {
     core.FLOOR: " ",
@@ -57,10 +69,11 @@ ANSI_CHARS = {
     core.START: "S",
     core.CLOSED_DOOR: "D",
     core.FIXED_WALL: "X",
+    core.UNSEEN: "~",
 }
 ANSI_OPEN_DOOR = "."
 """Text characters: ``#`` wall, ``X`` fixed wall, ``D`` closed door, ``.`` open doorway, ``S`` start, ``G`` goal,
-``A`` agent, space floor."""
+``A`` agent, space floor, ``~`` a cell outside the agent's view (in an observation of a partial view)."""
 
 _SUPERSAMPLE = 4  # sub-pixels per pixel side when drawing shapes, for anti-aliased edges
 
@@ -194,6 +207,26 @@ def tile_atlas(tile_size: int) -> np.ndarray:
     return atlas
 
 
+@lru_cache(maxsize=16)
+def view_atlas(tile_size: int) -> np.ndarray:
+    """``(2 * NUM_TILES + 1, t, t, 3)`` uint8: :func:`tile_atlas`, then every tile dimmed by the fog (index
+    ``+ NUM_TILES``), then the flat tile of a hidden cell (``UNSEEN_TILE``). Read-only."""
+    atlas = tile_atlas(tile_size)
+    dimmed = FOG_KEEP * atlas + (1.0 - FOG_KEEP) * np.asarray(COLOURS["fog"], dtype=np.float64)
+    unseen = np.broadcast_to(np.asarray(COLOURS["unseen"], dtype=np.uint8), (1, *atlas.shape[1:]))
+    out = np.concatenate([atlas, np.rint(dimmed).astype(np.uint8), unseen])
+    out.flags.writeable = False
+    return out
+
+
+def with_fog(kinds: np.ndarray, visible: np.ndarray, fog: str) -> np.ndarray:
+    """``kinds`` (:func:`tile_atlas` indices) as :func:`view_atlas` indices: cells outside ``visible`` (same shape)
+    dimmed (``fog="dim"``) or hidden behind the flat unseen tile (``"hide"``)."""
+    if fog not in FOG_MODES:
+        raise ValueError(f"fog must be one of {list(FOG_MODES)}, got {fog!r}")
+    return np.where(visible, kinds, kinds + NUM_TILES if fog == "dim" else UNSEEN_TILE)
+
+
 def tile(background: int, marker: int = MARK_NONE, tile_size: int = 32) -> np.ndarray:
     """One ``(t, t, 3)`` uint8 tile, e.g. ``tile(BG_FLOOR, MARK_AGENT)`` (read-only view into the atlas)."""
     return tile_atlas(tile_size)[background + NUM_BG * marker]
@@ -258,15 +291,21 @@ def render_rgb_batch(
     agent: np.ndarray,
     changed_doors: np.ndarray | None = None,
     tile_size: int = 32,
+    visible: np.ndarray | None = None,
+    fog: str = "dim",
 ) -> np.ndarray:
     """``N`` frames at once: ``(N, H * t, W * t, 3)`` uint8 (for batched envs; arrays as in :mod:`hrm_mazes.core`).
 
     :param fixed_walls, closed_doors, changed_doors: ``(N, K)`` bool per door cell.
     :param start, goal, agent: ``(N, 2)`` map positions.
+    :param visible: ``(N, H, W)`` bool, the map cells the agent sees (a partial view), or None (the full view).
+    :param fog: how the other cells look: ``"dim"`` (darkened true state) or ``"hide"`` (the flat unseen tile).
     """
     kinds = background_grid(layout, fixed_walls, closed_doors, changed_doors)
     kinds += NUM_BG * marker_grid(layout, start, goal, agent)
-    return _assemble(tile_atlas(tile_size), kinds)
+    if visible is None:
+        return _assemble(tile_atlas(tile_size), kinds)
+    return _assemble(view_atlas(tile_size), with_fog(kinds, visible, fog))
 
 
 _STATIC_CACHE: OrderedDict[tuple, tuple[np.ndarray, np.ndarray, Layout]] = OrderedDict()
@@ -309,20 +348,28 @@ def render_rgb(
     agent: tuple[int, int],
     changed_doors: np.ndarray,
     tile_size: int = 32,
+    visible: np.ndarray | None = None,
+    fog: str = "dim",
 ) -> np.ndarray:
     """The whole map (outer wall included) as a fresh ``(H * tile_size, W * tile_size, 3)`` uint8 frame.
 
     :param fixed_walls, closed_doors: ``(K,)`` bool per door cell of ``layout``.
     :param start, goal, agent: map ``(row, col)``.
     :param changed_doors: ``(K,)`` bool, doors whose state changed on the last step: drawn with a gold frame.
+    :param visible: ``(H, W)`` bool, the map cells the agent sees (a partial view), or None (the full view).
+    :param fog: how the other cells look: ``"dim"`` (darkened true state) or ``"hide"`` (the flat unseen tile).
     """
     start, goal, agent = tuple(map(int, start)), tuple(map(int, goal)), tuple(map(int, agent))
     fixed_walls = np.asarray(fixed_walls, dtype=bool)
     closed_doors = np.asarray(closed_doors, dtype=bool)
     changed_doors = np.asarray(changed_doors, dtype=bool)
     static, bg, _ = _static_frame(layout, fixed_walls, closed_doors, changed_doors, start, goal, tile_size)
-    frame = static.copy()
     mark = MARK_AGENT_ON_START if agent == start else MARK_AGENT_ON_GOAL if agent == goal else MARK_AGENT
+    if visible is not None:  # the fog moves with the agent: assemble every tile
+        kinds = bg + NUM_BG * marker_grid(layout, np.array(start), np.array(goal), None)[0]
+        kinds[agent] = bg[agent] + NUM_BG * mark
+        return _assemble(view_atlas(tile_size), with_fog(kinds, np.asarray(visible), fog)[None])[0]
+    frame = static.copy()
     t = tile_size
     r, c = agent
     frame[r * t : (r + 1) * t, c * t : (c + 1) * t] = tile_atlas(t)[bg[r, c] + NUM_BG * mark]
@@ -345,7 +392,7 @@ def render_ansi(
     fixed wall or a closed FourRooms doorway painted as ``WALL`` by default): ``X`` fixed wall, ``D`` closed
     door, ``.`` open doorway.
     """
-    chars = np.array([ANSI_CHARS[k] for k in range(core.NUM_TOKENS)])[np.asarray(tokens)]
+    chars = np.array([ANSI_CHARS[k] for k in range(core.NUM_PARTIAL_TOKENS)])[np.asarray(tokens)]
     if fixed_walls is not None and closed_doors is not None:
         rows, cols = layout.door_positions[:, 0], layout.door_positions[:, 1]
         door_chars = chars[rows, cols]

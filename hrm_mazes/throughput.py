@@ -8,8 +8,10 @@ warms up first, and reports its ratio to the MiniGrid row. Then bytes per enviro
 batched env at the largest batch size. SPEC section 6 targets: single env >= 5x MiniGrid; batched >= 1000x
 (FourRooms-Dynamic) and >= 300x (RandomDoorMaze) at the best batch size.
 
-    hrm-mazes bench-env [--seconds 2] [--quick] [--markdown out.md]
+    hrm-mazes bench-env [--seconds 2] [--quick] [--env ID ...] [--markdown out.md]
     python benchmarks/env_throughput.py [same options]
+
+Every registered env is measured unless ``--env`` names some (the partially observed variants have no SPEC target).
 """
 
 from __future__ import annotations
@@ -155,6 +157,10 @@ def parse_args(argv: Sequence[str] | None, prog: str | None = None) -> argparse.
         "--sizes", type=int_option(1, MAX_BATCH), nargs="+", default=None, help="batch sizes of the batched env"
     )
     parser.add_argument(
+        "--env", nargs="+", choices=ENV_IDS, default=None, metavar="ID",
+        help=f"the envs to measure (default: all, {', '.join(ENV_IDS)})",
+    )  # fmt: skip
+    parser.add_argument(
         "--markdown", type=output_file, default=None, help="also write the table (markdown) to this file"
     )
     return parser.parse_args(argv)
@@ -166,6 +172,7 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     seconds = 0.3 if args.quick else args.seconds
     sizes = tuple(args.sizes) if args.sizes else (QUICK_BATCH_SIZES if args.quick else BATCH_SIZES)
     warmup = min(1.0, max(0.2, seconds / 4))
+    env_ids = tuple(dict.fromkeys(args.env)) if args.env else tuple(ENV_IDS)
 
     jobs: list[tuple[str, int, Callable[[], float]]] = []
     try:
@@ -176,7 +183,7 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
         print(
             "minigrid is not installed (pip install 'hrm-mazes[bench]'): no reference row, no ratios", file=sys.stderr
         )
-    for env_id in ENV_IDS:
+    for env_id in env_ids:
         jobs.append((f"{env_id} (gym.make)", 1, lambda e=env_id: bench_single(e, seconds, warmup)))
         jobs.append(
             (
@@ -216,7 +223,7 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     mem_n = max(sizes)
     print(f"\nBatched env memory at N = {mem_n} (tracemalloc peak over make_vec + reset + 100 steps):")
     memory_lines = []
-    for env_id in ENV_IDS:
+    for env_id in env_ids:
         per_env, obs_per_env, pool, peak = batched_memory(env_id, mem_n)
         memory_lines.append(
             f"{env_id}: {per_env:,.0f} bytes of state per env + {obs_per_env} bytes per returned observation, "
@@ -226,16 +233,16 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
 
     if reference:
         print("\nTargets (SPEC section 6):")
-        for env_id in ENV_IDS:
+        for env_id in env_ids:
             single = next(r for r in rows if r.name == f"{env_id} (gym.make)")
             best = max((r for r in rows if r.name == f"{env_id} (batched)"), key=lambda r: r.steps_per_s)
             target = TARGETS.get(env_id)
-            met = "no SPEC target"
+            met = single_met = "no SPEC target"  # the SPEC's targets name the two full-view envs
             if target is not None:
                 met = f">= {target:.0f}x: {'met' if best.ratio >= target else 'MISSED'}"
+                single_met = f">= {TARGETS['single']:.0f}x: {'met' if single.ratio >= TARGETS['single'] else 'MISSED'}"
             print(
-                f"  {env_id}: single {single.ratio:,.1f}x (>= {TARGETS['single']:.0f}x: "
-                f"{'met' if single.ratio >= TARGETS['single'] else 'MISSED'}); batched best {best.ratio:,.0f}x at "
+                f"  {env_id}: single {single.ratio:,.1f}x ({single_met}); batched best {best.ratio:,.0f}x at "
                 f"N = {best.num_envs} ({met})"
             )
 

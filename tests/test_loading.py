@@ -96,3 +96,17 @@ def test_a_loaded_run_carries_what_its_run_yaml_records(tmp_path):
     assert agent.encoding["obs_mode"] == "onehot" and str(agent.model.device) == "cpu"
     bare = load_agent(run / "model.zip", env_id=ENV, algo="dqn", device="cpu")
     assert bare.run_dir == run  # the run.yaml beside a .zip is found
+
+
+def test_a_full_view_model_is_refused_on_a_partial_view(tmp_path, capsys):
+    """Same grid, one token more: a model trained on the full view cannot read a partial view's unseen token."""
+    from agents.harness.baselines import build_model, make_train_env
+
+    tokens = {**TINY_DQN, "obs_mode": "tokens"}
+    venv = make_train_env(ENV, tokens, 1, 0)
+    build_model("dqn", tokens, venv, 0, "cpu").save(tmp_path / "model.zip")
+    venv.close()
+    partial = "FourRooms-Dynamic-Partial-v0"
+    rc, _, err = run_cli(["evaluate", "--model", str(tmp_path / "model.zip"), "--algo", "dqn", "--env", partial,
+                          "--episodes", "2", "--no-progress"], capsys)  # fmt: skip
+    assert_one_line_error(rc, err, "reads observation values in [0, 6]", f"{partial} gives [0, 7]", "unseen token")

@@ -12,7 +12,7 @@ import numpy as np
 import pygame
 import pytest
 
-import hrm_mazes  # noqa: F401  (registers the envs)
+import hrm_mazes
 from hrm_mazes import core, play
 from hrm_mazes.oracle import BFSOracle
 
@@ -154,7 +154,7 @@ def test_caption_and_status_bar_show_progress():
     assert "step 3/80" in captions[-1] and "return" in captions[-1]
 
 
-@pytest.mark.parametrize("env_id", ["FourRooms-Dynamic-v0", "RandomDoorMaze-v0"])
+@pytest.mark.parametrize("env_id", hrm_mazes.ENV_IDS)
 def test_main_returns_zero(env_id, capsys):
     assert play.main(["--env", env_id, "--seed", "3", "--tile-size", "8", "--fps", "1000", "--max-frames", "3"]) == 0
     assert "played 0 episode(s)" in capsys.readouterr().out

@@ -59,13 +59,13 @@ def test_readme_train_row_lists_every_algorithm():
 
 def test_readme_command_lines_parse_and_watch_both_shipped_agents():
     from agents.cli import build_parser
-    from hrm_mazes import ENV_IDS
+    from agents.harness.pretrained import list_pretrained
 
     blocks = re.findall(r"```bash\n(.*?)```", README.read_text(), re.S)
     commands = [shlex.split(line, comments=True)[1:] for block in blocks for line in block.splitlines()
                 if line.startswith("hrm-mazes ")]  # fmt: skip
     watched = {argv[argv.index("--pretrained") + 1] for argv in commands if argv[0] == "watch" and "--pretrained" in argv}
-    assert watched == set(ENV_IDS)
+    assert watched == {entry["env_id"] for entry in list_pretrained()}  # every env that ships an agent
     assert any(argv[0] == "watch" and "--save" in argv for argv in commands)  # for a machine without a display
     for argv in commands:
         if argv[0] != "bench-env":  # its options belong to hrm_mazes.throughput

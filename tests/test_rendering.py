@@ -9,11 +9,12 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-import hrm_mazes
+import hrm_mazes  # noqa: F401  (registers the envs)
 from hrm_mazes import core, rendering
 from hrm_mazes.oracle import BFSOracle
 
-ENV_IDS = hrm_mazes.ENV_IDS
+# The full-view envs: frames show every cell as it is. The partial variants' fog: tests/test_partial_view.py.
+ENV_IDS = ("FourRooms-Dynamic-v0", "RandomDoorMaze-v0")
 
 
 def make(env_id: str, **kwargs) -> gym.Env:

@@ -10,7 +10,7 @@ from contextlib import redirect_stdout
 
 import pytest
 
-from hrm_mazes import throughput
+from hrm_mazes import ENV_IDS, throughput
 
 PROG = "hrm-mazes bench-env"
 BAD_COMMAND_LINES = [
@@ -64,6 +64,20 @@ def test_progress_is_one_plain_line_per_row(monkeypatch, tmp_path):
     assert "\r" not in text
     progress = [line for line in text.splitlines() if line.startswith("[")]
     n_rows = len(progress)
-    assert n_rows == 2 * (2 + 2) + ("MiniGrid" in text)  # per env: gym.make, SyncVectorEnv, 2 batch sizes
+    assert n_rows == len(ENV_IDS) * (2 + 2) + ("MiniGrid" in text)  # per env: gym.make, SyncVectorEnv, 2 batch sizes
     assert all(line.startswith(f"[{k}/{n_rows}] ") and line.endswith(" steps/s") for k, line in enumerate(progress, 1))
     assert text.rstrip().endswith(f"Markdown table written to {markdown}") and markdown.exists()
+
+
+def test_env_option_measures_only_the_named_envs(monkeypatch):
+    """``--env`` picks the rows (every registered env by default); an unknown id is a one-line usage error."""
+    measured = []
+    monkeypatch.setattr(throughput, "bench_single", lambda env_id, *args, **kwargs: measured.append(env_id) or 1000.0)
+    monkeypatch.setattr(throughput, "bench_vector", lambda env_id, *args, **kwargs: measured.append(env_id) or 5e4)
+    monkeypatch.setattr(throughput, "batched_memory", lambda *args, **kwargs: (300.0, 143, 1 << 20, 1 << 24))
+    with redirect_stdout(io.StringIO()):
+        assert throughput.main(["--sizes", "1", "--env", "RandomDoorMaze-Partial-v0"], prog=PROG) == 0
+    assert set(measured) - {throughput.MINIGRID_ID} == {"RandomDoorMaze-Partial-v0"}
+    with pytest.raises(SystemExit) as excinfo:
+        throughput.main(["--env", "Nope-v0"], prog=PROG)
+    assert excinfo.value.code == 2

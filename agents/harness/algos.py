@@ -16,6 +16,9 @@ name               class                              observation
 ``recurrent-ppo``  ``sb3_contrib.RecurrentPPO``       ``onehot`` (7, H, W), GridCNN + LSTM
 =================  =================================  ==========================================================
 
+On the partially observed variants (``*-Partial-v0``) every encoding gains the ``unseen`` token: tokens in
+``[0, 7]``, one-hot with 8 planes per frame; the networks read the number off the observation space.
+
 The classes are imported only by :meth:`AlgoSpec.load_class`, so the command line's parser takes its
 ``--algo`` choices from here without importing torch. Adding a baseline: one :class:`AlgoSpec` line here and
 its config file in ``agents/configs/`` (a new network part: :mod:`agents.harness.baselines`).

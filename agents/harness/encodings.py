@@ -82,11 +82,12 @@ def env_encoding(hyperparams: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def guess_encoding(space: spaces.Box) -> dict[str, Any]:
-    """The encoding of a model saved without run.yaml: (H, W) is tokens, (7k, H, W) one-hot planes of the last k
-    frames."""
+def guess_encoding(space: spaces.Box, num_tokens: int | None = None) -> dict[str, Any]:
+    """The encoding of a model saved without run.yaml: (H, W) is tokens, (V k, H, W) one-hot planes of the last k
+    frames, ``V = num_tokens``: the env's token ids (default 7, the full view; 8 for a partial view)."""
     from hrm_mazes.core import NUM_TOKENS
 
     if len(space.shape) == 2:
         return dict(TOKENS, env_kwargs={})
-    return {"obs_mode": "onehot", "frame_stack": max(1, space.shape[0] // NUM_TOKENS), "env_kwargs": {}}
+    planes = NUM_TOKENS if num_tokens is None else num_tokens
+    return {"obs_mode": "onehot", "frame_stack": max(1, space.shape[0] // planes), "env_kwargs": {}}

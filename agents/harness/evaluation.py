@@ -23,7 +23,8 @@ Confidence intervals (95%):
   with a single seed the interval is the within-run one.
 
 Who plays is a *player* (:class:`Player`): a trained model (:class:`ModelPlayer`, anything with SB3's ``predict``),
-the BFS oracle or the uniform random walk. (An SB3 *policy* is the network inside a model.) This module imports
+the BFS oracle, the uniform random walk, or one of the observation-only oracles of the partially observed variants
+(``memory-oracle``, ``memoryless-oracle``). (An SB3 *policy* is the network inside a model.) This module imports
 neither torch nor SB3.
 """
 
@@ -39,7 +40,7 @@ import numpy as np
 
 import hrm_mazes  # noqa: F401  (registers the envs)
 from hrm_mazes.core import MAX_EPISODE_STEPS
-from hrm_mazes.oracle import BFSOracle, run_oracle_episode
+from hrm_mazes.oracle import BFSOracle, ViewOracle, run_oracle_episode
 from hrm_mazes.seeds import TEST, VALIDATION, split_of
 
 # The first seed of the held-out (test) episodes; older code imports this name.
@@ -203,8 +204,45 @@ class EpsilonPlayer:
         return actions
 
 
-# The reference players, by the name the command line and the benchmark suites use.
+class ViewOraclePlayer:
+    """The observation-only BFS oracle (:class:`hrm_mazes.oracle.ViewOracle`) with its belief map: it reads the
+    observations (tokens or one-hot) and the env's static layout, never the env's state, so it is a fair reference
+    on the partially observed variants. One oracle per slot, started afresh at every episode."""
+
+    name = "memory-oracle"
+    memory = True
+
+    def __init__(self) -> None:
+        self._oracles: list[ViewOracle | None] = []
+
+    def reset(self, n_slots: int) -> None:
+        self._oracles = [None] * n_slots
+
+    def act(self, obs: np.ndarray, episode_start: np.ndarray, envs: list[gym.Env], seeds: np.ndarray) -> np.ndarray:
+        if len(self._oracles) != len(envs):  # a caller that never called reset() (watch)
+            self.reset(len(envs))
+        for i, env in enumerate(envs):
+            if episode_start[i] or self._oracles[i] is None:
+                self._oracles[i] = ViewOracle.for_env(env, self.memory)
+        return np.array([oracle(obs[i]) for i, oracle in enumerate(self._oracles)])
+
+
+class MemorylessViewOraclePlayer(ViewOraclePlayer):
+    """:class:`ViewOraclePlayer` without memory: it plans on the current observation alone."""
+
+    name = "memoryless-oracle"
+    memory = False
+
+
+# The reference players of every env, by the name the command line, the benchmark suites and the demo use.
 REFERENCE_PLAYERS: dict[str, type[Player]] = {"oracle": OraclePlayer, "random": RandomPlayer}
+# Every player the command line can name (``evaluate`` / ``watch --agent``): the references, and the two
+# observation-only oracles that bound what memory is worth on the partially observed variants.
+PLAYERS: dict[str, type[Player]] = {
+    **REFERENCE_PLAYERS,
+    "memory-oracle": ViewOraclePlayer,
+    "memoryless-oracle": MemorylessViewOraclePlayer,
+}
 
 
 # --- playing episodes --------------------------------------------------------------------------------------

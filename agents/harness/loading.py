@@ -20,7 +20,7 @@ from agents.harness.algos import check_env_id
 from agents.harness.checkpoints import latest_checkpoint
 from agents.harness.config import TrainConfig
 from agents.harness.encodings import TOKENS, env_encoding, guess_encoding, make_env
-from agents.harness.evaluation import REFERENCE_PLAYERS, ModelPlayer, Player
+from agents.harness.evaluation import PLAYERS, ModelPlayer, Player
 from agents.harness.rundir import RunPaths, find_run_for_model
 
 
@@ -61,7 +61,7 @@ def load_agent(
     pretrained: str | None = None,
 ) -> LoadedAgent:
     """A trained model (``model``: a .zip, a checkpoint folder or a run directory), a reference player (``agent``:
-    oracle, random), or the agent shipped for the env id ``pretrained``.
+    a name of :data:`~agents.harness.evaluation.PLAYERS`), or the agent shipped for the env id ``pretrained``.
 
     The model's run.yaml says how it was trained; a bare .zip needs ``algo`` and ``env_id``, and its encoding is
     read off its observation space. ``env_id`` may name another env with the same observation shape. With
@@ -85,9 +85,9 @@ def load_agent(
         if env_id is None:
             raise UserError(f"--agent {agent} needs --env")
         check_env_id(env_id)
-        return LoadedAgent(agent, REFERENCE_PLAYERS[agent](), env_id, dict(TOKENS, env_kwargs={}))
+        return LoadedAgent(agent, PLAYERS[agent](), env_id, dict(TOKENS, env_kwargs={}))
     if model is None:
-        raise UserError("give --model PATH or --agent {oracle,random}")
+        raise UserError(f"give --model PATH or --agent {{{','.join(PLAYERS)}}}")
     path = Path(model)
     if not path.exists():
         raise UserError(f"model file {path} does not exist")
@@ -108,16 +108,35 @@ def load_agent(
     device = resolve_device(device)
     configure_threads(device)
     loaded = load_model(algo, path, device, recorded=recorded)
-    encoding = env_encoding(run.hyperparams) if run.hyperparams else guess_encoding(loaded.observation_space)
+    if run.hyperparams:
+        encoding = env_encoding(run.hyperparams)
+    else:
+        encoding = guess_encoding(loaded.observation_space, _num_tokens(env_id))
     recorded_run = run if run_dir is not None else None  # not the stand-in of a bare .zip
     agent = LoadedAgent(algo, ModelPlayer(loaded, algo), env_id, encoding, loaded, algo, run_dir, path, recorded_run)
     env = agent.env_fn()
-    shape = env.observation_space.shape
+    space = env.observation_space
     env.close()
-    if shape != loaded.observation_space.shape:
-        trained = f" ({run.env_id})" if run.env_id and run.env_id != env_id else ""
+    trained = f" ({run.env_id})" if run.env_id and run.env_id != env_id else ""
+    if space.shape != loaded.observation_space.shape:
         raise UserError(
             f"{path} expects observations of shape {tuple(loaded.observation_space.shape)}{trained}; {env_id} gives "
-            f"{tuple(shape)}: evaluate it on an env with the same grid size"
+            f"{tuple(space.shape)}: evaluate it on an env with the same grid size"
+        )
+    expected = (int(loaded.observation_space.low.min()), int(loaded.observation_space.high.max()))
+    if (int(space.low.min()), int(space.high.max())) != expected:
+        raise UserError(
+            f"{path} reads observation values in [{expected[0]}, {expected[1]}]{trained}; {env_id} gives "
+            f"[{int(space.low.min())}, {int(space.high.max())}]: a model trained on the full view cannot read a "
+            "partial view's unseen token, nor the reverse"
         )
     return agent
+
+
+def _num_tokens(env_id: str) -> int:
+    """The token ids ``env_id``'s observations use (7, or 8 for a partially observed variant)."""
+    env = make_env(env_id)
+    try:
+        return int(env.observation_space.high.max()) + 1
+    finally:
+        env.close()

@@ -1,7 +1,9 @@
 """Regenerate the pictures in docs/images: ``python docs/images/make_images.py``.
 
 Writes, for each environment, a PNG of three seeded mazes (the last one on a step where the doors just
-changed, so the gold highlight shows) and a GIF of the BFS oracle playing, plus ``tiles.png``, the legend.
+changed, so the gold highlight shows) and a GIF of the BFS oracle playing, plus ``tiles.png``, the legend; for
+each partially observed variant, a PNG of one step as ``render()`` draws it (the fog dimmed) beside the ``rgb``
+observation (the fog hidden).
 """
 
 from __future__ import annotations
@@ -22,6 +24,10 @@ from hrm_mazes.oracle import BFSOracle  # noqa: E402
 
 OUT = pathlib.Path(__file__).resolve().parent
 NAMES = {"FourRooms-Dynamic-v0": "four_rooms_dynamic", "RandomDoorMaze-v0": "random_door_maze"}
+PARTIAL_NAMES = {
+    "FourRooms-Dynamic-Partial-v0": "four_rooms_dynamic_partial",
+    "RandomDoorMaze-Partial-v0": "random_door_maze_partial",
+}
 GAP = 12  # white pixels between panels
 WHITE = 255
 
@@ -56,6 +62,20 @@ def gallery(env_id: str, seeds=(0, 1, 2), tile_size: int = 32) -> np.ndarray:
     for panel in panels[1:]:
         row += [gap, panel]
     return np.concatenate(row, axis=1)
+
+
+def partial_view(env_id: str, seed: int = 3, steps: int = 3, tile_size: int = 32) -> np.ndarray:
+    """One step of a partially observed variant: ``render()`` (fog dimmed) beside the ``rgb`` observation."""
+    env = gym.make(env_id, render_mode="rgb_array", obs_mode="rgb", tile_size=tile_size)
+    oracle = BFSOracle(env)
+    obs, info = env.reset(seed=seed)
+    for _ in range(steps):
+        obs, _, terminated, truncated, info = env.step(oracle(obs, info))
+        if terminated or truncated:
+            break
+    frame = env.render()
+    env.close()
+    return np.concatenate([frame, np.full((frame.shape[0], GAP, 3), WHITE, np.uint8), obs], axis=1)
 
 
 def oracle_gif_frames(env_id: str, max_frames: int = 80, tile_size: int = 24, first_seed: int = 0) -> list[np.ndarray]:
@@ -124,6 +144,9 @@ def main() -> None:
         frames = oracle_gif_frames(env_id)
         iio.imwrite(OUT / f"{name}.gif", np.stack(frames), duration=180, loop=0)
         written.append(OUT / f"{name}.gif")
+    for env_id, name in PARTIAL_NAMES.items():
+        iio.imwrite(OUT / f"{name}.png", partial_view(env_id))
+        written.append(OUT / f"{name}.png")
     iio.imwrite(OUT / "tiles.png", legend())
     written.append(OUT / "tiles.png")
     for path in written:

@@ -8,7 +8,7 @@ oracle) takes its layouts, tokens, rewards and door rules from this package, in 
 * :mod:`~hrm_mazes.core.layouts`: :class:`Layout`, the two maps, the room lattice, door cells on the map;
 * :mod:`~hrm_mazes.core.doors`: the door rules (start / goal draw, fixed walls, closed-door redraw);
 * :mod:`~hrm_mazes.core.paths`: shortest paths (scalar BFS and the exact batched shortcuts);
-* :mod:`~hrm_mazes.core.observation`: the token painter.
+* :mod:`~hrm_mazes.core.observation`: the token painter and the partial view.
 
 Every name is re-exported here, so ``from hrm_mazes import core; core.DOOR_MAZE`` works. Call the rules through
 this namespace (``core.draw_closed_doors``), as the envs do, so that a test can patch one of them for both envs.
@@ -24,13 +24,16 @@ from hrm_mazes.core.constants import (
     AGENT,
     CLOSED_DOOR,
     DEFAULT_P_CHANGE,
+    DEFAULT_VIEW_RADIUS,
     EAST,
     FIXED_WALL,
     FLOOR,
     GOAL,
     MAX_EPISODE_STEPS,
+    MAX_VIEW_RADIUS,
     NORTH,
     NUM_ACTIONS,
+    NUM_PARTIAL_TOKENS,
     NUM_TOKENS,
     REWARD_BLOCKED,
     REWARD_GOAL,
@@ -38,6 +41,7 @@ from hrm_mazes.core.constants import (
     SOUTH,
     START,
     TOKEN_NAMES,
+    UNSEEN,
     WALL,
     WEST,
 )
@@ -64,7 +68,15 @@ from hrm_mazes.core.layouts import (
     positions_on_doors,
     room_lattice,
 )
-from hrm_mazes.core.observation import door_tokens, static_tokens, token_grid, tokens_to_onehot
+from hrm_mazes.core.observation import (
+    door_tokens,
+    hide_unseen,
+    num_tokens,
+    static_tokens,
+    token_grid,
+    tokens_to_onehot,
+    view_mask,
+)
 from hrm_mazes.core.paths import (
     LATTICE_FAR,
     TABLE_MAX_DOORS,
@@ -89,6 +101,7 @@ __all__ = [
     "AGENT",
     "CLOSED_DOOR",
     "DEFAULT_P_CHANGE",
+    "DEFAULT_VIEW_RADIUS",
     "DOOR_MAZE",
     "EAST",
     "FIXED_WALL",
@@ -100,8 +113,10 @@ __all__ = [
     "LATTICE_FAR",
     "Layout",
     "MAX_EPISODE_STEPS",
+    "MAX_VIEW_RADIUS",
     "NORTH",
     "NUM_ACTIONS",
+    "NUM_PARTIAL_TOKENS",
     "NUM_TOKENS",
     "REWARD_BLOCKED",
     "REWARD_GOAL",
@@ -111,6 +126,7 @@ __all__ = [
     "START",
     "TABLE_MAX_DOORS",
     "TOKEN_NAMES",
+    "UNSEEN",
     "WALL",
     "WEST",
     "batched_bfs_distances",
@@ -124,6 +140,7 @@ __all__ = [
     "doors_to_grid",
     "draw_closed_doors",
     "four_rooms_layout",
+    "hide_unseen",
     "goal_distance_table",
     "lattice_cell_distance",
     "lattice_distance_field",
@@ -136,10 +153,12 @@ __all__ = [
     "sample_fixed_walls",
     "sample_other_cell",
     "max_open_map_distance",
+    "num_tokens",
     "open_map_distances",
     "sample_start_goal",
     "sample_subset",
     "static_tokens",
     "token_grid",
     "tokens_to_onehot",
+    "view_mask",
 ]

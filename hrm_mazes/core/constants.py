@@ -6,9 +6,11 @@ import numpy as np
 
 # --- tokens -------------------------------------------------------------------------------------------
 
-FLOOR, WALL, AGENT, GOAL, START, CLOSED_DOOR, FIXED_WALL = range(7)
-NUM_TOKENS = 7
-TOKEN_NAMES = ("floor", "wall", "agent", "goal", "start", "closed_door", "fixed_wall")
+FLOOR, WALL, AGENT, GOAL, START, CLOSED_DOOR, FIXED_WALL, UNSEEN = range(8)
+NUM_TOKENS = 7  # the full view's tokens, FLOOR ... FIXED_WALL: Box(0, 6) (the paper's envs; never changes)
+# The partially observed variants (``view_radius``) add UNSEEN, a cell outside the agent's view: Box(0, 7).
+NUM_PARTIAL_TOKENS = 8
+TOKEN_NAMES = ("floor", "wall", "agent", "goal", "start", "closed_door", "fixed_wall", "unseen")
 
 # --- actions ------------------------------------------------------------------------------------------
 
@@ -30,3 +32,10 @@ REWARD_STEP = 0.0
 
 MAX_EPISODE_STEPS = 80
 DEFAULT_P_CHANGE = 0.05
+
+# --- partial view ---------------------------------------------------------------------------------------
+
+# The registered partially observed variants see a (2r + 1) x (2r + 1) window around the agent: 5 x 5 cells.
+DEFAULT_VIEW_RADIUS = 2
+# A radius of 12 covers every cell of a 13-wide map from anywhere: larger would change nothing.
+MAX_VIEW_RADIUS = 12

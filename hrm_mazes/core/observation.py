@@ -1,14 +1,29 @@
-"""The token painter: door state, start, goal and agent to the ``(H, W)`` token grid the agent observes.
+"""The token painter: door state, start, goal and agent to the ``(H, W)`` token grid the agent observes, and
+the partial view: which cells the agent sees (:func:`view_mask`) and how the others read (:func:`hide_unseen`).
 
 Paint order (later wins): walls, fixed walls, closed doors, start marker, goal, agent. Which token a fixed wall
-and a closed door get is decided once, by :func:`door_tokens`.
+and a closed door get is decided once, by :func:`door_tokens`. The single env, the batched env and the renderer
+all take the partial view from here.
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
-from hrm_mazes.core.constants import AGENT, CLOSED_DOOR, FIXED_WALL, FLOOR, GOAL, NUM_TOKENS, START, WALL
+from hrm_mazes.core.constants import (
+    AGENT,
+    CLOSED_DOOR,
+    FIXED_WALL,
+    FLOOR,
+    GOAL,
+    NUM_PARTIAL_TOKENS,
+    NUM_TOKENS,
+    START,
+    UNSEEN,
+    WALL,
+)
 from hrm_mazes.core.layouts import Layout, doors_to_grid
 
 
@@ -83,6 +98,43 @@ def static_tokens(
     return tokens
 
 
-def tokens_to_onehot(tokens: np.ndarray) -> np.ndarray:
-    """``(..., H, W)`` tokens to ``(..., NUM_TOKENS, H, W)`` uint8 one-hot planes."""
-    return np.moveaxis(np.eye(NUM_TOKENS, dtype=np.uint8)[tokens], -1, -3).copy()
+def num_tokens(view_radius: int | None) -> int:
+    """How many token ids an observation uses: ``NUM_TOKENS`` (7) for the full view (``view_radius=None``),
+    ``NUM_PARTIAL_TOKENS`` (8, with ``UNSEEN``) for a partial view. The full envs' spaces never change."""
+    return NUM_TOKENS if view_radius is None else NUM_PARTIAL_TOKENS
+
+
+@lru_cache(maxsize=32)
+def _windows(shape: tuple[int, int], view_radius: int) -> np.ndarray:
+    """``(rows * cols, rows, cols)`` bool, read-only: the window around each cell of a ``shape`` grid."""
+    rows, cols = np.divmod(np.arange(shape[0] * shape[1]), shape[1])
+    near_row = np.abs(np.arange(shape[0])[None, :] - rows[:, None]) <= view_radius
+    near_col = np.abs(np.arange(shape[1])[None, :] - cols[:, None]) <= view_radius
+    windows = near_row[:, :, None] & near_col[:, None, :]
+    windows.flags.writeable = False
+    return windows
+
+
+def view_mask(shape: tuple[int, int], agent: np.ndarray, goal: np.ndarray, view_radius: int) -> np.ndarray:
+    """``(N, rows, cols)`` bool: the cells of a ``shape`` grid that the agent sees (a fresh array).
+
+    It sees every cell at most ``view_radius`` rows and columns away (a ``2r + 1`` square window, cut at the
+    grid's edge; walls do not block the view) and the goal, wherever it is: the task stays navigation under
+    doors the agent cannot see, not a search for the goal.
+
+    :param agent, goal: ``(N, 2)`` positions inside the grid, in its own coordinates (observation grid or map).
+    """
+    agent, goal = np.asarray(agent).reshape(-1, 2), np.asarray(goal).reshape(-1, 2)
+    visible = _windows((int(shape[0]), int(shape[1])), int(view_radius)).take(agent[:, 0] * shape[1] + agent[:, 1], axis=0)
+    visible[np.arange(len(goal)), goal[:, 0], goal[:, 1]] = True
+    return visible
+
+
+def hide_unseen(tokens: np.ndarray, visible: np.ndarray) -> np.ndarray:
+    """``tokens`` with every cell outside ``visible`` (from :func:`view_mask`, same shape) read as ``UNSEEN``."""
+    return np.where(visible, tokens, np.uint8(UNSEEN)).astype(np.uint8, copy=False)
+
+
+def tokens_to_onehot(tokens: np.ndarray, num_tokens: int = NUM_TOKENS) -> np.ndarray:
+    """``(..., H, W)`` tokens to ``(..., num_tokens, H, W)`` uint8 one-hot planes (:func:`num_tokens` of the view)."""
+    return np.moveaxis(np.eye(num_tokens, dtype=np.uint8)[tokens], -1, -3).copy()

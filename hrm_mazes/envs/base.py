@@ -18,6 +18,7 @@ from hrm_mazes.checks import (  # noqa: F401  (check_count is imported from here
     check_flag,
     check_max_distance,
     check_probability,
+    check_view_radius,
 )
 from hrm_mazes.core import Layout
 
@@ -40,6 +41,9 @@ class DynamicDoorsEnv(gym.Env[np.ndarray, np.int64]):
     :param obs_mode: ``"tokens"`` (H, W) uint8, ``"onehot"`` (C, H, W) uint8, or ``"rgb"`` (H*t, W*t, 3) uint8.
     :param distinct_doors: give every door state its own token (see :func:`hrm_mazes.core.door_tokens`); the
         default shows the paper's view, where fixed walls and closed FourRooms doorways read as ``WALL``.
+    :param view_radius: None (default): the agent sees the whole grid. An int ``r`` in [1, 12]: it sees only the
+        ``(2r + 1) x (2r + 1)`` cells around it and the goal (:func:`hrm_mazes.core.view_mask`); every other cell
+        reads ``UNSEEN``, on the same grid (the observation space gains that token: ``Box(0, 7)``).
     :param render_mode: ``"human"``, ``"rgb_array"``, ``"ansi"`` or None.
     :param tile_size: pixels per cell for ``rgb`` observations and rendered frames.
     """
@@ -55,6 +59,7 @@ class DynamicDoorsEnv(gym.Env[np.ndarray, np.int64]):
         p_change: float = core.DEFAULT_P_CHANGE,
         obs_mode: str = "tokens",
         distinct_doors: bool = False,
+        view_radius: int | None = None,
         render_mode: str | None = None,
         tile_size: int = 32,
     ) -> None:
@@ -64,6 +69,7 @@ class DynamicDoorsEnv(gym.Env[np.ndarray, np.int64]):
         self.n_fixed_walls = n_fixed_walls
         self.obs_mode = check_choice("obs_mode", obs_mode, OBS_MODES)
         self.distinct_doors = check_flag("distinct_doors", distinct_doors)
+        self.view_radius = check_view_radius(view_radius)
         if render_mode is not None:
             check_choice("render_mode", render_mode, RENDER_MODES)
         self.render_mode = render_mode
@@ -71,10 +77,11 @@ class DynamicDoorsEnv(gym.Env[np.ndarray, np.int64]):
 
         self.action_space = spaces.Discrete(core.NUM_ACTIONS)
         rows, cols = layout.obs_shape
+        self.num_tokens = core.num_tokens(self.view_radius)
         if obs_mode == "tokens":
-            self.observation_space = spaces.Box(0, core.NUM_TOKENS - 1, (rows, cols), np.uint8)
+            self.observation_space = spaces.Box(0, self.num_tokens - 1, (rows, cols), np.uint8)
         elif obs_mode == "onehot":
-            self.observation_space = spaces.Box(0, 1, (core.NUM_TOKENS, rows, cols), np.uint8)
+            self.observation_space = spaces.Box(0, 1, (self.num_tokens, rows, cols), np.uint8)
         h, w = layout.shape
         if obs_mode == "rgb":  # the rendered frame: the whole map, outer wall included
             self.observation_space = spaces.Box(0, 255, (h * self.tile_size, w * self.tile_size, 3), np.uint8)
@@ -164,7 +171,8 @@ class DynamicDoorsEnv(gym.Env[np.ndarray, np.int64]):
     def render(self) -> np.ndarray | str | None:
         """Draw the true state (whatever ``distinct_doors`` hides from the observation), per ``render_mode``.
 
-        ``"rgb_array"``: a fresh ``(H * tile_size, W * tile_size, 3)`` uint8 frame of the whole map, no window.
+        ``"rgb_array"``: a fresh ``(H * tile_size, W * tile_size, 3)`` uint8 frame of the whole map, no window;
+        with a ``view_radius`` the cells the agent does not see are dimmed (their true state stays readable).
         ``"ansi"``: the map as text, ``#`` wall, ``X`` fixed wall, ``D`` closed door, ``.`` open doorway,
         ``S`` start, ``G`` goal, ``A`` agent. ``"human"``: shows the frame in a pygame window at
         ``metadata["render_fps"]`` and returns None; ``close()`` closes the window.
@@ -181,7 +189,7 @@ class DynamicDoorsEnv(gym.Env[np.ndarray, np.int64]):
             raise gym.error.ResetNeeded("Cannot call render() before reset()")
         if self.render_mode == "ansi":
             return rendering.render_ansi(self.layout, self._tokens(agent=True), self.fixed_walls, self.closed_doors)
-        frame = self._frame()
+        frame = self._frame(fog="dim")
         if self.render_mode == "rgb_array":
             return frame
         if self._window is None:
@@ -270,9 +278,17 @@ class DynamicDoorsEnv(gym.Env[np.ndarray, np.int64]):
             self.distinct_doors,
         )[0]
 
-    def _frame(self) -> np.ndarray:
+    def _visible(self, shape: tuple[int, int], offset: tuple[int, int]) -> np.ndarray:
+        """``shape`` bool: the cells the agent sees, on a grid whose ``(0, 0)`` is map cell ``offset``."""
+        agent = np.subtract(self.agent_pos, offset)[None]
+        goal = np.subtract(self.goal_pos, offset)[None]
+        return core.view_mask(shape, agent, goal, self.view_radius)[0]
+
+    def _frame(self, fog: str) -> np.ndarray:
+        """The rendered frame; with a partial view the unseen cells are ``fog``: ``"dim"`` or ``"hide"``."""
         from hrm_mazes import rendering
 
+        visible = None if self.view_radius is None else self._visible(self.layout.shape, (0, 0))
         return rendering.render_rgb(
             self.layout,
             self.fixed_walls,
@@ -282,17 +298,21 @@ class DynamicDoorsEnv(gym.Env[np.ndarray, np.int64]):
             self.agent_pos,
             self.changed_doors,
             self.tile_size,
+            visible=visible,
+            fog=fog,
         )
 
     def _observation(self) -> np.ndarray:
         if self.obs_mode == "rgb":
-            return self._frame()
+            return self._frame(fog="hide")  # an observation must not show what the agent cannot see
         rows, cols = self.layout.obs_window
         obs = self._tokens_without_agent[rows, cols].copy()
         r0, c0 = self.layout.obs_offset
         obs[self.agent_pos[0] - r0, self.agent_pos[1] - c0] = core.AGENT
+        if self.view_radius is not None:
+            obs = core.hide_unseen(obs, self._visible(obs.shape, self.layout.obs_offset))
         if self.obs_mode == "onehot":
-            return core.tokens_to_onehot(obs)
+            return core.tokens_to_onehot(obs, self.num_tokens)
         return obs
 
     def _info(self, doors_changed: bool) -> dict[str, Any]:

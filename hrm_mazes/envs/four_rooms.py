@@ -24,6 +24,9 @@ class FourRoomsDynamicEnv(DynamicDoorsEnv):
     6 fixed wall. A closed doorway reads as wall unless ``distinct_doors=True``. ``"onehot"``:
     ``(7, 11, 11)`` uint8 planes. ``"rgb"``: the rendered frame of the whole map. The first observation
     already shows the closed doorway (the paper's code left it out; we do not copy that bug).
+    With ``view_radius=r`` (``FourRooms-Dynamic-Partial-v0``: r = 2) the agent sees only the ``(2r + 1)`` square
+    around it and the goal; every other cell reads 7, ``unseen`` (``Box(0, 7)``; ``onehot``: 8 planes; ``rgb``: a
+    flat tile), on the same 11x11 grid.
 
     ## Rewards
     +1.0 for stepping onto the goal, -0.01 for a blocked move (wall or closed doorway: the agent stays put),
@@ -43,10 +46,12 @@ class FourRoomsDynamicEnv(DynamicDoorsEnv):
 
     ## Arguments
     ``p_change`` (0.05), ``n_closed_doors`` (1, in [0, 4]; when fewer doorways are eligible, all eligible ones
-    close), ``obs_mode``, ``distinct_doors``, ``render_mode``, ``tile_size``.
+    close), ``obs_mode``, ``distinct_doors``, ``view_radius`` (None: the full view; or an int in [1, 12]),
+    ``render_mode``, ``tile_size``.
 
     ## Registered Configurations
     * ``FourRooms-Dynamic-v0``
+    * ``FourRooms-Dynamic-Partial-v0``: ``view_radius=2``, a 5x5 view around the agent (the goal always shown)
     """
 
     def __init__(
@@ -55,6 +60,7 @@ class FourRoomsDynamicEnv(DynamicDoorsEnv):
         n_closed_doors: int = 1,
         obs_mode: str = "tokens",
         distinct_doors: bool = False,
+        view_radius: int | None = None,
         render_mode: str | None = None,
         tile_size: int = 32,
     ) -> None:
@@ -65,6 +71,7 @@ class FourRoomsDynamicEnv(DynamicDoorsEnv):
             p_change=p_change,
             obs_mode=obs_mode,
             distinct_doors=distinct_doors,
+            view_radius=view_radius,
             render_mode=render_mode,
             tile_size=tile_size,
         )

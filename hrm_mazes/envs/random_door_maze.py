@@ -40,7 +40,10 @@ class RandomDoorMazeEnv(DynamicDoorsEnv):
     (NetHack ``|`` and ``#``), a fixed wall reads as wall and a closed temporary door has its own token;
     ``distinct_doors=True`` gives fixed walls theirs too. ``"onehot"``: ``(7, 11, 13)`` uint8 planes.
     ``"rgb"``: the rendered frame. The first observation already shows fixed walls and closed doors (the
-    paper's code left them out; we do not copy that bug).
+    paper's code left them out; we do not copy that bug). With ``view_radius=r``
+    (``RandomDoorMaze-Partial-v0``: r = 2) the agent sees only the ``(2r + 1)`` square around it and the goal;
+    every other cell reads 7, ``unseen`` (``Box(0, 7)``; ``onehot``: 8 planes; ``rgb``: a flat tile), on the same
+    11x13 grid.
 
     ## Rewards
     +1.0 for stepping onto the goal, -0.01 for a blocked move (wall, fixed wall or closed door: the agent
@@ -60,11 +63,13 @@ class RandomDoorMazeEnv(DynamicDoorsEnv):
 
     ## Arguments
     ``p_change`` (0.05), ``n_fixed_walls`` (10), ``n_temp_doors`` (5; together at most 49, the number of door
-    cells), ``obs_mode``, ``distinct_doors``, ``render_mode``, ``tile_size``. ``reset(options=...)`` accepts
-    ``start``, ``goal`` and ``layout_seed`` (same seed, same start, goal and fixed walls).
+    cells), ``obs_mode``, ``distinct_doors``, ``view_radius`` (None: the full view; or an int in [1, 12]),
+    ``render_mode``, ``tile_size``. ``reset(options=...)`` accepts ``start``, ``goal`` and ``layout_seed`` (same
+    seed, same start, goal and fixed walls).
 
     ## Registered Configurations
     * ``RandomDoorMaze-v0``
+    * ``RandomDoorMaze-Partial-v0``: ``view_radius=2``, a 5x5 view around the agent (the goal always shown)
     """
 
     def __init__(
@@ -74,6 +79,7 @@ class RandomDoorMazeEnv(DynamicDoorsEnv):
         n_temp_doors: int = 5,
         obs_mode: str = "tokens",
         distinct_doors: bool = False,
+        view_radius: int | None = None,
         render_mode: str | None = None,
         tile_size: int = 32,
     ) -> None:
@@ -86,6 +92,7 @@ class RandomDoorMazeEnv(DynamicDoorsEnv):
             p_change=p_change,
             obs_mode=obs_mode,
             distinct_doors=distinct_doors,
+            view_radius=view_radius,
             render_mode=render_mode,
             tile_size=tile_size,
         )

@@ -30,6 +30,7 @@ from hrm_mazes.checks import (
     check_flag,
     check_max_distance,
     check_probability,
+    check_view_radius,
 )
 from hrm_mazes.core import Layout
 from hrm_mazes.vector.door_cache import make_door_cache
@@ -53,6 +54,8 @@ class DynamicDoorsVectorEnv(VectorEnv):
     :param obs_mode: ``"tokens"`` (N, H, W) uint8, ``"onehot"`` (N, C, H, W) uint8 or ``"rgb"`` frames.
     :param distinct_doors: give every door state its own token (see :func:`hrm_mazes.core.door_tokens`); the
         default shows the paper's view, where fixed walls and closed FourRooms doorways read as ``WALL``.
+    :param view_radius: None (the full view) or an int in [1, 12]: each agent sees only the ``(2r + 1)`` square
+        around it and its goal, the other cells read ``UNSEEN`` (:func:`hrm_mazes.core.view_mask`, as the single env).
     :param max_episode_steps: truncation limit (``gym.make_vec`` passes the registered 80).
     :param autoreset_mode: ``NEXT_STEP`` (gymnasium's default), ``SAME_STEP`` (final obs / info in ``info``)
         or ``DISABLED`` (reset finished envs with ``reset(options={"reset_mask": mask})``).
@@ -77,6 +80,7 @@ class DynamicDoorsVectorEnv(VectorEnv):
         p_change: float = core.DEFAULT_P_CHANGE,
         obs_mode: str = "tokens",
         distinct_doors: bool = False,
+        view_radius: int | None = None,
         max_episode_steps: int = core.MAX_EPISODE_STEPS,
         autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP,
         render_mode: str | None = None,
@@ -90,6 +94,8 @@ class DynamicDoorsVectorEnv(VectorEnv):
         self.p_change = check_probability("p_change", p_change)
         self.obs_mode = check_choice("obs_mode", obs_mode, OBS_MODES)
         self.distinct_doors = check_flag("distinct_doors", distinct_doors)
+        self.view_radius = check_view_radius(view_radius)
+        self.num_tokens = core.num_tokens(self.view_radius)
         self.max_episode_steps = check_count("max_episode_steps", max_episode_steps, 1, 1 << 30)
         self.autoreset_mode = check_autoreset_mode(autoreset_mode)
         self.metadata = {**type(self).metadata, "autoreset_mode": self.autoreset_mode}
@@ -104,9 +110,9 @@ class DynamicDoorsVectorEnv(VectorEnv):
         rows, cols = layout.obs_shape
         self.single_action_space = spaces.Discrete(core.NUM_ACTIONS)
         if obs_mode == "tokens":
-            self.single_observation_space = spaces.Box(0, core.NUM_TOKENS - 1, (rows, cols), np.uint8)
+            self.single_observation_space = spaces.Box(0, self.num_tokens - 1, (rows, cols), np.uint8)
         elif obs_mode == "onehot":
-            self.single_observation_space = spaces.Box(0, 1, (core.NUM_TOKENS, rows, cols), np.uint8)
+            self.single_observation_space = spaces.Box(0, 1, (self.num_tokens, rows, cols), np.uint8)
         else:
             self.single_observation_space = spaces.Box(0, 255, (h * self.tile_size, w * self.tile_size, 3), np.uint8)
         self.action_space = batch_space(self.single_action_space, n)
@@ -310,7 +316,8 @@ class DynamicDoorsVectorEnv(VectorEnv):
         return self._observe(), rewards, terminated, truncated, self._info(doors_changed)
 
     def render(self) -> tuple[np.ndarray, ...] | tuple[str, ...] | None:
-        """Frames (``rgb_array``) or text (``ansi``) of the first ``render_num_envs`` envs, as a tuple."""
+        """Frames (``rgb_array``) or text (``ansi``) of the first ``render_num_envs`` envs, as a tuple; with a
+        ``view_radius`` the cells an agent does not see are dimmed, as in the single env's frames."""
         from hrm_mazes import rendering
 
         if self.render_mode is None:
@@ -329,7 +336,7 @@ class DynamicDoorsVectorEnv(VectorEnv):
                 rendering.render_ansi(self.layout, tokens[j], self.fixed_walls[i], self.closed_doors[i])
                 for j, i in enumerate(idx)
             )
-        return tuple(self._frames(idx))
+        return tuple(self._frames(idx, fog="dim"))
 
     def close_extras(self, **kwargs: Any) -> None:
         """Nothing to release: the batched env holds no windows, processes or files."""
@@ -432,21 +439,33 @@ class DynamicDoorsVectorEnv(VectorEnv):
         """``(n, H, W)`` tokens of the whole map (outer wall included), for ``ansi`` rendering."""
         return core.token_grid(self.layout, *self._state_of(idx), self.distinct_doors)
 
-    def _frames(self, idx: np.ndarray) -> np.ndarray:
-        """``(n, H*t, W*t, 3)`` uint8 rendered frames of envs ``idx``."""
+    def _visible(self, idx: np.ndarray, shape: tuple[int, int], offset: tuple[int, int]) -> np.ndarray:
+        """``(n, *shape)`` bool: the cells the agents of envs ``idx`` see, on a grid whose ``(0, 0)`` is map cell
+        ``offset`` (the observation grid or the map)."""
+        agent = self._pos_table.take(self._agent[idx], axis=0) - np.asarray(offset)
+        goal = self._pos_table.take(self._goal[idx], axis=0) - np.asarray(offset)
+        return core.view_mask(shape, agent, goal, self.view_radius)
+
+    def _frames(self, idx: np.ndarray, fog: str) -> np.ndarray:
+        """``(n, H*t, W*t, 3)`` uint8 rendered frames of envs ``idx``; with a partial view the cells the agents do
+        not see are ``fog``: ``"dim"`` (render) or ``"hide"`` (observations)."""
         from hrm_mazes import rendering
 
+        visible = None if self.view_radius is None else self._visible(idx, self.layout.shape, (0, 0))
         return rendering.render_rgb_batch(
-            self.layout, *self._state_of(idx), self.changed_doors[idx], tile_size=self.tile_size
+            self.layout, *self._state_of(idx), self.changed_doors[idx], tile_size=self.tile_size, visible=visible, fog=fog
         )
 
     def _observe(self, idx: np.ndarray | None = None) -> np.ndarray:
         """Observations of envs ``idx`` (all when None), a fresh array the env never touches again."""
+        rows = self._rows if idx is None else idx
         if self.obs_mode == "rgb":
-            return self._frames(self._rows if idx is None else idx)
+            return self._frames(rows, fog="hide")  # an observation must not show what the agent cannot see
         tokens = self._tokens(idx)
+        if self.view_radius is not None:
+            tokens = core.hide_unseen(tokens, self._visible(rows, self.layout.obs_shape, self.layout.obs_offset))
         if self.obs_mode == "onehot":
-            return core.tokens_to_onehot(tokens)
+            return core.tokens_to_onehot(tokens, self.num_tokens)
         return tokens
 
     def _info(self, doors_changed: np.ndarray, idx: np.ndarray | None = None) -> dict[str, Any]:

@@ -15,7 +15,8 @@ class FourRoomsDynamicVectorEnv(DynamicDoorsVectorEnv):
     """``num_envs`` copies of :class:`hrm_mazes.envs.FourRoomsDynamicEnv` in arrays (same rules, same kwargs).
 
     ``gym.make_vec("FourRooms-Dynamic-v0", num_envs=N, vectorization_mode="vector_entry_point")``.
-    Observations ``(N, 11, 11)`` uint8 tokens (``(N, 7, 11, 11)`` onehot); rewards ``(N,)`` float64; info
+    Also ``FourRooms-Dynamic-Partial-v0`` (``view_radius=2``).
+    Observations ``(N, 11, 11)`` uint8 tokens (``(N, 7, 11, 11)`` onehot; 8 planes with a ``view_radius``); rewards ``(N,)`` float64; info
     arrays ``agent_pos`` / ``goal_pos`` ``(N, 2)``, ``is_success``, ``doors_changed``, ``shortest_path`` ``(N,)``.
     """
 
@@ -26,6 +27,7 @@ class FourRoomsDynamicVectorEnv(DynamicDoorsVectorEnv):
         n_closed_doors: int = 1,
         obs_mode: str = "tokens",
         distinct_doors: bool = False,
+        view_radius: int | None = None,
         max_episode_steps: int = core.MAX_EPISODE_STEPS,
         autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP,
         render_mode: str | None = None,
@@ -40,6 +42,7 @@ class FourRoomsDynamicVectorEnv(DynamicDoorsVectorEnv):
             p_change=p_change,
             obs_mode=obs_mode,
             distinct_doors=distinct_doors,
+            view_radius=view_radius,
             max_episode_steps=max_episode_steps,
             autoreset_mode=autoreset_mode,
             render_mode=render_mode,
@@ -53,7 +56,8 @@ class RandomDoorMazeVectorEnv(DynamicDoorsVectorEnv):
     """``num_envs`` copies of :class:`hrm_mazes.envs.RandomDoorMazeEnv` in arrays (same rules, same kwargs).
 
     ``gym.make_vec("RandomDoorMaze-v0", num_envs=N, vectorization_mode="vector_entry_point")``.
-    Observations ``(N, 11, 13)`` uint8 tokens (``(N, 7, 11, 13)`` onehot); rewards ``(N,)`` float64; info
+    Also ``RandomDoorMaze-Partial-v0`` (``view_radius=2``).
+    Observations ``(N, 11, 13)`` uint8 tokens (``(N, 7, 11, 13)`` onehot; 8 planes with a ``view_radius``); rewards ``(N,)`` float64; info
     arrays ``agent_pos`` / ``goal_pos`` ``(N, 2)``, ``is_success``, ``doors_changed``, ``shortest_path`` ``(N,)``.
     """
 
@@ -65,6 +69,7 @@ class RandomDoorMazeVectorEnv(DynamicDoorsVectorEnv):
         n_temp_doors: int = 5,
         obs_mode: str = "tokens",
         distinct_doors: bool = False,
+        view_radius: int | None = None,
         max_episode_steps: int = core.MAX_EPISODE_STEPS,
         autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP,
         render_mode: str | None = None,
@@ -81,6 +86,7 @@ class RandomDoorMazeVectorEnv(DynamicDoorsVectorEnv):
             p_change=p_change,
             obs_mode=obs_mode,
             distinct_doors=distinct_doors,
+            view_radius=view_radius,
             max_episode_steps=max_episode_steps,
             autoreset_mode=autoreset_mode,
             render_mode=render_mode,
