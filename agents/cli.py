@@ -1,9 +1,10 @@
 """The ``hrm-mazes`` command line (its subcommands are :func:`build_parser`'s; docs/cli.md documents each).
 
-A thin layer over :mod:`agents.harness`: ``train``'s options are generated from the fields of
-:class:`~agents.harness.config.TrainConfig`, and each handler calls one harness function. Every subcommand imports
-torch / SB3 only when it runs, so ``hrm-mazes --help`` and ``hrm-mazes play`` stay fast. A mistake in the input (unknown algorithm or env, missing or corrupt file, existing run directory)
-prints one line ``hrm-mazes: error: ...`` and exits with code 2; an interrupted command exits with 130.
+A thin layer over :mod:`agents.harness`: ``train``'s and ``tune``'s options are generated from the fields of
+:class:`~agents.harness.config.TrainConfig` and :class:`~agents.harness.config.TuneConfig`, and each handler
+calls one harness function. Every subcommand imports torch / SB3 only when it runs, so ``hrm-mazes --help`` and
+``hrm-mazes play`` stay fast. A mistake in the input (unknown algorithm or env, missing or corrupt file, existing
+run directory) prints one line ``hrm-mazes: error: ...`` and exits with code 2; an interrupted command exits with 130.
 ``train`` and ``tune`` treat SIGTERM (``kill PID``, a scheduler's stop) as Ctrl-C: the run saves its checkpoint
 first. That matters for runs started in the background, where a non-interactive shell leaves SIGINT ignored.
 """
@@ -20,7 +21,7 @@ from collections.abc import Callable, Iterator
 
 from agents.errors import UserError
 from agents.harness.algos import ALGO_NAMES, DEVICES, ENV_IDS
-from agents.harness.config import TrainConfig, add_options
+from agents.harness.config import TrainConfig, TuneConfig, add_options
 from agents.harness.evaluation import PLAYERS
 from hrm_mazes.cli_args import OneLineArgumentParser, float_option, int_option
 from hrm_mazes.seeds import TEST, TRAIN, split_of
@@ -114,31 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--no-progress", action="store_true", help="no progress bars")
 
     tune = sub.add_parser("tune", help="hyperparameter search (Optuna, pruned on greedy success) -> best.yaml")
-    tune.add_argument("--algo", required=True, choices=ALGO_NAMES, help="algorithm (one with a search space: docs/tuning.md)")
-    tune.add_argument("--env", dest="env_id", required=True, choices=ENV_IDS, help="environment id")
-    tune.add_argument("--trials", type=int_option(1), required=True, help="trial cap of the study (resumed sessions included)")
-    tune.add_argument("--minutes", type=float, required=True, help="wall-clock budget of the study: no trial starts after it")
-    tune.add_argument("--trial-minutes", type=float, help="wall-clock budget of one trial (default minutes / trials)")
-    tune.add_argument("--steps", type=int_option(1), help="env steps of one trial (default: the base config's n_timesteps)")
-    tune.add_argument("--config", help="base preset the samples go on top of (default: the algo's cpu preset, else its default)")
-    tune.add_argument("--seed", type=int_option(0), help="training seed of every trial and the sampler's seed (default 0)")
-    tune.add_argument("--eval-freq", type=int_option(1), help="greedy evaluation (and pruning check) every N env steps")
-    tune.add_argument("--eval-episodes", type=int_option(1), help="episodes per periodic evaluation")
-    tune.add_argument("--startup-trials", type=int_option(0), help="random trials before TPE and pruning start (default 5)")
-    tune.add_argument("--device", choices=DEVICES, default="auto", help="torch device (default auto)")
-    tune.add_argument("--out", help="study directory (default runs/tune/<algo>-<env>)")
-    tune.add_argument("--resume", action="store_true", help="continue the study in --out")
-    tune.add_argument("--force", action="store_true", help="replace the study in --out")
-    tune.add_argument("--keep-checkpoints", action="store_true", help="keep each trial's final checkpoint (replay buffer: large)")
-    tune.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar per trial")
-    tune.add_argument(
-        "--workers", type=int_option(1), default=None, metavar="N",
-        help="processes running trials of the study at once, one torch thread each (default 1: in this process); "
-        "with --ray the Ray tasks (default: the cluster's CPUs)",
-    )  # fmt: skip
-    tune.add_argument("--ray", dest="ray_address", metavar="ADDRESS", help="run the study's workers as Ray tasks on the "
-                      "cluster at ADDRESS ('local' starts one on this machine; needs the 'ray' extra and --out on a "
-                      "file system every node sees)")  # fmt: skip
+    add_options(tune, TuneConfig)  # every option of tune is a TuneConfig field
 
     analyze = sub.add_parser("analyze", help="HRM recurrent dynamics: convergence / divergence of z within an env step")
     analyze.add_argument("--model", action="append", required=True,
@@ -326,9 +303,9 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _tune(args: argparse.Namespace) -> int:
-    from agents.harness.tune import TuneConfig, tune
+    from agents.harness.tune import tune
 
-    result = tune(TuneConfig(**{k: v for k, v in vars(args).items() if k != "command"}))
+    result = tune(TuneConfig.from_args(args))
     best = "no trial completed" if result.best_value is None else f"best objective {result.best_value:.3f}"
     print(f"{result.finished} trials finished, {best}")
     print(f"outputs written to {result.out}/ ({'best.yaml, ' if result.best_yaml else ''}study.csv, summary.md, trials/)")

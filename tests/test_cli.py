@@ -14,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import sys
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,7 @@ from cli_helpers import AtStep, assert_one_line_error, raising, run_cli
 import agents.harness.training
 from agents.cli import build_parser, main
 from agents.harness.checkpoints import latest_checkpoint, read_state
-from agents.harness.config import TrainConfig
+from agents.harness.config import TrainConfig, TuneConfig, flag_of
 from agents.harness.rundir import RunPaths, claim_output_dir, read_eval_rows, read_run
 from agents.harness.training import train
 
@@ -77,8 +78,6 @@ def test_help_and_play_do_not_import_torch():
 
 
 def test_train_options_are_generated_from_the_config_fields(capsys):
-    from dataclasses import fields
-
     parser = build_parser()
     train_parser = parser._subparsers._group_actions[0].choices["train"]
     dests = {a.dest for a in train_parser._actions if a.dest != "help"}
@@ -88,6 +87,36 @@ def test_train_options_are_generated_from_the_config_fields(capsys):
     args = parser.parse_args(["train", "--algo", "dqn", "--env", ENV, "--steps", "2e4", "--no-progress", "--seed", "7"])
     config = TrainConfig.from_args(args)
     assert config == TrainConfig(algo="dqn", env_id=ENV, steps=20_000, seed=7, progress=False)
+
+
+@pytest.mark.parametrize("command, config_class", [("train", TrainConfig), ("tune", TuneConfig)])
+def test_train_and_tune_options_are_exactly_their_config_fields(command, config_class):
+    subparser = build_parser()._subparsers._group_actions[0].choices[command]
+    options = {a.dest: a.option_strings for a in subparser._actions if a.dest != "help"}
+    assert options == {f.name: [flag_of(f)] for f in fields(config_class) if f.metadata["cli"]}
+    required = {a.dest for a in subparser._actions if a.required}
+    assert required == {f.name for f in fields(config_class) if f.metadata["required"]}
+
+
+def test_tune_options_give_the_config_back():
+    """The command a study prints (its resume command, commands.txt) is its config's options: parsed, the same config."""
+    config = TuneConfig(algo="dqn-cnn", env_id=ENV, trials=3, minutes=1.5, trial_minutes=0.25, seed=4, out="a b",
+                        resume=True, progress=False, workers=2, ray_address="local")  # fmt: skip
+    args = build_parser().parse_args(["tune", *config.to_argv()])
+    assert TuneConfig.from_args(args) == config
+    assert config.to_argv()[:8] == ["--algo", "dqn-cnn", "--env", ENV, "--trials", "3", "--minutes", "1.5"]
+
+
+@pytest.mark.parametrize(("option", "value"), [("--steps", "0"), ("--seed", "100"), ("--eval-freq", "1.5")])
+def test_a_bad_value_is_the_same_error_in_train_and_tune(option, value, capsys):
+    """One option type per field: the options train and tune share reject a bad value with the same words."""
+    errors = []
+    for command in (["train", "--algo", "dqn", "--env", ENV], ["tune", "--algo", "dqn", "--env", ENV, "--trials", "1",
+                                                                 "--minutes", "1"]):  # fmt: skip
+        rc, _, err = run_cli([*command, option, value], capsys)
+        assert_one_line_error(rc, err, option, repr(value))
+        errors.append(err.split(": error: ")[1])
+    assert errors[0] == errors[1]
 
 
 @pytest.mark.parametrize(

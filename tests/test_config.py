@@ -1,15 +1,16 @@
-"""The run config (agents.harness.config): one integer check for every source, run.yaml round trips, and the
-output-directory guard shared by train, benchmark and demo."""
+"""The command configs (agents.harness.config): one check per number for every source (train's and tune's alike),
+the options --resume keeps, run.yaml round trips, and the output-directory guard shared by train, benchmark and
+demo."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import fields
+from dataclasses import dataclass, fields
 
 import pytest
 
 from agents.errors import UserError
-from agents.harness.config import MAX_SEED, TrainConfig
+from agents.harness.config import MAX_SEED, TrainConfig, TuneConfig, fixed_options, option
 from agents.harness.rundir import claim_output_dir
 from hrm_mazes.cli_args import describe_int, parse_int
 
@@ -40,10 +41,76 @@ def test_train_config_checks_every_integer_from_python_and_yaml():
     assert TrainConfig(steps="2e4", n_envs=4.0).steps == 20_000
     with pytest.raises(UserError, match=rf"seed must be an integer in \[0, {MAX_SEED}\], got 100"):
         TrainConfig(seed=100)
-    with pytest.raises(UserError, match="eval_episodes must be a positive integer"):
+    with pytest.raises(UserError, match="--eval-episodes must be a positive integer"):
         TrainConfig(eval_episodes=0)
     with pytest.raises(UserError, match="steps"):
         TrainConfig(algo="dqn").replace(steps=-1)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [({"trials": 0}, "--trials must be a positive integer, got 0"),
+     ({"trials": "2.5"}, "--trials must be a positive integer, got '2.5'"),
+     ({"seed": 100}, rf"--seed must be an integer in \[0, {MAX_SEED}\], got 100"),
+     ({"minutes": 0}, "--minutes must be a finite number > 0, got 0"),
+     ({"minutes": "nan"}, "--minutes must be a finite number > 0, got 'nan'"),
+     ({"trial_minutes": True}, "--trial-minutes must be a finite number > 0, got 'True'"),
+     ({"startup_trials": -1}, "--startup-trials must be a non-negative integer, got -1"),
+     ({"workers": [2]}, r"--workers must be a positive integer, got '\[2\]'"),
+     ({"trials": None}, "--trials is required")],
+)  # fmt: skip
+def test_tune_config_checks_its_fields_as_train_config_does(changes, message):
+    """TuneConfig's numbers are checked from Python by their option types, with TrainConfig's one-line words."""
+    given = {"algo": "dqn-cnn", "env_id": "FourRooms-Dynamic-v0", "trials": 2, "minutes": 1}
+    assert TuneConfig(**{**given, "trials": "2e1", "minutes": "1.5"}).minutes == 1.5
+    with pytest.raises(UserError, match=message) as caught:
+        TuneConfig(**{**given, **changes})
+    assert "\n" not in str(caught.value)
+
+
+def test_an_option_train_and_tune_share_is_refused_with_the_same_words():
+    given = {"algo": "dqn-cnn", "env_id": "FourRooms-Dynamic-v0", "trials": 2, "minutes": 1}
+    for changes in ({"steps": 0}, {"seed": -1}, {"eval_freq": "often"}):
+        with pytest.raises(UserError) as train_error:
+            TrainConfig(**changes)
+        with pytest.raises(UserError) as tune_error:
+            TuneConfig(**given, **changes)
+        assert str(train_error.value) == str(tune_error.value)
+
+
+@dataclass
+class LoggedTrainConfig(TrainConfig):
+    log_interval: int | None = option(None, "log every N episodes", lo=1, saved=True, fixed=True)
+
+
+@dataclass
+class SampledTuneConfig(TuneConfig):
+    sampler_seed: int | None = option(None, "the sampler's seed", lo=0, fixed=True)
+
+
+def test_the_options_resume_keeps_are_derived_from_the_fields(tmp_path):
+    """``fixed=True`` on a field is all it takes for train's and tune's --resume to refuse another value."""
+    from agents.harness import training, tune
+
+    assert fixed_options(TrainConfig) == {"seed": "--seed", "config": "--config", "eval_freq": "--eval-freq",
+                                          "eval_episodes": "--eval-episodes", "checkpoint_freq": "--checkpoint-freq"}
+    assert set(fixed_options(TuneConfig)) == {"trial_minutes", "steps", "config", "seed", "eval_freq", "eval_episodes",
+                                              "startup_trials"}  # fmt: skip
+    assert fixed_options(LoggedTrainConfig)["log_interval"] == "--log-interval"
+    saved = LoggedTrainConfig(algo="dqn", env_id="FourRooms-Dynamic-v0", log_interval=10)
+    training._check_fixed_options(LoggedTrainConfig(log_interval=10), saved, tmp_path)  # the same value: fine
+    with pytest.raises(UserError, match="--resume: --log-interval is fixed by the run .* --log-interval 10"):
+        training._check_fixed_options(LoggedTrainConfig(log_interval=20), saved, tmp_path)
+
+    study = {"algo": "dqn-cnn", "env_id": "FourRooms-Dynamic-v0", "config": "/pkg/dqn-cnn-cpu.yaml",
+             "config_given": "cpu", "seed": 0, "steps": 200, "trial_seconds": 30.0, "eval_freq": 100,
+             "eval_episodes": 2, "startup_trials": 5, "sampler_seed": 3}  # fmt: skip
+    given = {"algo": "dqn-cnn", "env_id": "FourRooms-Dynamic-v0", "trials": 2, "minutes": 1, "resume": True}
+    tune._check_fixed_options(SampledTuneConfig(**given, config="cpu", trial_minutes=0.5, sampler_seed=3), study, tmp_path)
+    with pytest.raises(UserError, match="--resume: --sampler-seed is fixed by the study"):
+        tune._check_fixed_options(SampledTuneConfig(**given, sampler_seed=4), study, tmp_path)
+    with pytest.raises(UserError, match="--resume: --trial-minutes is fixed by the study"):
+        tune._check_fixed_options(SampledTuneConfig(**given, trial_minutes=1), study, tmp_path)
 
 
 def test_every_field_is_documented():

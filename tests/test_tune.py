@@ -291,9 +291,9 @@ def with_option(args: list[str], option: str, value: str) -> list[str]:
     "option, value, words",
     [
         ("--trials", "0", ["--trials", "positive integer"]),
-        ("--minutes", "-1", ["--minutes", "positive number"]),
-        ("--minutes", "nan", ["--minutes", "positive number"]),
-        ("--trial-minutes", "0", ["--trial-minutes"]),
+        ("--minutes", "-1", ["--minutes", "finite number > 0", "'-1'"]),
+        ("--minutes", "nan", ["--minutes", "finite number > 0", "'nan'"]),
+        ("--trial-minutes", "0", ["--trial-minutes", "finite number > 0"]),
         ("--algo", "qrdqn", ["qrdqn", "search space"]),
     ],
 )

@@ -21,6 +21,7 @@ A suite is a YAML file::
 from __future__ import annotations
 
 import re
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -28,15 +29,15 @@ import yaml
 
 from agents.errors import UserError
 from agents.harness.algos import ALGOS, DEVICES, check_env_id
-from agents.harness.config import MAX_SEED, TrainConfig
+from agents.harness.config import TrainConfig, check_value
 from agents.harness.evaluation import REFERENCE_PLAYERS
-from hrm_mazes.cli_args import parse_int
 
 SUITE_KEYS = {
     "name", "envs", "algos", "seeds", "steps", "eval_freq", "eval_episodes", "final_episodes",
     "references", "device", "overrides", "out", "n_envs", "compare",
 }  # fmt: skip
 ENTRY_KEYS = {"algo", "config", "label", "steps", "eval_freq", "n_envs", "overrides"}
+_TRAIN_FIELDS = {f.name: f for f in fields(TrainConfig)}
 # Labels and suite names become folder names.
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
@@ -72,7 +73,7 @@ def load_suite(path: str | Path) -> dict[str, Any]:
     seeds = suite.get("seeds", [0])
     if not isinstance(seeds, list) or not seeds:
         raise UserError(f"{where}: seeds must be a non-empty list such as [0, 1, 2], got {seeds!r}")
-    suite["seeds"] = [_suite_int(where, "seeds", s, 0, MAX_SEED) for s in seeds]
+    suite["seeds"] = [_suite_int(where, "seeds", s, "seed") for s in seeds]
     if len(set(suite["seeds"])) != len(suite["seeds"]):
         raise UserError(f"{where}: seeds must be different, got {suite['seeds']}")
     suite.setdefault("references", ["oracle", "random"])
@@ -81,11 +82,12 @@ def load_suite(path: str | Path) -> dict[str, Any]:
     for ref in suite["references"]:
         if ref not in REFERENCE_PLAYERS:
             raise UserError(f"{where}: unknown reference {ref!r}; use oracle and/or random")
-    suite["final_episodes"] = _suite_int(where, "final_episodes", suite.get("final_episodes", 1000), 1)
-    suite["eval_episodes"] = _suite_int(where, "eval_episodes", suite.get("eval_episodes", 100), 1)
+    # the final evaluation's episodes are counted as the periodic one's
+    suite["final_episodes"] = _suite_int(where, "final_episodes", suite.get("final_episodes", 1000), "eval_episodes")
+    suite["eval_episodes"] = _suite_int(where, "eval_episodes", suite.get("eval_episodes", 100))
     for key in ("steps", "eval_freq", "n_envs"):
         if suite.get(key) is not None:
-            suite[key] = _suite_int(where, key, suite[key], 1)
+            suite[key] = _suite_int(where, key, suite[key])
     suite["overrides"] = _suite_mapping(where, "overrides", suite.get("overrides"))
     if suite.get("device", "auto") not in DEVICES:
         raise UserError(f"{where}: device must be one of {', '.join(DEVICES)}, got {suite['device']!r}")
@@ -115,7 +117,7 @@ def _suite_entry(where: str, item: Any) -> dict[str, Any]:
     _check_name(where, "label", entry["label"])
     for key in ("steps", "eval_freq", "n_envs"):
         if entry.get(key) is not None:
-            entry[key] = _suite_int(where, f"{entry['label']}: {key}", entry[key], 1)
+            entry[key] = _suite_int(where, f"{entry['label']}: {key}", entry[key], key)
     entry["overrides"] = _suite_mapping(where, f"{entry['label']}: overrides", entry.get("overrides"))
     return entry
 
@@ -143,9 +145,11 @@ def _suite_mapping(where: str, key: str, value: Any) -> dict[str, Any]:
     return value
 
 
-def _suite_int(where: str, key: str, value: Any, lo: int, hi: int | None = None) -> int:
+def _suite_int(where: str, key: str, value: Any, option: str | None = None) -> int:
+    """A suite's integer, checked as the :class:`TrainConfig` field ``option`` (default ``key``) is checked from every
+    other source: its bounds and its words."""
     try:
-        return parse_int(value, lo, hi)
+        return check_value(_TRAIN_FIELDS[option or key], value)
     except ValueError as err:
         raise UserError(f"{where}: {key}: {err}") from None
 

@@ -41,7 +41,7 @@ from agents.harness.checkpoints import (
     resume_hint,
     save_checkpoint,
 )
-from agents.harness.config import SEEDS_PER_RUN, TrainConfig
+from agents.harness.config import SEEDS_PER_RUN, TrainConfig, fixed_options
 from agents.harness.hyperparams import apply_overrides, check_hyperparams, load_config, resolve_config_path
 from agents.harness.logger import make_logger
 from agents.harness.rundir import (
@@ -146,11 +146,6 @@ def _start_fresh(config: TrainConfig) -> Session:
     return Session(run.replace(out=paths.root), paths, state, venv, model, resumed=False)
 
 
-# Options whose value a run fixes: --resume refuses a different one.
-_FIXED_ON_RESUME = {"config": "--config", "seed": "--seed", "eval_freq": "--eval-freq", "eval_episodes": "--eval-episodes",
-                    "checkpoint_freq": "--checkpoint-freq"}  # fmt: skip
-
-
 def _resume(config: TrainConfig) -> Session:
     """The run in ``config.out`` as its last checkpoint left it, after checking that the checkpoint's parts
     belong together; ``steps`` may extend the run."""
@@ -200,8 +195,10 @@ def _resume(config: TrainConfig) -> Session:
 
 
 def _check_fixed_options(config: TrainConfig, saved: TrainConfig, root: Path) -> None:
-    """--resume with an option the run fixed, set to another value than the run's: a :class:`UserError`."""
-    for name, flag in _FIXED_ON_RESUME.items():
+    """--resume with an option the run fixed (:func:`~agents.harness.config.fixed_options`, and ``n_envs`` and the
+    hyperparameters, which run.yaml keeps in ``hyperparams``), set to another value than the run's: a
+    :class:`UserError`."""
+    for name, flag in fixed_options(type(config)).items():
         given, fixed = getattr(config, name), getattr(saved, name)
         if given is None or given == fixed:
             continue

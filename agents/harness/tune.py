@@ -26,14 +26,14 @@ trains it and tells the result, until the study holds the session's cap of trial
 study's trials and asking for the next one is one step under a lock file, so that the workers never start more
 trials than the cap between them. This process opens the study first and writes the outputs once at the end.
 
-(About 750 lines: one command's flow read top to bottom, the study's settings, one trial with its pruning
-callback, the study workers and their loop, the three outputs; the search spaces are their own module.)
+(About 680 lines: one command's flow read top to bottom, the study's settings, one trial with its pruning
+callback, the study workers and their loop, the three outputs; the search spaces are their own module, and the
+options, :class:`~agents.harness.config.TuneConfig`, are declared with train's in :mod:`agents.harness.config`.)
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
 import platform
 import shlex
@@ -50,14 +50,13 @@ from stable_baselines3.common.callbacks import BaseCallback
 
 from agents.errors import UserError
 from agents.harness.algos import check_env_id
-from agents.harness.config import MAX_SEED, TrainConfig
+from agents.harness.config import STARTUP_TRIALS, TrainConfig, TuneConfig, fixed_options
 from agents.harness.evaluation import EVAL_SEED_OFFSET, VALIDATION_SEED_OFFSET
 from agents.harness.hyperparams import apply_overrides, load_config
 from agents.harness.report import write_output
 from agents.harness.rundir import OutputDir, RunPaths, check_own_dir, claim_output_dir, read_eval_rows
 from agents.harness.runner import import_ray, ray_connection, ray_cpus, run_tasks
 from agents.harness.search_spaces import SEARCH_SPACES, base_params, default_base_config, get_space
-from hrm_mazes.cli_args import describe_int, parse_int
 
 TUNE_DIR = Path("runs") / "tune"
 COMMANDS_FILE = "commands.txt"  # the command of each session of a study, one per line
@@ -68,12 +67,9 @@ LEGACY_DB = "study.db"  # the storage of a study made before the journal (SQLite
 CLAIM_LOCK = "next-trial"  # the lock file "next-trial.lock" under which a worker counts the trials and asks for one
 # Worker k of a session seeds its sampler with the session's seed + k * SEED_STRIDE: more than any study's trials,
 # so that no two workers, in this session or another, draw the same random start-up trials.
-SEED_STRIDE = 1_000_000
+SEED_STRIDE = 1 << 20  # (not a seed split: sampler seeds of workers, 1,048,576 apart)
 # RL Zoo prunes from its n_evaluations // 3-th evaluation (3 of its usual 10): the first two never prune.
 WARMUP_EVALUATIONS = 3
-# RL Zoo uses --n-startup-trials 10 for both its TPE sampler and its median pruner; tuning budgets here are
-# tens of trials, so 5 (Optuna's MedianPruner default) random trials start the study.
-STARTUP_TRIALS = 5
 OBJECTIVE = "mean greedy success rate of the trial's last two evaluations"
 STUDY_COLUMNS = ("number", "value", "datetime_start", "datetime_complete", "duration", "params", "user_attrs", "state")
 
@@ -81,92 +77,13 @@ STUDY_COLUMNS = ("number", "value", "datetime_start", "datetime_complete", "dura
 # --- the study's settings -----------------------------------------------------------------------------------
 
 
-@dataclass
-class TuneConfig:
-    """What ``hrm-mazes tune`` is asked to do.
-
-    :param algo, env_id: the algorithm (one of :data:`SEARCH_SPACES`) and the env.
-    :param trials: the study's trial cap: trials are run until this many have finished (complete or pruned),
-        earlier sessions of a resumed study included.
-    :param minutes: the session's wall-clock budget: no trial starts after it (in any worker).
-    :param trial_minutes: wall-clock budget of one trial (default ``minutes / trials``).
-    :param steps: env steps of one trial (default: the base preset's ``n_timesteps``).
-    :param config: the base preset (default: :func:`default_base_config`).
-    :param seed: the training seed of every trial, and the sampler's seed (default 0).
-    :param eval_freq, eval_episodes: the periodic greedy evaluation (default: the preset's, else steps / 10 and 100).
-    :param startup_trials: random trials before TPE samples and before the pruner prunes (default 5).
-    :param device: torch device.
-    :param out: the study directory (default ``runs/tune/<algo>-<env>``).
-    :param resume: continue the study in ``out``.
-    :param force: replace the study in ``out``.
-    :param keep_checkpoints: keep each trial's final checkpoint (with its replay buffer: large).
-    :param progress: a progress bar per trial (not in worker processes).
-    :param workers: study workers, each running trials of the study: 1 (the default) runs them in this process,
-        more start that many processes here (one torch thread each); with ``ray_address`` that many Ray tasks
-        (default: the cluster's CPUs). Never more than the trials left.
-    :param ray_address: run the workers as Ray tasks on this cluster (``"local"``: start one here); the study
-        directory must be on a file system that every node sees.
-    """
-
-    algo: str
-    env_id: str
-    trials: int
-    minutes: float
-    trial_minutes: float | None = None
-    steps: int | None = None
-    config: str | None = None
-    seed: int | None = None
-    eval_freq: int | None = None
-    eval_episodes: int | None = None
-    startup_trials: int | None = None
-    device: str = "auto"
-    out: str | os.PathLike | None = None
-    resume: bool = False
-    force: bool = False
-    keep_checkpoints: bool = False
-    progress: bool = True
-    workers: int | None = None
-    ray_address: str | None = None
-
-
-# The settings a resumed study keeps from tune.yaml (name -> the option that sets it).
-FIXED = {"config": "--config", "seed": "--seed", "steps": "--steps", "trial_seconds": "--trial-minutes",
-         "eval_freq": "--eval-freq", "eval_episodes": "--eval-episodes", "startup_trials": "--startup-trials"}  # fmt: skip
-
-
-def _integer(value: Any, flag: str, lo: int | None, hi: int | None = None) -> int:
-    try:
-        return parse_int(value, lo, hi)
-    except ValueError:
-        raise UserError(f"{flag} must be {describe_int(lo, hi)}, got {value!r}") from None
-
-
-def _minutes(value: Any, flag: str) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = math.nan
-    if isinstance(value, bool) or not math.isfinite(number) or number <= 0:
-        raise UserError(f"{flag} must be a positive number of minutes, got {value!r}")
-    return number
-
-
-def check_config(config: TuneConfig) -> TuneConfig:
-    """``config`` with its numbers checked (one-line :class:`UserError` naming the option), before any work."""
+def check_config(config: TuneConfig) -> None:
+    """What :class:`TuneConfig` cannot check field by field (one-line :class:`UserError`s), before any work: the
+    algorithm has a search space, the env exists, and not both ``--resume`` and ``--force``."""
     get_space(config.algo)
     check_env_id(config.env_id)
-    trials = _integer(config.trials, "--trials", 1)
-    minutes = _minutes(config.minutes, "--minutes")
-    changes: dict[str, Any] = {"trials": trials, "minutes": minutes}
-    if config.trial_minutes is not None:
-        changes["trial_minutes"] = _minutes(config.trial_minutes, "--trial-minutes")
-    for name, lo, hi in (("steps", 1, None), ("seed", 0, MAX_SEED), ("eval_freq", 1, None), ("eval_episodes", 1, None),
-                         ("startup_trials", 0, None), ("workers", 1, None)):  # fmt: skip
-        if getattr(config, name) is not None:
-            changes[name] = _integer(getattr(config, name), "--" + name.replace("_", "-"), lo, hi)
     if config.resume and config.force:
         raise UserError("--resume continues a study and --force replaces it: pass only one of them")
-    return TuneConfig(**{**config.__dict__, **changes})
 
 
 def _study_dir(config: TuneConfig) -> OutputDir | Path:
@@ -188,9 +105,6 @@ def _settings(config: TuneConfig, path: Path) -> dict[str, Any]:
 
     if config.resume:
         saved = _read_tune_yaml(path / "tune.yaml")
-        given = {"config": config.config, "seed": config.seed, "steps": config.steps, "eval_freq": config.eval_freq,
-                 "eval_episodes": config.eval_episodes, "startup_trials": config.startup_trials,
-                 "trial_seconds": None if config.trial_minutes is None else round(60 * config.trial_minutes, 3)}  # fmt: skip
         for name in ("algo", "env_id"):
             if saved[name] != getattr(config, name):
                 raise UserError(f"--resume: the study in {path} tunes {saved['algo']} on {saved['env_id']}, "
@@ -199,11 +113,7 @@ def _settings(config: TuneConfig, path: Path) -> dict[str, Any]:
             raise UserError(f"--resume: the study in {path} scored its trials on the test episodes (seeds "
                             f"{EVAL_SEED_OFFSET:,}+), from before periodic evaluations played validation episodes "
                             f"({VALIDATION_SEED_OFFSET:,}+); new trials would not be comparable: start a new study")
-        for name, flag in FIXED.items():
-            same = given[name] == saved[name] or (name == "config" and given[name] == saved["config_given"])
-            if given[name] is not None and not same:
-                raise UserError(f"--resume: {flag} is fixed by the study ({path}/tune.yaml has {saved[name]}); "
-                                "start a new study to change it")
+        _check_fixed_options(config, saved, path)
         return {**saved, "device": resolve_device(config.device)}
     base_name = config.config if config.config is not None else default_base_config(config.algo)
     run = resolve_fresh(TrainConfig(algo=config.algo, env_id=config.env_id, steps=config.steps, seed=config.seed,
@@ -230,6 +140,19 @@ def _settings(config: TuneConfig, path: Path) -> dict[str, Any]:
         "eval_seed_offset": VALIDATION_SEED_OFFSET,  # the periodic evaluations' episodes (a study before it: the test's,
         # and --resume refuses it: its trials and new ones would have played different episodes)
     }
+
+
+def _check_fixed_options(config: TuneConfig, saved: dict[str, Any], path: Path) -> None:
+    """``--resume`` with an option the study fixed (:func:`~agents.harness.config.fixed_options`) set to another
+    value than ``saved`` (its tune.yaml) has: a :class:`UserError`."""
+    for name, flag in fixed_options(type(config)).items():
+        given, key = getattr(config, name), name
+        if name == "trial_minutes":  # tune.yaml keeps a trial's budget in seconds
+            given, key = None if given is None else round(60 * given, 3), "trial_seconds"
+        same = given == saved.get(key) or (name == "config" and given == saved.get("config_given"))
+        if given is not None and not same:
+            raise UserError(f"--resume: {flag} is fixed by the study ({path}/tune.yaml has {saved.get(key)}); "
+                            "start a new study to change it")
 
 
 # What tune.yaml must hold for a study to be resumed: name -> (type, lowest value).
@@ -388,7 +311,7 @@ def prepare_study(config: TuneConfig) -> tuple[TuneConfig, Path, dict[str, Any]]
 
     :return: the checked config, the study directory and the study's settings (what tune.yaml records).
     """
-    config = check_config(config)
+    check_config(config)
     output = _study_dir(config)
     path = output if isinstance(output, Path) else output.path
     settings = _settings(config, path)
@@ -406,7 +329,7 @@ def tune(config: TuneConfig, command: str | None = None) -> TuneResult:
     """
     optuna = _optuna()
     ray = import_ray() if config.ray_address is not None else None
-    config = check_config(config)  # (before Ray starts; prepare_study checks the rest before it writes anything)
+    check_config(config)  # (before Ray starts; prepare_study checks the rest before it writes anything)
     with ray_connection(ray, config.ray_address), warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         config, path, settings = prepare_study(config)
@@ -435,7 +358,7 @@ def tune(config: TuneConfig, command: str | None = None) -> TuneResult:
             best_yaml = write_outputs(study, settings, path, command)
         best = _best_trial(study)
         finished = len(study.get_trials(deepcopy=False, states=_finished_states(optuna)))
-    resume_command = _command(TuneConfig(**{**config.__dict__, "resume": True}), path)
+    resume_command = _command(config.replace(resume=True, force=False), path)
     return TuneResult(path, finished, None if best is None else best.value, best_yaml, resume_command, interrupted)
 
 
@@ -646,21 +569,8 @@ def _short(value: Any) -> str:
 
 
 def _command(config: TuneConfig, path: Path) -> str:
-    parts = ["hrm-mazes tune", f"--algo {config.algo}", f"--env {config.env_id}", f"--trials {config.trials}",
-             f"--minutes {config.minutes:g}"]  # fmt: skip
-    for name in ("trial_minutes", "steps", "config", "seed", "eval_freq", "eval_episodes", "startup_trials"):
-        value = getattr(config, name)
-        if value is not None:
-            parts.append(f"--{name.replace('_', '-')} {shlex.quote(_short(value))}")
-    if config.device != "auto":
-        parts.append(f"--device {config.device}")
-    if config.workers is not None:
-        parts.append(f"--workers {config.workers}")
-    if config.ray_address is not None:
-        parts.append(f"--ray {shlex.quote(config.ray_address)}")
-    parts.append(f"--out {shlex.quote(os.fspath(path))}")
-    parts += ["--resume"] * config.resume
-    return " ".join(parts)
+    """The ``hrm-mazes tune`` command that ``config`` is, its study directory ``path`` spelled out."""
+    return shlex.join(["hrm-mazes", "tune", *config.replace(out=path).to_argv()])
 
 
 # --- outputs ------------------------------------------------------------------------------------------------
