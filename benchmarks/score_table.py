@@ -48,6 +48,7 @@ REFERENCES = "Reference players (1,000 held-out episodes)"
 DQN_CNN = "The `dqn-cnn` cpu preset: double DQN with a small CNN"
 DQN_CNN_MAZE = "RandomDoorMaze-v0: the maze entry of the preset"
 HRM = "The `hrm-dqn` cpu preset"
+HRM_LIN = "FourRooms: the last model of three seeds with a decaying learning rate (the preset since 2026-12-03)"
 RCONV_MAZE = "RandomDoorMaze-v0: the planning baseline `dqn-rconv`"
 HRM_MAZE = "The `hrm-dqn` cpu preset on RandomDoorMaze-v0"
 CARRY = "Carry Z vs Reset Z at CPU scale (3 seeds)"
@@ -88,7 +89,7 @@ SOURCES: tuple[Source, ...] = (
     Source("ppo", "carry-cpu-baselines-v2", CARRY_V2),
     Source("recurrent-ppo", "carry-cpu-recurrent-ppo", CARRY),
     Source("recurrent-ppo", "carry-cpu-baselines-v2", CARRY_V2),
-    Source("hrm-dqn carry", "hrm-dqn-cpu/FourRooms-Dynamic-v0/seed?-amd-validated", HRM),
+    Source("hrm-dqn carry", "hrm-dqn-cpu-stability/seed?-lr-lin", HRM_LIN),
     Source("hrm-dqn carry", "hrm-dqn-cpu/RandomDoorMaze-v0/seed0", HRM_MAZE),
     Source("hrm-dqn carry", "carry-cpu", CARRY, label="hrm-dqn-carry"),
     Source("hrm-dqn carry", "carry-cpu-maze", CARRY_MAZE, label="hrm-dqn-carry"),
