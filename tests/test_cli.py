@@ -385,9 +385,12 @@ def test_demo_tiny_scale(tmp_path, capsys):
     assert results["episodes"] == 10 and set(results["summaries"]) == expected
     assert all((out / run["run_dir"] / "model.zip").is_file() for run in results["runs"].values())
     assert (f"| {PRETRAINED_LABEL} |" in stdout) is shipped and (results["pretrained"] is not None) is shipped
-    # Budgets at scale 0.02: 9,600 and 40,000 env steps, or fewer when the (also scaled) wall-clock cap comes first.
+    # Budgets at scale 0.02: 180 and 52 updates, or fewer when the (also scaled) wall-clock safety cap comes first.
     runs = results["runs"]
-    assert 0 < runs["dqn-cnn"]["env_steps"] <= 9_600 and 0 < runs["hrm-dqn"]["env_steps"] <= 40_000
+    assert runs["dqn-cnn"]["update_budget"] == 180 and runs["hrm-dqn"]["update_budget"] == 52
+    for run in runs.values():
+        assert 0 < run["optimizer_steps"] <= run["update_budget"]
+        assert run["optimizer_steps"] == run["update_budget"] or run["stopped_by_time_cap"]
     assert runs["hrm-dqn"]["config"] == "cpu" and runs["dqn-cnn"]["config"] == "cpu"
     assert runs["hrm-dqn"]["trained_in_parallel"] is ((os.cpu_count() or 1) >= 2)
     rc, _, err = run_cli(["demo", "--out", str(out)], capsys)

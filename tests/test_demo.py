@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from agents.demo import _curriculum_reached
 
 
@@ -27,3 +29,30 @@ def test_time_caps_scale_down_to_a_floor_that_leaves_room_for_torch_compile():
 
     assert _cap(450.0, 1.0) == 450.0 and _cap(450.0, 2.0) == 900.0
     assert _cap(450.0, 0.02) == MIN_CAP_S >= 60.0
+
+
+def test_budgets_count_updates_whatever_the_machine():
+    """Each demo agent gets exactly its update budget (before the safety cap): env steps = n_envs x (collection
+    steps before learning_starts + updates), checked against the configs the demo trains."""
+    from agents.demo import AGENTS, _env_steps
+    from agents.harness.hyperparams import apply_overrides, load_config
+
+    for agent in AGENTS:
+        hyperparams = apply_overrides(load_config(agent.algo, "FourRooms-Dynamic-v0", agent.config)[0], agent.overrides)
+        n_envs, starts = hyperparams["n_envs"], hyperparams["learning_starts"]
+        steps, per_update, overrides = _env_steps(agent, agent.updates)
+        assert per_update == n_envs and steps % n_envs == 0
+        # SB3 trains after each collection step whose count exceeds learning_starts: count them.
+        collected = range(n_envs, steps + 1, n_envs)
+        assert sum(1 for t in collected if t > starts) == agent.updates
+        assert agent.cap_s >= 60 and agent.updates > 0
+        if "exploration_fraction" in hyperparams:  # epsilon reaches its floor at the preset's env step, not earlier
+            decay = hyperparams["exploration_fraction"] * hyperparams["n_timesteps"]
+            assert overrides["exploration_fraction"] * steps == pytest.approx(min(decay, steps))
+
+
+def test_an_update_budget_refuses_a_config_without_one_update_per_collection_step():
+    from agents.demo import DemoAgent, _env_steps
+
+    with pytest.raises(ValueError, match="train_freq = gradient_steps = 1"):
+        _env_steps(DemoAgent("x", "dqn-cnn", "cpu", 10, 60.0, 5, {"train_freq": 4}), 10)
