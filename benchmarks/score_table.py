@@ -51,6 +51,7 @@ HRM = "The `hrm-dqn` cpu preset"
 HRM_LIN = "FourRooms: the last model of three seeds with a decaying learning rate (the preset since 2026-12-03)"
 RCONV_MAZE = "RandomDoorMaze-v0: the planning baseline `dqn-rconv`"
 HRM_MAZE = "The `hrm-dqn` cpu preset on RandomDoorMaze-v0"
+HRM_MAZE_LOCAL = "RandomDoorMaze-v0: the HRM with local attention and the grid carry (the maze preset since 2026-12-03)"
 CARRY = "Carry Z vs Reset Z at CPU scale (3 seeds)"
 CARRY_MAZE = "RandomDoorMaze-v0: seed 0 only (`carry-cpu-maze`)"
 CARRY_V2 = "The first comparison: the earlier preset at 3,938 updates (`carry-cpu-v2`)"
@@ -90,7 +91,7 @@ SOURCES: tuple[Source, ...] = (
     Source("recurrent-ppo", "carry-cpu-recurrent-ppo", CARRY),
     Source("recurrent-ppo", "carry-cpu-baselines-v2", CARRY_V2),
     Source("hrm-dqn carry", "hrm-dqn-cpu-stability/seed?-lr-lin", HRM_LIN),
-    Source("hrm-dqn carry", "hrm-dqn-cpu/RandomDoorMaze-v0/seed0", HRM_MAZE),
+    Source("hrm-dqn carry", "hrm-dqn-maze-probes/local-grid-s?", HRM_MAZE_LOCAL),
     Source("hrm-dqn carry", "carry-cpu", CARRY, label="hrm-dqn-carry"),
     Source("hrm-dqn carry", "carry-cpu-maze", CARRY_MAZE, label="hrm-dqn-carry"),
     Source("hrm-dqn reset", "carry-cpu", CARRY, label="hrm-dqn-reset"),
