@@ -66,7 +66,7 @@ SB3_EXPECTED_NOTICES = {
 }
 
 
-@pytest.mark.parametrize("env_id", ENV_IDS)
+@pytest.mark.parametrize("env_id", [*ENV_IDS, "FourRooms-Dynamic-Partial-v0", "RandomDoorMaze-Partial-v0"])
 @pytest.mark.parametrize("obs_mode", OBS_MODES)
 def test_sb3_env_checker_only_known_notices(env_id, obs_mode):
     sb3_checker = pytest.importorskip("stable_baselines3.common.env_checker")

@@ -17,7 +17,6 @@ import pytest
 from gymnasium.utils.env_checker import check_env as gym_check_env
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_envs import SB3_EXPECTED_NOTICES
 from test_vector_equivalence import assert_close, assert_same_proportions
 
 import hrm_mazes
@@ -78,21 +77,6 @@ def test_gymnasium_env_checker_has_no_warnings(env_id, obs_mode):
             warnings.simplefilter("always")
             gym_check_env(env.unwrapped)
         assert [str(w.message) for w in caught] == []
-
-
-@pytest.mark.parametrize("env_id", PARTIAL)
-@pytest.mark.parametrize("obs_mode", ["tokens", "onehot", "rgb"])
-def test_sb3_env_checker_only_known_notices(env_id, obs_mode):
-    sb3_checker = pytest.importorskip("stable_baselines3.common.env_checker")
-    env = gym.make(env_id, obs_mode=obs_mode, tile_size=8 if obs_mode != "rgb" else 32)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        sb3_checker.check_env(env)
-    messages = [str(w.message) for w in caught]
-    expected = SB3_EXPECTED_NOTICES[obs_mode]
-    assert len(messages) == len(expected), messages
-    for fragment in expected:
-        assert sum(fragment in m for m in messages) == 1, (fragment, messages)
 
 
 @pytest.mark.parametrize("bad", [0, -1, 13, 2.0, 2.5, True, "2", [2]])
