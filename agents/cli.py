@@ -5,7 +5,7 @@ A thin layer over :mod:`agents.harness`: ``train``'s and ``tune``'s options are 
 calls one harness function. Every subcommand imports torch / SB3 only when it runs, so ``hrm-mazes --help`` and
 ``hrm-mazes play`` stay fast. A mistake in the input (unknown algorithm or env, missing or corrupt file, existing
 run directory) prints one line ``hrm-mazes: error: ...`` and exits with code 2; an interrupted command exits with 130.
-``train`` and ``tune`` treat SIGTERM (``kill PID``, a scheduler's stop) as Ctrl-C: the run saves its checkpoint
+``train``, ``tune`` and ``benchmark`` treat SIGTERM (``kill PID``, a scheduler's stop) as Ctrl-C: each run saves its checkpoint
 first. That matters for runs started in the background, where a non-interactive shell leaves SIGINT ignored.
 """
 
@@ -340,7 +340,7 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
 
 
 # Commands whose work is one long in-process loop that checkpoints on KeyboardInterrupt.
-STOP_ON_SIGTERM = ("train", "tune")
+STOP_ON_SIGTERM = ("train", "tune", "benchmark")
 
 
 def _raise_interrupt(signum: int, frame: object) -> None:

@@ -79,7 +79,7 @@ def run_demo(
     from agents.harness.evaluation import REFERENCE_PLAYERS, evaluate
     from agents.harness.loading import load_agent
     from agents.harness.pretrained import list_pretrained
-    from agents.harness.rundir import RunPaths, claim_output_dir, path_inside, read_eval_rows
+    from agents.harness.rundir import RunPaths, claim_output_dir, path_inside, read_eval_rows, write_atomic
     from agents.harness.runtime import resolve_device
     from agents.watch import record_frames, save_video
 
@@ -237,8 +237,9 @@ def run_demo(
         )
     md = ["# hrm-mazes demo", "", table, "", *[f"- {n}" for n in notes], ""]
     md += [f"![success vs {p.stem[7:]}]({p.name})" for p in pngs] + ["", f"![HRM-DQN]({gif.name})", ""]
-    (out / "results.md").write_text("\n".join(md))
-    (out / "results.json").write_text(
+    write_atomic(out / "results.md", "\n".join(md))
+    write_atomic(
+        out / "results.json",
         json.dumps({"env_id": ENV_ID, "device": device, "scale": scale, "episodes": episodes, "runs": runs,
                     "pretrained": runs_shipped or None, "summaries": summaries,
                     "wall_time_s": round(total, 1)}, indent=1)  # fmt: skip
@@ -312,26 +313,36 @@ def _train_one(config) -> tuple[Path, bool]:
 
 
 def _train_in_parallel(configs: dict) -> dict[str, tuple[Path, bool]]:
-    """Train every config at once, one worker process each (spawned: one torch thread, no shared state), with a
-    progress line every :data:`HEARTBEAT_S` seconds (the workers' own bars would interleave)."""
-    import multiprocessing
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    """Train every config at once on the shared runner's process pool (:func:`agents.harness.runner.run_tasks`:
+    spawned workers, one torch thread each, Ctrl-C saves each run's checkpoint), with a progress line every
+    :data:`HEARTBEAT_S` seconds instead of the workers' own bars, which would interleave."""
+    import threading
 
-    labels = ", ".join(configs)
+    from agents.harness.runner import run_tasks
+
+    labels = {str(c.out): label for label, c in configs.items()}  # the task a worker ran is a copy
     cap = max(c.max_wall_s or 0 for c in configs.values())
-    print(f"\n[train] {labels} in parallel, one process each (up to {cap:.0f} s)", flush=True)
-    quiet = {label: c.replace(progress=False) for label, c in configs.items()}
+    print(f"\n[train] {', '.join(configs)} in parallel, one process each (up to {cap:.0f} s)", flush=True)
     started = time.perf_counter()
     results: dict[str, tuple[Path, bool]] = {}
-    with ProcessPoolExecutor(len(quiet), mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {pool.submit(_train_one, c): label for label, c in quiet.items()}
-        pending = set(futures)
-        while pending:
-            done, pending = wait(pending, timeout=HEARTBEAT_S, return_when=FIRST_COMPLETED)
-            for future in done:
-                results[futures[future]] = future.result()
-                print(f"[train] {futures[future]} done after {time.perf_counter() - started:.0f} s", flush=True)
-            if pending:
-                waiting = ", ".join(futures[f] for f in pending)
-                print(f"[train] {time.perf_counter() - started:.0f} s: {waiting} training", flush=True)
+    finished = threading.Event()
+
+    def done(config, result: tuple[Path, bool]) -> None:
+        label = labels[str(config.out)]
+        results[label] = result
+        print(f"[train] {label} done after {time.perf_counter() - started:.0f} s", flush=True)
+
+    def heartbeat() -> None:
+        while not finished.wait(HEARTBEAT_S):
+            training = ", ".join(label for label in configs if label not in results)
+            print(f"[train] {time.perf_counter() - started:.0f} s: {training} training", flush=True)
+
+    ticker = threading.Thread(target=heartbeat, daemon=True, name="demo-heartbeat")
+    ticker.start()
+    try:
+        run_tasks(_train_one, list(configs.values()), on_done=done, workers=len(configs),
+                  in_worker=lambda c: c.replace(progress=False), label=lambda c: labels[str(c.out)], kind="training")  # fmt: skip
+    finally:
+        finished.set()
+        ticker.join()
     return results

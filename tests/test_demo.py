@@ -1,4 +1,4 @@
-"""The demo's helpers that need no training (the demo itself: tests/test_cli.py, slow layer)."""
+"""The demo's helpers (the demo itself: tests/test_cli.py, slow layer)."""
 
 from __future__ import annotations
 
@@ -56,3 +56,29 @@ def test_an_update_budget_refuses_a_config_without_one_update_per_collection_ste
 
     with pytest.raises(ValueError, match="train_freq = gradient_steps = 1"):
         _env_steps(DemoAgent("x", "dqn-cnn", "cpu", 10, 60.0, 5, {"train_freq": 4}), 10)
+
+
+@pytest.mark.slow  # two tiny trainings in spawned workers: ~10-20 s
+def test_parallel_trainings_run_on_the_shared_runner_and_come_back_by_label(tmp_path, monkeypatch, capsys):
+    """The demo's trainings go through agents.harness.runner's pool (the same workers as benchmark and tune);
+    each result comes back under its own label, with a heartbeat line while they train."""
+    import agents.demo as demo
+    from agents.harness import runner
+    from agents.harness.config import TrainConfig
+
+    calls = []
+    real = runner.run_tasks
+    monkeypatch.setattr(runner, "run_tasks", lambda *a, **k: calls.append(k) or real(*a, **k))
+    monkeypatch.setattr(demo, "HEARTBEAT_S", 0.5)
+    configs = {
+        label: TrainConfig(algo="dqn", env_id="FourRooms-Dynamic-v0", steps=64, seed=0, config="cpu-small",
+                           out=tmp_path / label, progress=True)  # fmt: skip
+        for label in ("first", "second")
+    }
+    results = demo._train_in_parallel(configs)
+    assert calls and calls[0]["workers"] == 2
+    assert set(results) == {"first", "second"}
+    for label, (run_dir, time_limited) in results.items():
+        assert run_dir == tmp_path / label and (run_dir / "model.zip").is_file() and time_limited is False
+    out = capsys.readouterr().out
+    assert "first done after" in out and "second done after" in out

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -80,17 +81,28 @@ def _prepare(task: Task, in_worker: Callable[[Task], Task] | None) -> Task:
 # --- in a worker process ------------------------------------------------------------------------------------
 
 
+# A pool worker's state, seen by its watchdog thread: whether a task runs, and whether the parent has gone.
+_worker = {"running": False, "orphaned": False}
+
+
 def _call_in_worker(fn: Callable[[Task], Result], task: Task, where: str) -> Result:
     """``fn(task)`` in a worker process (``where``: ``"pool"`` or ``"ray"``): one torch thread, and on a pool a
-    Ctrl-C interrupts ``fn`` once, so that what it saves on a ``KeyboardInterrupt`` gets written whole."""
+    Ctrl-C interrupts ``fn`` once, so that what it saves on a ``KeyboardInterrupt`` gets written whole. A pool
+    worker whose parent has gone starts no task and exits after the one it was running has saved its work."""
+    if where == "pool" and _worker["orphaned"]:
+        os._exit(1)
     _one_thread()
     if where == "pool":
         signal.signal(signal.SIGINT, _interrupt_once)
+        _worker["running"] = True
     try:
         return fn(task)
     finally:
         if where == "pool":
             signal.signal(signal.SIGINT, signal.SIG_IGN)
+            _worker["running"] = False
+            if _worker["orphaned"]:
+                os._exit(1)
 
 
 def _one_thread() -> None:
@@ -102,8 +114,23 @@ def _one_thread() -> None:
 
 
 def _pool_worker_init() -> None:
-    """A pool worker ignores Ctrl-C while idle; :func:`_call_in_worker` takes it during a task."""
+    """A pool worker ignores Ctrl-C while idle (:func:`_call_in_worker` takes it during a task), and a watchdog
+    thread stops it when the parent process dies."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True, name="parent-watchdog").start()
+
+
+def _watch_parent(parent: int, interval: float = 0.5) -> None:
+    """Stop this worker once ``parent`` has gone (killed with SIGKILL, or by a signal it could not handle): a
+    running task gets its Ctrl-C and saves its work, an idle worker exits. Without it the orphan would train the
+    trials the pool had already queued for it, with nobody to collect their results."""
+    while os.getppid() == parent:
+        time.sleep(interval)
+    _worker["orphaned"] = True
+    if _worker["running"]:
+        os.kill(os.getpid(), signal.SIGINT)
+    else:
+        os._exit(1)
 
 
 def _interrupt_once(signum: int, frame: Any) -> None:
