@@ -54,14 +54,20 @@ def counters(folder: Path, agent: LoadedAgent) -> tuple[Path, RunState]:
 
 
 def save_shipped(agent: LoadedAgent, target: Path) -> None:
-    """The model at ``target`` without torch.compile: a user's first action would otherwise wait ~15 s for the
-    compiler (and warn where there is none); everything else (weights, optimizer state, counters) is the trained
-    model's (compile wraps a method, so the saved weights are the same)."""
-    if agent.model.policy_kwargs.get("compile"):
-        agent.model.policy_kwargs = {**agent.model.policy_kwargs, "compile": False}
-        agent.model.save(target)
-    else:
+    """The model at ``target`` without torch.compile and without the rollout's per-env carry.
+
+    Compile: a user's first action would otherwise wait ~15 s for the compiler (and warn where there is none).
+    Carry: HRM-DQN keeps the carried state of its training envs for a resumed rollout (``_last_carry``: with the grid
+    carry, 32 envs x 144 cells x z_H and z_L, 1.5 MB of the zip); a shipped model starts every rollout afresh, and
+    ``learn`` rebuilds it when absent. Everything else (weights, optimizer state, counters) is the trained model's
+    (compile wraps a method, so the saved weights are the same).
+    """
+    model = agent.model
+    if not model.policy_kwargs.get("compile") and getattr(model, "_last_carry", None) is None:
         shutil.copyfile(agent.model_path, target)
+        return
+    model.policy_kwargs = {**model.policy_kwargs, "compile": False}
+    model.save(target, exclude=["_last_carry"] if hasattr(model, "_last_carry") else None)
 
 
 def main(argv: list[str] | None = None) -> int:

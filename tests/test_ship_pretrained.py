@@ -73,3 +73,24 @@ def test_the_shipped_copy_has_the_trained_weights_without_compile(compiled, ship
     assert before.keys() == after.keys() and all(torch.equal(before[k], after[k]) for k in before)
     if not compiled:  # nothing to change: the very file
         assert (tmp_path / "shipped.zip").read_bytes() == source.read_bytes()
+
+
+def test_the_shipped_copy_drops_the_rollout_carry_and_still_trains(ship, tmp_path):
+    """The per-env carry of the training rollout (1.5 MB for the maze's grid carry) is not shipped; learn rebuilds it."""
+    import zipfile
+
+    from agents.harness.loading import load_agent
+    from agents.hrm_dqn import HRMDQN
+
+    source = tmp_path / "trained.zip"
+    model = HRMDQN("HRMQPolicy", ENV, policy_kwargs=TINY["policy_kwargs"], buffer_size=100, learning_starts=10,
+                   batch_size=8, seed=0, device="cpu")  # fmt: skip
+    model.learn(20)
+    assert model._last_carry is not None
+    model.save(source)
+    assert "_last_carry" in json.loads(zipfile.ZipFile(source).read("data"))
+    ship.save_shipped(load_agent(source, env_id=ENV, algo="hrm-dqn", device="cpu"), tmp_path / "shipped.zip")
+    assert "_last_carry" not in json.loads(zipfile.ZipFile(tmp_path / "shipped.zip").read("data"))
+    shipped = HRMDQN.load(tmp_path / "shipped.zip", env=model.get_env(), device="cpu")
+    shipped.learn(20, reset_num_timesteps=False)
+    assert shipped._last_carry is not None and shipped.num_timesteps == 40
