@@ -45,6 +45,7 @@ EPISODES = 1000  # a cell counts only evaluations on this many held-out test epi
 TIERS = (150_000, 350_000, 1_000_000)
 
 REFERENCES = "Reference players (1,000 held-out episodes)"
+PARTIAL_REFERENCES = "The partially observed variants: what memory is worth"
 DQN_CNN = "The `dqn-cnn` cpu preset: double DQN with a small CNN"
 DQN_CNN_MAZE = "RandomDoorMaze-v0: the maze entry of the preset"
 HRM = "The `hrm-dqn` cpu preset"
@@ -80,6 +81,8 @@ class Source:
 SOURCES: tuple[Source, ...] = (
     Source("random walk", "references/ref-random-*.json", REFERENCES),
     Source("BFS oracle", "references/ref-oracle-*.json", REFERENCES),
+    Source("memory oracle (sees the view)", "references/ref-memory-oracle-*.json", PARTIAL_REFERENCES),
+    Source("memoryless oracle (sees the view)", "references/ref-memoryless-oracle-*.json", PARTIAL_REFERENCES),
     Source("dqn-cnn", "dqn-cnn-cpu/FourRooms-Dynamic-v0/seed0", DQN_CNN),
     Source("dqn-cnn", "dqn-cnn-cpu/RandomDoorMaze-v0/seed0", DQN_CNN_MAZE),
     Source("dqn-cnn", "carry-cpu-baselines", CARRY),
@@ -342,17 +345,20 @@ def cell_text(cell: Cell, link: str) -> str:
     return f"{pct(cell.value, cell.ci)}<br>{seeds}, [{cell.wall_time_s / 60:.0f} min]({link})"
 
 
-def layout(cells: Sequence[Cell]) -> tuple[list[str], list[tuple[str, int]]]:
-    """Rows in source order, and the (env, tier) columns that hold a trained result."""
+def layout(cells: Sequence[Cell]) -> tuple[list[str], list[tuple[str, int | None]]]:
+    """Rows in source order, and the (env, tier) columns that hold a trained result; an env with reference players
+    only gets one column of tier None (its references, no trained agent yet)."""
     rows = list(dict.fromkeys(c.row for c in cells))
     envs = [e for e in ENV_IDS if any(c.env_id == e for c in cells)]
     envs += sorted({c.env_id for c in cells} - set(envs))
     used = {(c.env_id, c.tier) for c in cells if c.tier is not None}
-    columns = [(e, t) for e in envs for t in range(len(TIERS) + 1) if (e, t) in used]
+    columns: list[tuple[str, int | None]] = []
+    for env_id in envs:
+        columns += [(env_id, t) for t in range(len(TIERS) + 1) if (env_id, t) in used] or [(env_id, None)]
     return rows, columns
 
 
-def find(cells: Sequence[Cell], row: str, env_id: str, tier: int) -> Cell | None:
+def find(cells: Sequence[Cell], row: str, env_id: str, tier: int | None) -> Cell | None:
     """The cell at (row, env, tier); a reference player's cell fills every tier."""
     return next((c for c in cells if c.row == row and c.env_id == env_id and c.tier in (tier, None)), None)
 
@@ -361,6 +367,11 @@ def row_label(cells: Sequence[Cell], row: str, docs_text: str, docs_link: str = 
     """The row's name; a reference player's (untrained, the same in every tier) links its section."""
     ref = next((c for c in cells if c.row == row and c.tier is None), None)
     return f"[{row}]({docs_link}{anchor(ref.section, docs_text)}) (no training)" if ref else row
+
+
+def column_budget(names: Sequence[str], tier: int | None) -> str:
+    """A column's budget in the table's header; tier None: an env with reference players only."""
+    return "no trained agent yet" if tier is None else f"{names[tier]} env steps"
 
 
 def table_markdown(cells: Sequence[Cell], docs_text: str, unmeasured: Sequence[str] = ()) -> str:
@@ -381,7 +392,7 @@ def table_markdown(cells: Sequence[Cell], docs_text: str, unmeasured: Sequence[s
         "- A run evaluated with both its last model and its best validated model (`best_model.zip`) counts with "
         "its last model. Current presets only (earlier ones are in the sections below); – : not measured.",
         "",
-        "| agent | " + " | ".join(f"{env_id}<br>{names[t]} env steps" for env_id, t in columns) + " |",
+        "| agent | " + " | ".join(f"{env_id}<br>{column_budget(names, t)}" for env_id, t in columns) + " |",
         "| --- | " + " | ".join("---" for _ in columns) + " |",
     ]
     for row in rows:

@@ -690,6 +690,7 @@ def test_bad_hyperparameters_are_one_line_errors_before_anything_runs(change, wo
      ({"algos": [{"algo": "dqn", "overrides": 3}]}, ["overrides", "mapping"]),
      ({"final_episodes": 0}, ["final_episodes", "positive"]), ({"eval_episodes": -1}, ["eval_episodes"]),
      ({"n_envs": "two"}, ["n_envs"]), ({"references": "oracle"}, ["references", "list"]),
+     ({"references": ["oracle", "sage"]}, ["unknown reference", "'sage'", "memory-oracle"]),
      ({"device": "tpu"}, ["device"]), ({"envs": [3]}, ["envs"]), ({"name": "../up"}, ["name"]),
      ({"overrides": {"gamma": "high"}}, ["gamma", "[0, 1]"])],
     ids=lambda v: str(v)[:30],

@@ -145,6 +145,24 @@ def test_table_rows_tiers_and_missing_cells(score_table, results, sources):
     assert rows["random walk"] == ["22.4 [19.4, 25.4]"] * 2  # untrained: the same in every tier
 
 
+def test_an_env_with_reference_players_only_gets_one_column(score_table, results, sources):
+    """The partially observed variants have their oracles before any trained agent: one column, filled only by the
+    reference players, in the table and the README summary."""
+    partial = "FourRooms-Dynamic-Partial-v0"
+    write_json(results / "references" / f"ref-memory-oracle-{partial}.json",
+               {"env_id": partial, "episodes": 1000, "seed_offset": 1_000_000, "summary": summary(0.9, [0.88, 0.92])})  # fmt: skip
+    memory = score_table.Source("memory oracle", "references/ref-memory-oracle-*.json", "Reference players (1,000 held-out episodes)")
+    cells = score_table.collect(results, (*sources, memory))
+    markdown = score_table.table_markdown(cells, DOCS)
+    header = next(line for line in markdown.splitlines() if line.startswith("| agent"))
+    assert header.count(FR) == 2 and header.count(partial) == 1 and f"{partial}<br>no trained agent yet" in header
+    rows = table_cells(markdown)
+    assert rows["memory oracle"] == ["–", "–", "90.0 [88.0, 92.0]"]
+    assert rows["agent a"][-1] == "–" and rows["random walk"][-1] == "–"
+    summary_rows = table_cells(score_table.summary_markdown(cells, DOCS, "docs/results.md"))
+    assert summary_rows["memory oracle"] == ["–", "90.0 [88.0, 92.0]"]
+
+
 def test_write_then_check(score_table, results, sources, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(score_table, "SOURCES", sources)
     docs, readme = tmp_path / "results.md", tmp_path / "README.md"

@@ -20,7 +20,7 @@ import yaml
 
 from agents.errors import UserError
 from agents.harness.config import TrainConfig
-from agents.harness.evaluation import REFERENCE_PLAYERS
+from agents.harness.evaluation import PLAYERS
 from agents.harness.report import markdown_table, plot_curves, write_report  # noqa: F401  (demo.py, plot_results.py)
 from agents.harness.rundir import RunPaths, claim_output_dir
 from agents.harness.suites import load_suite, suite_jobs
@@ -200,10 +200,10 @@ def run_suite(
 
 
 def evaluate_reference(name: str, env_id: str, episodes: int, progress: bool) -> dict[str, Any]:
-    """The summary of a reference player (oracle, random) on the held-out episodes."""
+    """The summary of a reference player (oracle, random, memory-oracle, memoryless-oracle) on the held-out episodes."""
     from agents.harness.evaluation import evaluate
 
-    return evaluate(REFERENCE_PLAYERS[name](), env_id, episodes, progress=progress).summary
+    return evaluate(PLAYERS[name](), env_id, episodes, progress=progress).summary
 
 
 def _run_trials(trials: list[Trial], workers: int | None, ray: Any) -> list[dict[str, Any]]:

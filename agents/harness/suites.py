@@ -12,7 +12,8 @@ A suite is a YAML file::
     eval_freq: 5000                   # periodic evaluation for the learning curves (env steps)
     eval_episodes: 100                # episodes per periodic evaluation
     final_episodes: 1000              # episodes of the final held-out evaluation
-    references: [oracle, random]      # reference players evaluated on the same seeds
+    references: [oracle, random]      # reference players evaluated on the same seeds (also memory-oracle,
+                                      # memoryless-oracle: the partial variants' bounds)
     device: auto
     overrides: {}                     # hyperparameters applied to every run (e.g. {n_envs: 4})
     compare: [[hrm-dqn-small, dqn]]   # pairs for P(X > Y) on each env (default: every pair of labels)
@@ -30,7 +31,7 @@ import yaml
 from agents.errors import UserError
 from agents.harness.algos import ALGOS, DEVICES, check_env_id
 from agents.harness.config import TrainConfig, check_value
-from agents.harness.evaluation import REFERENCE_PLAYERS
+from agents.harness.evaluation import PLAYERS
 
 SUITE_KEYS = {
     "name", "envs", "algos", "seeds", "steps", "eval_freq", "eval_episodes", "final_episodes",
@@ -80,8 +81,8 @@ def load_suite(path: str | Path) -> dict[str, Any]:
     if not isinstance(suite["references"], list):
         raise UserError(f"{where}: references must be a list such as [oracle, random], got {suite['references']!r}")
     for ref in suite["references"]:
-        if ref not in REFERENCE_PLAYERS:
-            raise UserError(f"{where}: unknown reference {ref!r}; use oracle and/or random")
+        if ref not in PLAYERS:
+            raise UserError(f"{where}: unknown reference {ref!r}; use any of {', '.join(PLAYERS)}")
     # the final evaluation's episodes are counted as the periodic one's
     suite["final_episodes"] = _suite_int(where, "final_episodes", suite.get("final_episodes", 1000), "eval_episodes")
     suite["eval_episodes"] = _suite_int(where, "eval_episodes", suite.get("eval_episodes", 100))
