@@ -1,13 +1,16 @@
 """The learning curves of a committed benchmark as numbers: mean greedy success over seeds at every periodic
-evaluation, and the area under each seed's curve compared across labels with rliable's statistics.
+evaluation, the IQM over seeds at every evaluation with its stratified-bootstrap band, the updates each seed
+needed to first reach given success rates, and the area under each seed's curve compared across labels with
+rliable's statistics.
 
 "Learns faster" is a statement about the whole curve, not its last point. The area under a seed's curve is
 summarised as the mean of its periodic success rates (every evaluation counts the same; they are equally spaced
 in env steps); over seeds it gets the same IQM, stratified-bootstrap CI and P(X > Y) as the final evaluations in
 the benchmark's own report (:mod:`agents.harness.aggregate`). Reads ``DIR/runs/<label>/<env id>/seed*/
-evaluations.csv`` and ``DIR/results.json`` (for the suite's ``compare`` pairs); prints markdown::
+evaluations.csv`` and ``DIR/results.json`` (for the suite's ``compare`` pairs); prints markdown, and with
+``--plot`` draws the IQM curves with their 95% bands (one PNG per env, ``<env id>_iqm.png`` in that folder)::
 
-    python benchmarks/suite_curves.py --suite results/carry-cpu
+    python benchmarks/suite_curves.py --suite results/carry-cpu [--plot results/carry-cpu/curves]
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from agents.harness.aggregate import aggregate_runs, ci_text
+from agents.harness.aggregate import aggregate_runs, ci_text, iqm, iqm_interval
 from agents.harness.rundir import read_eval_rows
 
 
@@ -35,16 +38,97 @@ def curve_table(runs: dict[str, dict[int, list[dict]]]) -> list[str]:
     """One row per evaluation point: optimizer steps, env steps, and per label the mean success over its seeds
     with the lowest and highest seed."""
     labels = sorted(runs)
-    points = sorted({(int(r["env_steps"]), int(r["optimizer_steps"])) for seeds in runs.values() for rows in seeds.values() for r in rows})
     lines = ["| optimizer steps | env steps | " + " | ".join(f"{label}: mean [min, max]" for label in labels) + " |",
              "| ---: | ---: | " + " | ".join("---" for _ in labels) + " |"]  # fmt: skip
-    for env_steps, updates in points:
+    for env_steps, updates in points(runs):
         cells = []
         for label in labels:
             values = [r["success_rate"] for rows in runs[label].values() for r in rows if r["env_steps"] == env_steps]
             cells.append("-" if not values else f"{np.mean(values):.1%} [{min(values):.1%}, {max(values):.1%}] ({len(values)})")
         lines.append(f"| {updates:,} | {env_steps:,} | " + " | ".join(cells) + " |")
     return lines
+
+
+def points(runs: dict[str, dict[int, list[dict]]]) -> list[tuple[int, int]]:
+    """Every (env steps, optimizer steps) at which some seed of some label was evaluated, in order."""
+    return sorted({(int(r["env_steps"]), int(r["optimizer_steps"])) for seeds in runs.values() for rows in seeds.values() for r in rows})
+
+
+def iqm_curves(runs: dict[str, dict[int, list[dict]]]) -> dict[str, list[dict]]:
+    """Per label, at every evaluation point where all its seeds were evaluated: the IQM of their success rates and
+    its 95% stratified-bootstrap interval (None with one seed), as rliable draws sample-efficiency curves."""
+    out: dict[str, list[dict]] = {}
+    for label, seeds in runs.items():
+        by_point: dict[tuple[int, int], list[float]] = {}
+        for rows in seeds.values():
+            for r in rows:
+                by_point.setdefault((int(r["env_steps"]), int(r["optimizer_steps"])), []).append(float(r["success_rate"]))
+        out[label] = [{"env_steps": e, "optimizer_steps": u, "n_seeds": len(v), "iqm": iqm(v), "ci": iqm_interval(v)}
+                      for (e, u), v in sorted(by_point.items()) if len(v) == len(seeds)]  # fmt: skip
+    return out
+
+
+def iqm_table(runs: dict[str, dict[int, list[dict]]]) -> list[str]:
+    """One row per evaluation point: per label the IQM over its seeds [95% stratified-bootstrap CI]."""
+    curves = iqm_curves(runs)
+    labels = sorted(runs)
+    lines = ["| optimizer steps | env steps | " + " | ".join(f"{label}: IQM [95% CI]" for label in labels) + " |",
+             "| ---: | ---: | " + " | ".join("---" for _ in labels) + " |"]  # fmt: skip
+    for env_steps, updates in points(runs):
+        cells = []
+        for label in labels:
+            point = next((c for c in curves[label] if c["env_steps"] == env_steps), None)
+            cells.append("-" if point is None else f"{point['iqm']:.1%} {ci_text(point['ci'], 100, 1)}")
+        lines.append(f"| {updates:,} | {env_steps:,} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def first_reach(rows: list[dict], threshold: float) -> int | None:
+    """The optimizer steps of a seed's first evaluation at or above ``threshold``; None if it never got there."""
+    return next((int(r["optimizer_steps"]) for r in rows if float(r["success_rate"]) >= threshold), None)
+
+
+def reach_table(runs: dict[str, dict[int, list[dict]]], thresholds: tuple[float, ...] = (0.5, 0.8)) -> list[str]:
+    """Per label and threshold: the updates each seed needed to first reach it on its validation episodes
+    ("never" within the budget), and how many seeds got there."""
+    lines = ["| agent | success | updates to first reach it, per seed | seeds that reached it |",
+             "| --- | ---: | --- | ---: |"]  # fmt: skip
+    for label in sorted(runs):
+        seeds = runs[label]
+        for threshold in thresholds:
+            reached = {s: first_reach(seeds[s], threshold) for s in sorted(seeds)}
+            per_seed = ", ".join(f"{s}: {'never' if u is None else f'{u:,}'}" for s, u in reached.items())
+            hits = sum(u is not None for u in reached.values())
+            lines.append(f"| {label} | {threshold:.0%} | {per_seed} | {hits} of {len(seeds)} |")
+    return lines
+
+
+def plot_iqm(runs: dict[str, dict[int, list[dict]]], title: str, path: Path) -> Path:
+    """The IQM curves of every label against optimizer steps, with their 95% stratified-bootstrap bands."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    for label, curve in sorted(iqm_curves(runs).items()):
+        x = [c["optimizer_steps"] for c in curve]
+        n = max(len(runs[label]), 1)
+        (line,) = ax.plot(x, [100 * c["iqm"] for c in curve], marker="o", markersize=3, label=f"{label} ({n} seeds)")
+        banded = [c for c in curve if c["ci"] is not None]
+        if banded:
+            ax.fill_between([c["optimizer_steps"] for c in banded], [100 * c["ci"][0] for c in banded],
+                            [100 * c["ci"][1] for c in banded], color=line.get_color(), alpha=0.2)  # fmt: skip
+    ax.set_xlabel("optimizer steps")
+    ax.set_ylabel("greedy success (%), IQM over seeds")
+    ax.set_ylim(-2, 102)
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="best")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return path
 
 
 def areas(runs: dict[str, dict[int, list[dict]]]) -> dict[str, list[float]]:
@@ -71,6 +155,7 @@ def area_tables(scores: dict[str, list[float]], pairs: list[list[str]] | None) -
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python benchmarks/suite_curves.py", description=__doc__.splitlines()[0])
     parser.add_argument("--suite", required=True, help="a benchmark output directory (results/<suite>)")
+    parser.add_argument("--plot", metavar="DIR", help="also draw each env's IQM curves with 95%% bands into DIR")
     args = parser.parse_args(argv)
     suite = Path(args.suite)
     curves = load_curves(suite)
@@ -81,6 +166,13 @@ def main(argv: list[str] | None = None) -> int:
     for env_id, runs in curves.items():
         print(f"## {env_id}\n")
         print("\n".join(curve_table(runs)) + "\n")
+        print("IQM over seeds at every evaluation, with its 95% stratified-bootstrap CI (rliable):\n")
+        print("\n".join(iqm_table(runs)) + "\n")
+        print("Updates to first reach 50% and 80% greedy success on the validation episodes:\n")
+        print("\n".join(reach_table(runs)) + "\n")
+        if args.plot:
+            png = plot_iqm(runs, f"{env_id} ({suite.name}): IQM greedy success, 95% bands", Path(args.plot) / f"{env_id}_iqm.png")
+            print(f"![{env_id}: IQM curves]({png})\n")
         print("Area under the curve (mean periodic greedy success of each seed):\n")
         print("\n".join(area_tables(areas(runs), compare)) + "\n")
     return 0

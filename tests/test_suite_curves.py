@@ -103,3 +103,33 @@ def test_the_committed_suite_still_parses(suite_curves, capsys):
     labels = sorted(p.name for p in (committed / "runs").iterdir() if p.is_dir())
     assert labels and "| optimizer steps | env steps | " + " | ".join(f"{x}: mean [min, max]" for x in labels) + " |" in out
     assert all(f"| {label} | " in out for label in labels) and "| X | Y | P(X > Y) on the area | 95% CI |" in out
+
+
+def test_iqm_curves_need_every_seed_and_band_two_or_more(suite, suite_curves):
+    runs = suite_curves.load_curves(suite)[ENV]
+    curves = suite_curves.iqm_curves(runs)
+    # a: two seeds at each point: IQM = their mean, band from the lower seed to the higher
+    assert [(c["optimizer_steps"], c["n_seeds"]) for c in curves["a"]] == [(30, 2), (60, 2), (90, 2)]
+    assert [c["iqm"] for c in curves["a"]] == pytest.approx([0.15, 0.35, 0.55])
+    assert curves["a"][0]["ci"] == pytest.approx([0.1, 0.2])
+    assert [c["optimizer_steps"] for c in curves["b"]] == [30, 60]  # seed 1 stopped: no IQM of one seed at 90
+    assert curves["c"] == [{"env_steps": 1500, "optimizer_steps": 45, "n_seeds": 1, "iqm": 0.5, "ci": None}]
+    table = suite_curves.iqm_table(runs)
+    assert table[2] == "| 30 | 1,000 | 15.0% [10.0, 20.0] | 0.0% [0.0, 0.0] | - |"
+    assert table[3] == "| 45 | 1,500 | - | - | 50.0% not defined with one seed |"
+    assert table[5] == "| 90 | 3,000 | 55.0% [50.0, 60.0] | - | - |"
+
+
+def test_updates_to_first_reach_a_success_rate_per_seed(suite, suite_curves):
+    runs = suite_curves.load_curves(suite)[ENV]
+    assert suite_curves.first_reach(runs["a"][0], 0.4) == 60 and suite_curves.first_reach(runs["a"][1], 0.4) == 90
+    assert suite_curves.first_reach(runs["b"][1], 0.1) is None
+    rows = suite_curves.reach_table(runs, (0.5,))
+    assert "| a | 50% | 0: 90, 1: 90 | 2 of 2 |" in rows
+    assert "| b | 50% | 0: never, 1: never | 0 of 2 |" in rows
+
+
+def test_the_iqm_plot_is_written(suite, suite_curves, tmp_path, capsys):
+    assert suite_curves.main(["--suite", str(suite), "--plot", str(tmp_path / "plots")]) == 0
+    png = tmp_path / "plots" / f"{ENV}_iqm.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and str(png) in capsys.readouterr().out
