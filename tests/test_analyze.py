@@ -59,6 +59,7 @@ def models(tmp_path_factory) -> dict[str, Path]:
     return {
         "carry": save_tiny_hrm(root / "carry.zip"),
         "reset": save_tiny_hrm(root / "reset.zip", carry="reset"),
+        "grid": save_tiny_hrm(root / "grid.zip", carry="grid"),
         "run": run,
     }
 
@@ -93,10 +94,27 @@ def test_trace_runs_what_forward_runs(sizes):
         assert th.equal(states[:, u, kept], states[:, u - 1, kept])
 
 
-@pytest.mark.parametrize("carry", ["last_token", "reset"])
+def test_trace_of_the_grid_carry_records_every_token():
+    """With the grid carry the carried state is every token's z: trace records all of it (flattened), so the
+    analysis' MSE is over the whole carried state, and the last update's record is the next carry."""
+    th.manual_seed(0)
+    model = HRM(HRMConfig((5, 6), d_model=16, num_heads=2, H_layers=1, L_layers=1, H_cycles=1, L_cycles=2, segments=1,
+                          expansion=2.0, mlp_multiple=16, carry_tokens="all"))  # fmt: skip
+    tokens = th.randint(0, 7, (3, 5, 6))
+    tokens[:, 1, 2] = core.AGENT
+    carry = th.randn(3, *model.cfg.carry_shape)
+    q, next_carry = model(tokens, carry)
+    q_traced, carry_traced, states, modules = model.trace(tokens, carry)
+    assert th.equal(q_traced, q) and th.equal(carry_traced, next_carry) and modules == ("L", "L", "H")
+    seq_len = model.cfg.seq_len
+    assert states.shape == (3, 3, 2, seq_len * 16)
+    assert th.equal(states[:, -1], next_carry.flatten(2))
+
+
+@pytest.mark.parametrize("carry", ["last_token", "reset", "grid"])
 def test_traced_play_acts_exactly_as_the_policy(carry, models, monkeypatch):
     """Same Q-values at every step as evaluate's ModelPlayer (predict with the carried state, episode starts)."""
-    agent = load_hrm_agent(models["carry" if carry == "last_token" else "reset"], ENV, "cpu")
+    agent = load_hrm_agent(models[{"last_token": "carry"}.get(carry, carry)], ENV, "cpu")
     policy, seeds = agent.model.policy, eval_seeds(2)
     seen: dict[str, list[np.ndarray]] = {"act": [], "trace": []}
     act, trace = policy.act, policy.q_net.trace
@@ -213,6 +231,14 @@ def test_a_bare_model_writes_beside_itself(models, capsys):
                              "--device", "cpu", "--no-progress"], capsys)  # fmt: skip
     out = models["carry"].with_name("carry.analysis")
     assert rc == 0 and (out / "divergence.png").is_file() and str(out) in stdout
+
+
+def test_a_grid_carry_model_is_analysed_and_labelled(models, tmp_path, capsys):
+    rc, stdout, _ = run_cli(["analyze", "--model", str(models["grid"]), "--env", ENV, "--episodes", "2",
+                             "--device", "cpu", "--no-progress", "--out", str(tmp_path / "a")], capsys)  # fmt: skip
+    assert rc == 0 and "Carry Z (grid)" in stdout
+    (model,) = json.loads((tmp_path / "a" / "analysis.json").read_text())["models"]
+    assert model["carry_mode"] == "grid" and model["label"] == "Carry Z (grid) (grid)"
 
 
 def test_errors_are_one_line(models, tmp_path, capsys):

@@ -1,8 +1,8 @@
 """The recurrent-dynamics analysis of the HRM-Agent paper (Dang & Rawlinson 2025): ``hrm-mazes analyze``.
 
 A trained HRM-DQN model plays greedy episodes on held-out seeds, carrying its latent state exactly as acting does
-(:meth:`agents.hrm_dqn.model.HRM.trace` runs what the policy runs and records the last token's ``z_H`` and ``z_L``
-after every L and H update). For every env step and recurrent update ``i`` (1..U):
+(:meth:`agents.hrm_dqn.model.HRM.trace` runs what the policy runs and records the carried ``z_H`` and ``z_L`` --
+the last token's, or every token's with the grid carry -- after every L and H update). For every env step and recurrent update ``i`` (1..U):
 
 * **convergence** = MSE(z_i, z_U): how far the state still is from where this env step ends;
 * **divergence** = MSE(z_i, z_1): how far the state has moved since the first update of this env step,
@@ -39,13 +39,14 @@ METRICS = ("convergence", "divergence")
 STATES = ("z_H", "z_L")  # index 0 and 1 of the states' second-to-last axis, as in the carry
 SPLITS = ("changed", "unchanged", "all")
 OUTPUT_FILES = ("analysis.json", "convergence.png", "divergence.png")
-CARRY_LABELS = {"last_token": "Carry Z", "reset": "Reset Z"}
+CARRY_LABELS = {"last_token": "Carry Z", "grid": "Carry Z (grid)", "reset": "Reset Z"}
 FIRST, UNCHANGED, CHANGED = -1, 0, 1  # per env step: first of its episode, or whether the planned path changed
 # What analysis.json says about its numbers.
 _METRIC_NOTES = {
     "convergence": "MSE(z_i, z_U) per recurrent update i = 1..U of an env step (U: the step's last update)",
     "divergence": "MSE(z_i, z_1): distance from the state after the step's first update",
-    "states": "z_H and z_L of the last token (what the carry hands on), MSE = mean over the d components",
+    "states": "z_H and z_L of what the carry hands on: the last token's (MSE = mean over the d components), or "
+    "every token's with the grid carry (MSE = mean over tokens and components)",
     "splits": "changed: a cell of the previous step's BFS path to the goal switched blocked/open during that step; "
     "unchanged: none did; all: every step, episodes' first steps (no previous plan) included",
 }
@@ -149,8 +150,8 @@ def trace_episodes(
 ) -> TracedEpisodes:
     """Play one greedy episode per seed with an HRM-DQN ``model`` and trace every env step.
 
-    The carry follows the policy's ``carry_mode`` as :meth:`HRMQPolicy.act` does (``last_token``: the trace's next
-    carry, ``z_init`` at an episode's start; ``reset``: ``z_init`` every step), under the same autocast.
+    The carry follows the policy's ``carry_mode`` as :meth:`HRMQPolicy.act` does (``last_token`` and ``grid``: the
+    trace's next carry, ``z_init`` at an episode's start; ``reset``: ``z_init`` every step), under the same autocast.
     """
     import torch as th
 

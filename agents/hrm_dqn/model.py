@@ -409,6 +409,14 @@ class HRM(nn.Module):
         """The last token's ``z_H`` and ``z_L``, ``(B, 2, d)`` float32."""
         return torch.stack((z_H[:, -1], z_L[:, -1]), dim=1).float()
 
+    def carried_states(self, z_H: torch.Tensor, z_L: torch.Tensor) -> torch.Tensor:
+        """What the carry hands on, as ``(B, 2, n)`` float32: the last token's ``z_H`` and ``z_L`` (``n = d``), or
+        with ``carry_tokens="all"`` every token's, flattened (``n = S * d``), so that a mean over the last axis is
+        the MSE over the whole carried state."""
+        if self.cfg.carry_tokens == "all":
+            return torch.stack((z_H.flatten(1), z_L.flatten(1)), dim=1).float()
+        return self.last_token_states(z_H, z_L)
+
     def next_carry(self, z_H: torch.Tensor, z_L: torch.Tensor) -> torch.Tensor:
         """The carry handed to the next environment step: the last token's ``z_H`` and ``z_L``, ``(B, 2, d)``, or
         every token's, ``(B, 2, S, d)``, with ``carry_tokens="all"``."""
@@ -444,9 +452,9 @@ class HRM(nn.Module):
         The updates run in :meth:`segment`'s order (per H cycle: ``L_cycles`` L steps, then one H step), so the
         Q-values and the next carry are :meth:`forward`'s. For the recurrent-dynamics analysis (``hrm-mazes analyze``).
 
-        :return: Q-values ``(B, num_actions)``, next carry ``(B, *cfg.carry_shape)``, float32 states ``(B, U, 2, d)`` (``[..., 0, :]``
-            z_H, ``[..., 1, :]`` z_L of the last token after update ``u``; ``U = segments * H_cycles * (L_cycles + 1)``)
-            and the module (``"L"`` or ``"H"``) that made each update.
+        :return: Q-values ``(B, num_actions)``, next carry ``(B, *cfg.carry_shape)``, float32 states ``(B, U, 2, n)``
+            (:meth:`carried_states` after update ``u``: ``[..., 0, :]`` z_H, ``[..., 1, :]`` z_L;
+            ``U = segments * H_cycles * (L_cycles + 1)``) and the module (``"L"`` or ``"H"``) that made each update.
         """
         cfg, cos, sin, local = self.cfg, self.rope_cos, self.rope_sin, self.local
         z_H, z_L = self.broadcast(carry.to(self.z_H_init.dtype))
@@ -456,10 +464,10 @@ class HRM(nn.Module):
             for _ in range(cfg.H_cycles):
                 for _ in range(cfg.L_cycles):
                     z_L = self.L(z_L, z_H + x, cos, sin, local)
-                    states.append(self.last_token_states(z_H, z_L))
+                    states.append(self.carried_states(z_H, z_L))
                     modules.append("L")
                 z_H = self.H(z_H, z_L, cos, sin, local)
-                states.append(self.last_token_states(z_H, z_L))
+                states.append(self.carried_states(z_H, z_L))
                 modules.append("H")
         return self.q_values(z_H, tokens), self.next_carry(z_H, z_L), torch.stack(states, dim=1), tuple(modules)
 
