@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -34,19 +35,26 @@ def load_curves(suite: Path) -> dict[str, dict[str, dict[int, list[dict]]]]:
     return curves
 
 
+def point_table(runs: dict[str, dict[int, list[dict]]], heading: str, cell: Callable[[str, int], str]) -> list[str]:
+    """A table with one row per evaluation point (optimizer steps, env steps) and one column per label, headed
+    ``<label>: <heading>``; ``cell(label, env_steps)`` writes each cell."""
+    labels = sorted(runs)
+    lines = ["| optimizer steps | env steps | " + " | ".join(f"{label}: {heading}" for label in labels) + " |",
+             "| ---: | ---: | " + " | ".join("---" for _ in labels) + " |"]  # fmt: skip
+    for env_steps, updates in points(runs):
+        lines.append(f"| {updates:,} | {env_steps:,} | " + " | ".join(cell(label, env_steps) for label in labels) + " |")
+    return lines
+
+
 def curve_table(runs: dict[str, dict[int, list[dict]]]) -> list[str]:
     """One row per evaluation point: optimizer steps, env steps, and per label the mean success over its seeds
     with the lowest and highest seed."""
-    labels = sorted(runs)
-    lines = ["| optimizer steps | env steps | " + " | ".join(f"{label}: mean [min, max]" for label in labels) + " |",
-             "| ---: | ---: | " + " | ".join("---" for _ in labels) + " |"]  # fmt: skip
-    for env_steps, updates in points(runs):
-        cells = []
-        for label in labels:
-            values = [r["success_rate"] for rows in runs[label].values() for r in rows if r["env_steps"] == env_steps]
-            cells.append("-" if not values else f"{np.mean(values):.1%} [{min(values):.1%}, {max(values):.1%}] ({len(values)})")
-        lines.append(f"| {updates:,} | {env_steps:,} | " + " | ".join(cells) + " |")
-    return lines
+
+    def cell(label: str, env_steps: int) -> str:
+        values = [r["success_rate"] for rows in runs[label].values() for r in rows if r["env_steps"] == env_steps]
+        return "-" if not values else f"{np.mean(values):.1%} [{min(values):.1%}, {max(values):.1%}] ({len(values)})"
+
+    return point_table(runs, "mean [min, max]", cell)
 
 
 def points(runs: dict[str, dict[int, list[dict]]]) -> list[tuple[int, int]]:
@@ -71,16 +79,12 @@ def iqm_curves(runs: dict[str, dict[int, list[dict]]]) -> dict[str, list[dict]]:
 def iqm_table(runs: dict[str, dict[int, list[dict]]]) -> list[str]:
     """One row per evaluation point: per label the IQM over its seeds [95% stratified-bootstrap CI]."""
     curves = iqm_curves(runs)
-    labels = sorted(runs)
-    lines = ["| optimizer steps | env steps | " + " | ".join(f"{label}: IQM [95% CI]" for label in labels) + " |",
-             "| ---: | ---: | " + " | ".join("---" for _ in labels) + " |"]  # fmt: skip
-    for env_steps, updates in points(runs):
-        cells = []
-        for label in labels:
-            point = next((c for c in curves[label] if c["env_steps"] == env_steps), None)
-            cells.append("-" if point is None else f"{point['iqm']:.1%} {ci_text(point['ci'], 100, 1)}")
-        lines.append(f"| {updates:,} | {env_steps:,} | " + " | ".join(cells) + " |")
-    return lines
+
+    def cell(label: str, env_steps: int) -> str:
+        point = next((c for c in curves[label] if c["env_steps"] == env_steps), None)
+        return "-" if point is None else f"{point['iqm']:.1%} {ci_text(point['ci'], 100, 1)}"
+
+    return point_table(runs, "IQM [95% CI]", cell)
 
 
 def first_reach(rows: list[dict], threshold: float) -> int | None:
