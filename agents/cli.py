@@ -316,7 +316,7 @@ def _tune(args: argparse.Namespace) -> int:
 
 
 def _analyze(args: argparse.Namespace) -> int:
-    from agents.harness.analysis import analyze, summary_lines
+    from agents.analyze import analyze, summary_lines
 
     offset = _held_out_offset(args.seed_offset, args.episodes)
     result = analyze(args.model + args.compare, args.label, args.env, args.episodes, offset, args.out, args.force,

@@ -73,7 +73,7 @@ def run_demo(
     progress: bool = True,
 ) -> Path:
     """Run the demo into ``out`` and return it. ``scale`` multiplies the step budgets and time caps."""
-    from agents.harness.benchmark import markdown_table, plot_curves
+    from agents.harness.benchmark.report import markdown_table, plot_curves
     from agents.harness.checkpoints import read_state
     from agents.harness.config import TrainConfig
     from agents.harness.evaluation import REFERENCE_PLAYERS, evaluate
@@ -262,9 +262,9 @@ def _env_steps(agent: DemoAgent, updates: int) -> tuple[int, int, dict]:
     shorter budget, a third of it would decay epsilon faster, and the CNN preset learns far less per update then
     (47% after 9,937 updates with the fraction of a 320k-step run, 94.5% with the preset's; docs/results.md).
     """
-    from agents.harness.hyperparams import apply_overrides, load_config
+    from agents.harness.hyperparams import apply_overrides, load_preset
 
-    hyperparams = apply_overrides(load_config(agent.algo, ENV_ID, agent.config)[0], agent.overrides)
+    hyperparams = apply_overrides(load_preset(agent.algo, ENV_ID, agent.config)[0], agent.overrides)
     n_envs = int(hyperparams.get("n_envs", 1))
     if hyperparams.get("train_freq", 1) != 1 or hyperparams.get("gradient_steps", 1) != 1:
         raise ValueError(f"demo agent {agent.label}: an update budget needs train_freq = gradient_steps = 1")

@@ -50,17 +50,17 @@ class OneHot(gym.ObservationWrapper):
 
 
 def zoo_hyperparams(algo: str, config: str | None = None) -> dict[str, dict[str, Any]]:
-    """The config of ``algo`` (see :func:`agents.harness.hyperparams.resolve_config_path`) for every env, in Zoo
-    format: the run keys the Zoo knows, the encoding as ``env_wrapper`` and the constructor kwargs exactly as
-    ``hrm-mazes train`` passes them (:func:`agents.harness.baselines.algo_kwargs`)."""
+    """The preset ``config`` of ``algo`` (see :func:`agents.harness.hyperparams.resolve_preset_path`) for every
+    env, in Zoo format: the run keys the Zoo knows, the encoding as ``env_wrapper`` and the constructor kwargs
+    exactly as ``hrm-mazes train`` passes them (:func:`agents.harness.baselines.algo_kwargs`)."""
     from agents.harness.algos import get_algo
     from agents.harness.baselines import algo_kwargs
-    from agents.harness.hyperparams import load_config
+    from agents.harness.hyperparams import load_preset
 
     get_algo(algo)
     out = {}
     for env_id in hrm_mazes.ENV_IDS:
-        params, _ = load_config(algo, env_id, config)
+        params, _ = load_preset(algo, env_id, config)
         wrappers: list[Any] = []
         if params.get("obs_mode", "tokens") == "onehot":
             wrappers.append("agents.zoo.OneHot")

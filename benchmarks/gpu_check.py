@@ -249,10 +249,10 @@ def sibling(name: str) -> Any:
 
 def training_hyperparams(args: argparse.Namespace) -> tuple[str, dict[str, Any], dict[str, Any]]:
     """The training preset, its overrides, and the hyperparameters they give (phases 2 and 4 share them)."""
-    from agents.harness.hyperparams import apply_overrides, load_config
+    from agents.harness.hyperparams import apply_overrides, load_preset
 
     config, overrides = (TINY_CONFIG, dict(TINY_OVERRIDES)) if args.tiny else (PAPER_CONFIG, {})
-    hyperparams, _ = load_config("hrm-dqn", args.env, config)
+    hyperparams, _ = load_preset("hrm-dqn", args.env, config)
     return config, overrides, apply_overrides(hyperparams, overrides)
 
 

@@ -21,7 +21,7 @@ import time
 import torch as th
 
 from agents.harness.baselines import build_model, make_train_env
-from agents.harness.hyperparams import load_config
+from agents.harness.hyperparams import load_preset
 
 VARIANTS: dict[str, dict] = {
     "preset": {},
@@ -35,7 +35,7 @@ VARIANTS: dict[str, dict] = {
 
 def ms_per_update(options: dict, updates: int, warmup: int, compile: bool = True) -> float:
     """Milliseconds per update (one collection step + one optimizer step) of the cpu preset with ``options``."""
-    hyperparams = copy.deepcopy(load_config("hrm-dqn", "RandomDoorMaze-v0", "cpu")[0])
+    hyperparams = copy.deepcopy(load_preset("hrm-dqn", "RandomDoorMaze-v0", "cpu")[0])
     hyperparams["policy_kwargs"] = {**hyperparams["policy_kwargs"], **options, "compile": compile}
     hyperparams["buffer_size"] = 20_000
     n_envs = hyperparams["n_envs"]

@@ -17,13 +17,13 @@ import hrm_throughput as ht  # benchmarks/ is the script's folder, so Python fin
 import torch as th
 
 from agents.harness.baselines import build_model, make_train_env
-from agents.harness.hyperparams import apply_overrides, load_config
+from agents.harness.hyperparams import apply_overrides, load_preset
 
 th.set_num_threads(1)
 ENV_ID = "FourRooms-Dynamic-v0"
 use_compile, batch = sys.argv[1] == "on", int(sys.argv[2])
 overrides = ast.literal_eval(sys.argv[3]) if len(sys.argv) > 3 else {}
-hyperparams, _ = load_config("hrm-dqn", ENV_ID, "cpu")
+hyperparams, _ = load_preset("hrm-dqn", ENV_ID, "cpu")
 policy_kwargs = {**hyperparams["policy_kwargs"], "compile": use_compile, **overrides}
 hyperparams = apply_overrides(hyperparams, dict(batch_size=batch, buffer_size=20_000, learning_starts=256,
                                                 policy_kwargs=policy_kwargs))

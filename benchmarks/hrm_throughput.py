@@ -52,7 +52,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 
 import hrm_mazes  # noqa: F401
 from agents.harness.baselines import build_model, make_train_env
-from agents.harness.hyperparams import apply_overrides, load_config
+from agents.harness.hyperparams import apply_overrides, load_preset
 from agents.hrm_dqn import HRMDQN, HRMConfig
 from hrm_mazes.host import cpu_model
 
@@ -76,7 +76,7 @@ def fmt(x: float) -> str:
 
 def make_learner(size: str, device: str, batch: int, n_envs: int, env_id: str, seed: int) -> HRMDQN:
     """The model the harness would train (preset ``size``), with minibatch ``batch`` on ``n_envs`` envs."""
-    hyperparams, _ = load_config("hrm-dqn", env_id, SIZES[size])
+    hyperparams, _ = load_preset("hrm-dqn", env_id, SIZES[size])
     hyperparams = apply_overrides(hyperparams, dict(
         batch_size=batch, buffer_size=BUFFER_SIZE, learning_starts=4 * max(batch, n_envs)))
     venv = make_train_env(env_id, hyperparams, n_envs, seed)

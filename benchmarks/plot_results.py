@@ -20,7 +20,7 @@ import argparse
 import json
 from pathlib import Path
 
-from agents.harness.report import CURVES, METRIC_NAMES, plot_curves
+from agents.harness.benchmark.report import CURVES, METRIC_NAMES, plot_curves
 from agents.harness.rundir import read_eval_rows
 
 X_AXES = ("env_steps", "optimizer_steps", "wall_time_s")

@@ -4,7 +4,7 @@ registration, :data:`ENV_IDS` and every command's ``--env`` choices come from.
 A new environment takes its layout (``core/layouts.py``), its single and batched classes (``envs/<name>.py``,
 ``vector/envs.py``; a variant of an existing env may pass ``kwargs`` instead), one :class:`MazeEnvSpec` line
 here, and its page in ``docs/envs/``. The presets need no change: an env with no entry of its own takes each
-config file's ``default`` entry (:func:`agents.harness.hyperparams.load_config`).
+preset file's ``default`` entry (:func:`agents.harness.hyperparams.load_preset`).
 """
 
 from __future__ import annotations

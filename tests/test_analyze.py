@@ -13,8 +13,7 @@ import torch as th
 from cli_helpers import assert_one_line_error, run_cli
 
 import hrm_mazes  # noqa: F401
-from agents.cli import build_parser
-from agents.harness.analysis import (
+from agents.analyze import (
     FIRST,
     METRICS,
     SPLITS,
@@ -24,6 +23,7 @@ from agents.harness.analysis import (
     planned_path,
     trace_episodes,
 )
+from agents.cli import build_parser
 from agents.harness.config import TrainConfig
 from agents.harness.evaluation import ModelPlayer, eval_seeds, run_episodes
 from agents.harness.rundir import RunPaths, write_run

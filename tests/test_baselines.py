@@ -14,12 +14,12 @@ from agents.errors import UserError
 from agents.harness.algos import ALGOS, get_algo, optimizer_steps
 from agents.harness.baselines import FEATURES_EXTRACTORS, GridCNN, algo_kwargs, build_model
 from agents.harness.encodings import FrameStack, env_encoding, guess_encoding, make_env
-from agents.harness.hyperparams import RUN_KEYS, apply_overrides, bundled_configs, load_config, resolve_config_path
+from agents.harness.hyperparams import RUN_KEYS, apply_overrides, bundled_presets, load_preset, resolve_preset_path
 
 
 def test_registry():
     assert {"hrm-dqn", "dqn", "ppo", "recurrent-ppo"} <= set(ALGOS)
-    assert all(spec.name == name and (name in bundled_configs()) for name, spec in ALGOS.items())
+    assert all(spec.name == name and (name in bundled_presets()) for name, spec in ALGOS.items())
     assert get_algo("recurrent-ppo").zoo_name == "ppo_lstm" and not get_algo("ppo").off_policy
     with pytest.raises(UserError, match="unknown algorithm 'sac'"):
         get_algo("sac")
@@ -102,7 +102,7 @@ def test_lin_learning_rate_decays_linearly_to_zero_over_the_run(algo, tmp_path):
     entry = {"learning_rate": "lin_1e-3"} if algo != "ppo" else {"learning_rate": "lin_3e-4", "clip_range": "lin_0.2"}
     checked = check_hyperparams(algo, "FourRooms-Dynamic-v0", entry, "test")
     assert checked["learning_rate"] == ("lin_0.001" if algo != "ppo" else "lin_0.0003")
-    hyperparams, _ = load_config(algo, "FourRooms-Dynamic-v0", "cpu-small" if algo == "hrm-dqn" else None)
+    hyperparams, _ = load_preset(algo, "FourRooms-Dynamic-v0", "cpu-small" if algo == "hrm-dqn" else None)
     hyperparams = apply_overrides(hyperparams, {**checked, "policy_kwargs": {"compile": False}} if algo == "hrm-dqn" else checked)
     env = DummyVecEnv([lambda: make_env("FourRooms-Dynamic-v0", **env_encoding(hyperparams))])
     model = build_model(algo, hyperparams, env, 0, "cpu")
@@ -133,14 +133,14 @@ def test_overrides_merge_dicts_one_level_deep():
 
 
 def test_config_resolution():
-    assert resolve_config_path("dqn", None).name == "dqn.yaml"
-    assert resolve_config_path("hrm-dqn", "cpu-small").name == "hrm-dqn-cpu-small.yaml"
-    assert resolve_config_path("hrm-dqn", "paper").name == "hrm-dqn.yaml"
+    assert resolve_preset_path("dqn", None).name == "dqn.yaml"
+    assert resolve_preset_path("hrm-dqn", "cpu-small").name == "hrm-dqn-cpu-small.yaml"
+    assert resolve_preset_path("hrm-dqn", "paper").name == "hrm-dqn.yaml"
     with pytest.raises(UserError, match="unknown config"):
-        resolve_config_path("dqn", "nope")
+        resolve_preset_path("dqn", "nope")
     with pytest.raises(UserError, match="does not exist"):
-        resolve_config_path("dqn", "missing.yaml")
-    assert {"hrm-dqn", "hrm-dqn-cpu-small", "dqn-cpu-small"} <= set(bundled_configs())
+        resolve_preset_path("dqn", "missing.yaml")
+    assert {"hrm-dqn", "hrm-dqn-cpu-small", "dqn-cpu-small"} <= set(bundled_presets())
 
 
 @pytest.mark.parametrize("algo", list(ALGOS))
@@ -148,7 +148,7 @@ def test_zoo_form_of_every_config(algo):
     from agents.zoo import zoo_hyperparams
 
     for env_id, entry in zoo_hyperparams(algo).items():
-        params, _ = load_config(algo, env_id)
+        params, _ = load_preset(algo, env_id)
         assert entry["n_timesteps"] == params["n_timesteps"] and entry["policy"] == params["policy"]
         assert {k: v for k, v in entry.items() if k not in ("n_timesteps", "policy", "n_envs", "env_wrapper")} == algo_kwargs(params)
         if params.get("obs_mode") == "onehot":
@@ -164,7 +164,7 @@ CONFIG_ENV_IDS = ("FourRooms-Dynamic-v0", "RandomDoorMaze-v0", "RandomDoorMaze-P
 @pytest.mark.parametrize("algo", list(ALGOS))
 @pytest.mark.parametrize("env_id", CONFIG_ENV_IDS)
 def test_every_default_config_builds_a_model(algo, env_id):
-    hyperparams, _ = load_config(algo, env_id)
+    hyperparams, _ = load_preset(algo, env_id)
     hyperparams.update(n_envs=2)
     if "buffer_size" in hyperparams:
         hyperparams["buffer_size"] = 1_000  # the real sizes allocate up to gigabytes

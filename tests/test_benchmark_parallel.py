@@ -208,7 +208,7 @@ SHIPPED_SUITES = sorted((Path(__file__).resolve().parents[1] / "benchmarks" / "s
 def test_every_shipped_suite_resolves_every_trial(path, tmp_path):
     """The suites in benchmarks/suites/ are commands the docs give: each must load, name its own file, and resolve
     every trial's config, hyperparameters and env (what ``benchmark`` checks before it trains anything)."""
-    from agents.harness.suites import load_suite, suite_jobs
+    from agents.harness.benchmark.suites import load_suite, suite_jobs
     from agents.harness.training import resolve_fresh
 
     suite = load_suite(path)
@@ -224,7 +224,7 @@ def test_every_shipped_suite_resolves_every_trial(path, tmp_path):
 def test_trials_run_seed_by_seed_so_that_a_stopped_suite_leaves_pairs(tmp_path):
     """Every algorithm's seed k comes before any seed k+1: a pool's first round, or a suite stopped early, holds
     Carry Z and Reset Z of the same seeds."""
-    from agents.harness.suites import load_suite, suite_jobs
+    from agents.harness.benchmark.suites import load_suite, suite_jobs
 
     suite = load_suite(Path(__file__).resolve().parents[1] / "benchmarks" / "suites" / "carry-cpu-maze.yaml")
     jobs = suite_jobs(suite, tmp_path, "cpu", progress=False)

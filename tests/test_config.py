@@ -90,7 +90,8 @@ class SampledTuneConfig(TuneConfig):
 
 def test_the_options_resume_keeps_are_derived_from_the_fields(tmp_path):
     """``fixed=True`` on a field is all it takes for train's and tune's --resume to refuse another value."""
-    from agents.harness import training, tune
+    from agents.harness import training
+    from agents.harness.tune import study as tune_study
 
     assert fixed_options(TrainConfig) == {"seed": "--seed", "config": "--config", "eval_freq": "--eval-freq",
                                           "eval_episodes": "--eval-episodes", "checkpoint_freq": "--checkpoint-freq"}
@@ -106,11 +107,11 @@ def test_the_options_resume_keeps_are_derived_from_the_fields(tmp_path):
              "config_given": "cpu", "seed": 0, "steps": 200, "trial_seconds": 30.0, "eval_freq": 100,
              "eval_episodes": 2, "startup_trials": 5, "sampler_seed": 3}  # fmt: skip
     given = {"algo": "dqn-cnn", "env_id": "FourRooms-Dynamic-v0", "trials": 2, "minutes": 1, "resume": True}
-    tune._check_fixed_options(SampledTuneConfig(**given, config="cpu", trial_minutes=0.5, sampler_seed=3), study, tmp_path)
+    tune_study._check_fixed_options(SampledTuneConfig(**given, config="cpu", trial_minutes=0.5, sampler_seed=3), study, tmp_path)
     with pytest.raises(UserError, match="--resume: --sampler-seed is fixed by the study"):
-        tune._check_fixed_options(SampledTuneConfig(**given, sampler_seed=4), study, tmp_path)
+        tune_study._check_fixed_options(SampledTuneConfig(**given, sampler_seed=4), study, tmp_path)
     with pytest.raises(UserError, match="--resume: --trial-minutes is fixed by the study"):
-        tune._check_fixed_options(SampledTuneConfig(**given, trial_minutes=1), study, tmp_path)
+        tune_study._check_fixed_options(SampledTuneConfig(**given, trial_minutes=1), study, tmp_path)
 
 
 def test_every_field_is_documented():

@@ -37,7 +37,7 @@ def observations(n: int, env_id: str = "FourRooms-Dynamic-v0") -> np.ndarray:
 def test_paper_suite_is_accepted_with_device_cuda(tmp_path, monkeypatch):
     """benchmark --suite paper.yaml --device cuda, up to the first trial: the suite loads, and every trial's config
     is checked and resolved to cuda, with the paper's sizes (the checks run_suite makes before it starts)."""
-    from agents.harness.benchmark import load_suite, suite_jobs
+    from agents.harness.benchmark.suites import load_suite, suite_jobs
     from agents.harness.runtime import resolve_device
     from agents.harness.training import resolve_fresh
 
@@ -58,7 +58,7 @@ def test_paper_suite_is_accepted_with_device_cuda(tmp_path, monkeypatch):
 
 def test_paper_suite_without_cuda_is_one_clear_error(tmp_path, monkeypatch):
     from agents.errors import UserError
-    from agents.harness.benchmark import run_suite
+    from agents.harness.benchmark.trials import run_suite
 
     monkeypatch.setattr(th.cuda, "is_available", lambda: False)
     with pytest.raises(UserError, match="CUDA is not available"):

@@ -35,10 +35,10 @@ def test_budgets_count_updates_whatever_the_machine():
     """Each demo agent gets exactly its update budget (before the safety cap): env steps = n_envs x (collection
     steps before learning_starts + updates), checked against the configs the demo trains."""
     from agents.demo import AGENTS, _env_steps
-    from agents.harness.hyperparams import apply_overrides, load_config
+    from agents.harness.hyperparams import apply_overrides, load_preset
 
     for agent in AGENTS:
-        hyperparams = apply_overrides(load_config(agent.algo, "FourRooms-Dynamic-v0", agent.config)[0], agent.overrides)
+        hyperparams = apply_overrides(load_preset(agent.algo, "FourRooms-Dynamic-v0", agent.config)[0], agent.overrides)
         n_envs, starts = hyperparams["n_envs"], hyperparams["learning_starts"]
         steps, per_update, overrides = _env_steps(agent, agent.updates)
         assert per_update == n_envs and steps % n_envs == 0

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from agents.harness.hyperparams import load_config
+from agents.harness.hyperparams import load_preset
 from agents.hrm_dqn.model import HRMConfig
 
 torch.set_num_threads(1)
@@ -61,7 +61,7 @@ def optimizer_steps(hp: dict) -> int:
 
 @pytest.mark.parametrize(("name", "file", "config"), PRESETS)
 def test_presets_are_read_from_the_configs(flops, name, file, config):
-    hp, path = load_config("hrm-dqn", ENV, config)
+    hp, path = load_preset("hrm-dqn", ENV, config)
     assert path.name == file
     setup = flops.preset(name, file, ENV)
     model = {k: v for k, v in hp["policy_kwargs"].items() if k in HRM_FIELDS}
@@ -74,7 +74,7 @@ def test_presets_are_read_from_the_configs(flops, name, file, config):
 
 @pytest.mark.parametrize(("name", "file", "config"), PRESETS)
 def test_the_parts_of_an_optimizer_step_keep_their_ratios(flops, name, file, config):
-    hp, _ = load_config("hrm-dqn", ENV, config)
+    hp, _ = load_preset("hrm-dqn", ENV, config)
     setup, model = flops.preset(name, file, ENV), hp["policy_kwargs"]
     step = flops.step_flops(setup)
     # Acting runs the online net on n_envs grids per collection step, the TD target on batch_size grids per
@@ -95,5 +95,5 @@ def test_the_script_prints_its_tables(flops, capsys, monkeypatch):
     out = capsys.readouterr().out
     assert "TFLOP/s" in out
     for name, _, config in PRESETS:
-        hp, _ = load_config("hrm-dqn", ENV, config)
+        hp, _ = load_preset("hrm-dqn", ENV, config)
         assert f"| {name} | {ENV} | {hp['n_timesteps']:,} | {optimizer_steps(hp):,} |" in out

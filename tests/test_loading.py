@@ -14,7 +14,7 @@ from cli_helpers import assert_one_line_error, run_cli, ship_pretrained
 
 import agents.harness.pretrained as pretrained
 from agents.errors import UserError
-from agents.harness.benchmark import Trial, run_trial
+from agents.harness.benchmark.trials import Trial, run_trial
 from agents.harness.config import TrainConfig
 from agents.harness.rundir import RunPaths, write_run
 

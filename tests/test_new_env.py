@@ -85,11 +85,11 @@ def test_make_vec_with_the_vector_entry_point():
 
 
 def test_the_presets_resolve_through_their_default_entry():
-    from agents.harness.hyperparams import load_config
+    from agents.harness.hyperparams import load_preset
 
-    params, path = load_config("dqn", ENV_ID, "cpu-small")
+    params, path = load_preset("dqn", ENV_ID, "cpu-small")
     assert path.name == "dqn-cpu-small.yaml"
-    assert params == load_config("dqn", "FourRooms-Dynamic-v0", "cpu-small")[0]  # its default: FourRooms' settings
+    assert params == load_preset("dqn", "FourRooms-Dynamic-v0", "cpu-small")[0]  # its default: FourRooms' settings
 
 
 def test_evaluate_the_oracle_from_the_command_line(tmp_path, capsys):

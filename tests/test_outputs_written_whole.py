@@ -14,8 +14,9 @@ import yaml
 from optuna.distributions import CategoricalDistribution, FloatDistribution
 
 from agents.errors import UserError
-from agents.harness.report import write_report
-from agents.harness.tune import TuneConfig, prepare_study, write_outputs
+from agents.harness.benchmark.report import write_report
+from agents.harness.config import TuneConfig
+from agents.harness.tune.study import prepare_study, write_outputs
 
 ENV = "FourRooms-Dynamic-v0"
 SUITE = {"name": "tiny", "final_episodes": 10, "envs": []}  # no env: no curves to plot, only the text outputs

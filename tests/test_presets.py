@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from agents.errors import UserError
-from agents.harness.hyperparams import CONFIG_DIR, bundled_configs, load_config
+from agents.harness.hyperparams import PRESET_DIR, bundled_presets, load_preset
 
 RECORD = Path(__file__).with_name("presets_resolved.json")
 RECORDED_ENVS = ("FourRooms-Dynamic-v0", "RandomDoorMaze-v0")
@@ -23,12 +23,12 @@ RECORDED_ENVS = ("FourRooms-Dynamic-v0", "RandomDoorMaze-v0")
 
 def resolved(name: str, env_id: str) -> str:
     """The entry of bundled preset ``name`` for ``env_id``, as canonical JSON (key order fixed)."""
-    return json.dumps(load_config(name, env_id, CONFIG_DIR / f"{name}.yaml")[0], sort_keys=True)
+    return json.dumps(load_preset(name, env_id, PRESET_DIR / f"{name}.yaml")[0], sort_keys=True)
 
 
 def record() -> dict[str, dict[str, dict]]:
     return {
-        name: {env_id: json.loads(resolved(name, env_id)) for env_id in RECORDED_ENVS} for name in bundled_configs()
+        name: {env_id: json.loads(resolved(name, env_id)) for env_id in RECORDED_ENVS} for name in bundled_presets()
     }
 
 
@@ -42,30 +42,30 @@ def test_the_record_covers_the_presets_it_was_written_for():
 @pytest.mark.parametrize("name", sorted(RECORDED))
 @pytest.mark.parametrize("env_id", RECORDED_ENVS)
 def test_every_preset_resolves_as_recorded(name, env_id):
-    assert name in bundled_configs(), f"{name}.yaml is gone: record again (python tests/test_presets.py)"
+    assert name in bundled_presets(), f"{name}.yaml is gone: record again (python tests/test_presets.py)"
     assert resolved(name, env_id) == json.dumps(RECORDED[name][env_id], sort_keys=True)
 
 
-@pytest.mark.parametrize("name", bundled_configs())
+@pytest.mark.parametrize("name", bundled_presets())
 def test_every_preset_has_a_default_entry_for_other_envs(name):
-    data = yaml.safe_load((CONFIG_DIR / f"{name}.yaml").read_text())
+    data = yaml.safe_load((PRESET_DIR / f"{name}.yaml").read_text())
     assert isinstance(data.get("default"), dict)
-    assert load_config(name, "NotRegistered-v0", CONFIG_DIR / f"{name}.yaml")[0] == data["default"]
+    assert load_preset(name, "NotRegistered-v0", PRESET_DIR / f"{name}.yaml")[0] == data["default"]
 
 
 def test_an_env_entry_wins_over_default_and_without_either_the_error_names_the_entries(tmp_path):
     path = tmp_path / "p.yaml"
     path.write_text("default: {n_envs: 2}\nA-v0: {n_envs: 3}\n")
-    assert load_config("dqn", "A-v0", path)[0] == {"n_envs": 3}
-    assert load_config("dqn", "B-v0", path)[0] == {"n_envs": 2}
+    assert load_preset("dqn", "A-v0", path)[0] == {"n_envs": 3}
+    assert load_preset("dqn", "B-v0", path)[0] == {"n_envs": 2}
     path.write_text("A-v0: {n_envs: 3}\n")
     with pytest.raises(UserError, match=r"p.yaml has no entry for 'B-v0' and no 'default' entry \(it has: A-v0\)"):
-        load_config("dqn", "B-v0", path)
+        load_preset("dqn", "B-v0", path)
     path.write_text("default: 3\n")
     with pytest.raises(UserError, match="the entry for B-v0 .default. must map hyperparameters to values"):
-        load_config("dqn", "B-v0", path)
+        load_preset("dqn", "B-v0", path)
 
 
 if __name__ == "__main__":
     RECORD.write_text(json.dumps(record(), indent=1, sort_keys=True) + "\n")
-    print(f"recorded {len(bundled_configs())} presets x {len(RECORDED_ENVS)} envs to {RECORD}")
+    print(f"recorded {len(bundled_presets())} presets x {len(RECORDED_ENVS)} envs to {RECORD}")

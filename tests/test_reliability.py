@@ -17,13 +17,13 @@ import pytest
 import yaml
 from cli_helpers import AtStep, assert_one_line_error, raising, run_cli
 
-import agents.harness.tune as tune_module
+import agents.harness.tune.study as tune_module
 from agents.errors import UserError
 from agents.harness.checkpoints import latest_checkpoint, read_state
-from agents.harness.config import TrainConfig
+from agents.harness.config import TrainConfig, TuneConfig
 from agents.harness.rundir import RunPaths, check_location, save_model_atomic, write_atomic
 from agents.harness.training import train
-from agents.harness.tune import TuneConfig, prepare_study, tune
+from agents.harness.tune.study import prepare_study, tune
 
 ENV = "FourRooms-Dynamic-v0"
 # A DQN small enough that a run of a hundred steps takes about a second, checkpoints included.

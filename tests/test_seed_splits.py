@@ -138,7 +138,8 @@ def test_periodic_evaluations_play_the_validation_split(tmp_path, monkeypatch):
 
 
 def test_a_tune_study_records_the_validation_split(tmp_path):
-    from agents.harness.tune import TuneConfig, prepare_study
+    from agents.harness.config import TuneConfig
+    from agents.harness.tune.study import prepare_study
 
     _, _, settings = prepare_study(TuneConfig(algo="dqn-cnn", env_id=ENV, trials=1, minutes=1, steps=200,
                                               out=tmp_path / "study"))  # fmt: skip

@@ -19,10 +19,11 @@ from cli_helpers import assert_one_line_error, run_cli
 
 from agents.cli import main
 from agents.harness.baselines import build_model, make_train_env
-from agents.harness.hyperparams import apply_overrides, check_hyperparams, load_config
+from agents.harness.config import TuneConfig
+from agents.harness.hyperparams import apply_overrides, check_hyperparams, load_preset
 from agents.harness.rundir import RunPaths, read_eval_rows
-from agents.harness.search_spaces import SEARCH_SPACES
-from agents.harness.tune import TuneConfig, prepare_study, run_trial
+from agents.harness.tune.search_spaces import SEARCH_SPACES
+from agents.harness.tune.study import prepare_study, run_trial
 
 ENV = "FourRooms-Dynamic-v0"
 TINY = {
@@ -83,10 +84,10 @@ def test_every_sampled_override_set_builds_a_model(algo):
 
 def test_the_dqn_cnn_space_decides_the_curriculum_itself():
     # RandomDoorMaze's dqn-cnn cpu preset has a curriculum: a sample that turns it off must not inherit it.
-    from agents.harness.search_spaces import CURRICULA
+    from agents.harness.tune.search_spaces import CURRICULA
 
     space = SEARCH_SPACES["dqn-cnn"]
-    preset = load_config("dqn-cnn", "RandomDoorMaze-v0", "cpu")[0]
+    preset = load_preset("dqn-cnn", "RandomDoorMaze-v0", "cpu")[0]
     assert "curriculum" in preset and "curriculum" in space.decides
     base = space.undecided(preset)
     for choice, settings in CURRICULA.items():
@@ -102,10 +103,10 @@ FIXED_DQN_CNN = {"learning_rate": 1e-3, "batch_size": 64, "n_steps": 3, "target_
 
 @pytest.mark.parametrize("env", [ENV, "RandomDoorMaze-v0"])
 def test_the_dqn_cnn_cpu_preset_is_a_point_of_its_space(env):
-    from agents.harness.search_spaces import base_params
+    from agents.harness.tune.search_spaces import base_params
 
     space = SEARCH_SPACES["dqn-cnn"]
-    preset = load_config("dqn-cnn", env, "cpu")[0]
+    preset = load_preset("dqn-cnn", env, "cpu")[0]
     params = base_params(space, preset)
     assert params is not None and params["curriculum"] == ("off" if env == ENV else "2+2")
     kept = space.undecided(preset)
@@ -114,10 +115,10 @@ def test_the_dqn_cnn_cpu_preset_is_a_point_of_its_space(env):
 
 @pytest.mark.parametrize("env", [ENV, "RandomDoorMaze-v0"])
 def test_the_dqn_rconv_cpu_preset_is_a_point_of_its_space(env):
-    from agents.harness.search_spaces import base_params
+    from agents.harness.tune.search_spaces import base_params
 
     space = SEARCH_SPACES["dqn-rconv"]
-    preset = load_config("dqn-rconv", env, "cpu")[0]
+    preset = load_preset("dqn-rconv", env, "cpu")[0]
     params = base_params(space, preset)
     assert params is not None and params["iterations"] == preset["policy_kwargs"]["iterations"]
     assert apply_overrides(space.undecided(preset), space.sample(optuna.trial.FixedTrial(params))) == preset
@@ -126,11 +127,11 @@ def test_the_dqn_rconv_cpu_preset_is_a_point_of_its_space(env):
 @pytest.mark.parametrize("change", [{"target_update_interval": 100}, {"learning_rate": 1.0}, {"double_q": None},
                                     {"features_extractor_kwargs": {"features_dim": 64, "channels": [4, 4]}}])
 def test_a_preset_outside_the_space_has_no_base_params(change):
-    from agents.harness.search_spaces import base_params
+    from agents.harness.tune.search_spaces import base_params
 
-    preset = {**load_config("dqn-cnn", ENV, "cpu")[0], **change}
+    preset = {**load_preset("dqn-cnn", ENV, "cpu")[0], **change}
     assert base_params(SEARCH_SPACES["dqn-cnn"], preset) is None
-    assert base_params(SEARCH_SPACES["ppo"], load_config("ppo", ENV, None)[0]) is None  # ppo has no base function
+    assert base_params(SEARCH_SPACES["ppo"], load_preset("ppo", ENV, None)[0]) is None  # ppo has no base function
 
 
 # --- the pruning callback -----------------------------------------------------------------------------------
@@ -174,7 +175,7 @@ def test_a_tiny_dqn_cnn_study_writes_its_outputs_and_resumes(tmp_path, capsys):
     assert rc == 0, err
     assert [line.split(":")[0] for line in stdout.splitlines() if line.startswith("trial ")] == ["trial 0", "trial 1"]
     assert f"outputs written to {out}" in stdout
-    hyperparams, _ = load_config("dqn-cnn", ENV, out / "best.yaml")
+    hyperparams, _ = load_preset("dqn-cnn", ENV, out / "best.yaml")
     check_hyperparams("dqn-cnn", ENV, hyperparams, "best.yaml")
     best = min(study_rows(out), key=lambda row: -float(row["value"]))
     assert hyperparams["learning_rate"] == float(best["params_learning_rate"])
@@ -218,7 +219,7 @@ def test_a_study_whose_base_is_in_the_space_runs_it_as_trial_0(tmp_path, capsys)
 def test_a_tiny_hrm_dqn_study(tmp_path, capsys):
     rc, stdout, err = run_cli(tune_args(tmp_path, "hrm-dqn"), capsys)
     assert rc == 0, err
-    hyperparams, _ = load_config("hrm-dqn", ENV, tmp_path / "study" / "best.yaml")
+    hyperparams, _ = load_preset("hrm-dqn", ENV, tmp_path / "study" / "best.yaml")
     check_hyperparams("hrm-dqn", ENV, hyperparams, "best.yaml")
     assert ("target_update_interval" in hyperparams) == (hyperparams["tau"] == 0.001)
     assert hyperparams["policy_kwargs"]["num_heads"] == 2  # the base's policy settings are kept
@@ -371,6 +372,6 @@ def test_tune_help_imports_neither_torch_nor_optuna():
 @pytest.mark.parametrize("given, shown", [("cpu", "dqn-cnn cpu preset"), (None, "/pkg/dqn-cnn-cpu.yaml"),
                                           ("mine.yaml", "/pkg/dqn-cnn-cpu.yaml")])  # fmt: skip
 def test_the_summary_names_a_bundled_base_preset_by_name(given, shown):
-    from agents.harness.tune import _base_name
+    from agents.harness.tune.study import _base_name
 
     assert _base_name({"algo": "dqn-cnn", "config_given": given, "config": "/pkg/dqn-cnn-cpu.yaml"}) == shown

@@ -247,7 +247,7 @@ class TrainConfig(CommandConfig):
 
 @dataclass
 class TuneConfig(CommandConfig):
-    """What ``hrm-mazes tune`` is asked to do (:func:`agents.harness.tune.tune`; docs/tuning.md).
+    """What ``hrm-mazes tune`` is asked to do (:func:`agents.harness.tune.study.tune`; docs/tuning.md).
 
     A study runs trials until it holds ``trials`` finished ones (complete or pruned, earlier sessions included);
     a session starts none after ``minutes``. Fields left None are resolved when the study starts, and tune.yaml

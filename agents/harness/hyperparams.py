@@ -1,6 +1,8 @@
-"""Hyperparameter presets: the YAML files of ``agents/configs`` (RL-Zoo layout, one top-level key per env id).
+"""Hyperparameter presets: the YAML files of ``agents/configs`` (RL-Zoo layout, one top-level key per env id),
+selected by ``--config`` (see "Words" in docs/design.md: a *preset* is such a file, the *hyperparameters* are the
+dict one of its entries resolves to).
 
-A config entry mixes two kinds of keys: :data:`RUN_KEYS` describe the run (budget, parallel envs, observation
+A preset entry mixes two kinds of keys: :data:`RUN_KEYS` describe the run (budget, parallel envs, observation
 encoding, network parts by name, evaluation and logging cadence); every other key goes to the algorithm's
 constructor (:func:`agents.harness.baselines.algo_kwargs`). :func:`check_hyperparams` checks both kinds before
 a run starts: the known keys against :data:`HYPERPARAM_RULES`, the others against the algorithm's constructor,
@@ -21,10 +23,10 @@ import yaml
 from agents.errors import UserError
 from hrm_mazes.cli_args import describe_int, parse_int
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+PRESET_DIR = Path(__file__).resolve().parent.parent / "configs"
 # Short preset names: "paper" and "default" are the algorithm's own file; any other NAME is <algo>-NAME.
-CONFIG_ALIASES = {"paper": "{algo}", "default": "{algo}"}
-# Keys of a config entry that describe the run rather than the algorithm's constructor.
+PRESET_ALIASES = {"paper": "{algo}", "default": "{algo}"}
+# Keys of a preset entry that describe the run rather than the algorithm's constructor.
 RUN_KEYS = (
     "n_timesteps",
     "n_envs",
@@ -43,35 +45,37 @@ RUN_KEYS = (
 )
 
 
-def bundled_configs() -> list[str]:
+def bundled_presets() -> list[str]:
     """Names of the YAML files shipped in ``agents/configs`` (without ``.yaml``)."""
-    return sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))
+    return sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
 
 
-def resolve_config_path(algo: str, config: str | os.PathLike | None) -> Path:
-    """``config``: None (the algorithm's default file), a YAML path, a bundled name, or a short preset name
-    (``cpu-small`` means ``<algo>-cpu-small``; ``paper`` means the algorithm's default, the paper's settings)."""
-    if config is None:
-        return CONFIG_DIR / f"{algo}.yaml"
-    text = str(config)
+def resolve_preset_path(algo: str, preset: str | os.PathLike | None) -> Path:
+    """The file of ``preset`` (a ``--config`` value): None (the algorithm's default file), a YAML path, a bundled
+    name, or a short preset name (``cpu-small`` means ``<algo>-cpu-small``; ``paper`` means the algorithm's
+    default, the paper's settings)."""
+    if preset is None:
+        return PRESET_DIR / f"{algo}.yaml"
+    text = str(preset)
     path = Path(text)
     if path.suffix in (".yaml", ".yml"):
         if not path.is_file():
             raise UserError(f"config file {text!r} does not exist")
         return path
-    for name in (CONFIG_ALIASES.get(text, text).format(algo=algo), f"{algo}-{text}"):
-        if (CONFIG_DIR / f"{name}.yaml").is_file():
-            return CONFIG_DIR / f"{name}.yaml"
-    raise UserError(f"unknown config {text!r}: not a .yaml file; bundled configs: {', '.join(bundled_configs())}")
+    for name in (PRESET_ALIASES.get(text, text).format(algo=algo), f"{algo}-{text}"):
+        if (PRESET_DIR / f"{name}.yaml").is_file():
+            return PRESET_DIR / f"{name}.yaml"
+    raise UserError(f"unknown config {text!r}: not a .yaml file; bundled configs: {', '.join(bundled_presets())}")
 
 
-def load_config(algo: str, env_id: str, config: str | os.PathLike | None = None) -> tuple[dict[str, Any], Path]:
-    """The hyperparameters for ``algo`` on ``env_id``, and the file they came from.
+def load_preset(algo: str, env_id: str, preset: str | os.PathLike | None = None) -> tuple[dict[str, Any], Path]:
+    """The hyperparameters for ``algo`` on ``env_id`` from ``preset`` (a ``--config`` value, see
+    :func:`resolve_preset_path`), and the file they came from.
 
     The file's entry for ``env_id`` when it has one, else its ``default`` entry (the settings for any env the
     file does not name, e.g. a newly registered one), else a :class:`UserError`.
     """
-    path = resolve_config_path(algo, config)
+    path = resolve_preset_path(algo, preset)
     try:
         data = yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError) as err:
@@ -101,7 +105,7 @@ def apply_overrides(hyperparams: dict[str, Any], overrides: dict[str, Any]) -> d
     return out
 
 
-# --- checking a config entry ----------------------------------------------------------------------------------
+# --- checking a preset entry ----------------------------------------------------------------------------------
 
 
 def _integer(lo: int | None = None) -> tuple[str, Callable[[Any], Any]]:

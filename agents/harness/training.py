@@ -42,7 +42,7 @@ from agents.harness.checkpoints import (
     save_checkpoint,
 )
 from agents.harness.config import SEEDS_PER_RUN, TrainConfig, fixed_options
-from agents.harness.hyperparams import apply_overrides, check_hyperparams, load_config, resolve_config_path
+from agents.harness.hyperparams import apply_overrides, check_hyperparams, load_preset, resolve_preset_path
 from agents.harness.logger import make_logger
 from agents.harness.rundir import (
     RunPaths,
@@ -113,14 +113,14 @@ def resolve_fresh(config: TrainConfig) -> TrainConfig:
         raise UserError("train needs --algo and --env")
     get_algo(config.algo)
     check_env_id(config.env_id)
-    hyperparams, config_path = load_config(config.algo, config.env_id, config.config)
+    hyperparams, preset_path = load_preset(config.algo, config.env_id, config.config)
     hyperparams = apply_overrides(hyperparams, config.overrides)
     if config.n_envs is not None:
         hyperparams["n_envs"] = config.n_envs
-    hyperparams = check_hyperparams(config.algo, config.env_id, hyperparams, f"config {config_path.name} ({config.env_id})")
+    hyperparams = check_hyperparams(config.algo, config.env_id, hyperparams, f"config {preset_path.name} ({config.env_id})")
     steps = config.steps if config.steps is not None else hyperparams.get("n_timesteps", 100_000)
     seed = config.seed if config.seed is not None else 0
-    run = config.replace(steps=steps, seed=seed, config=str(config_path), hyperparams=hyperparams)
+    run = config.replace(steps=steps, seed=seed, config=str(preset_path), hyperparams=hyperparams)
     default_freq = max(run.steps // 10, 1)
     run = run.replace(
         eval_freq=run.eval_freq or hyperparams.get("eval_freq") or default_freq,
@@ -202,7 +202,7 @@ def _check_fixed_options(config: TrainConfig, saved: TrainConfig, root: Path) ->
         given, fixed = getattr(config, name), getattr(saved, name)
         if given is None or given == fixed:
             continue
-        if name == "config" and saved.algo and Path(fixed) == resolve_config_path(saved.algo, given):
+        if name == "config" and saved.algo and Path(fixed) == resolve_preset_path(saved.algo, given):
             continue
         raise UserError(f"--resume: {flag} is fixed by the run ({root} has {flag} {fixed}); start a new run to change it")
     saved_envs = int((saved.hyperparams or {}).get("n_envs", 1))

@@ -14,7 +14,7 @@ from typing import Any
 
 from agents.errors import UserError
 from agents.harness.algos import get_algo
-from agents.harness.hyperparams import CONFIG_DIR, apply_overrides
+from agents.harness.hyperparams import PRESET_DIR, apply_overrides
 
 # GridCNN shapes by name (Optuna's categorical choices must be scalars).
 CHANNELS = {"16-16": [16, 16], "32-32": [32, 32], "32-64": [32, 64]}
@@ -202,9 +202,9 @@ def get_space(algo: str) -> SearchSpace:
     return SEARCH_SPACES[algo]
 
 
-def default_base_config(algo: str) -> str | None:
+def default_base_preset(algo: str) -> str | None:
     """The base preset of a study: the algorithm's ``cpu`` preset, else ``cpu-small``, else its default (None)."""
     for name in ("cpu", "cpu-small"):
-        if (CONFIG_DIR / f"{algo}-{name}.yaml").is_file():
+        if (PRESET_DIR / f"{algo}-{name}.yaml").is_file():
             return name
     return None

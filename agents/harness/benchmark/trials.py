@@ -1,12 +1,12 @@
 """``hrm-mazes benchmark``: algorithms x envs x seeds, then a results table, CSV/JSON and learning curves.
 
-A suite is a YAML file of envs, algorithms and seeds (:mod:`agents.harness.suites`, which checks it). Every
-(algorithm, env, seed) is a *trial*: an ordinary ``train`` run directory under
+A suite is a YAML file of envs, algorithms and seeds (:mod:`agents.harness.benchmark.suites`, which checks
+it). Every (algorithm, env, seed) is a *trial*: an ordinary ``train`` run directory under
 ``<out>/runs/<label>/<env>/seed<seed>``, trained and evaluated by :func:`run_trial`. Trials run through
 :mod:`agents.harness.runner`: on a local process pool (one torch thread each), one after another in this process
 (``workers=1``), or as Ray tasks; the parent only collects their result rows and writes the report
-(:mod:`agents.harness.report`). An interrupted benchmark continues with ``--resume``: finished trials are reused,
-unfinished ones resumed from their checkpoints.
+(:mod:`agents.harness.benchmark.report`). An interrupted benchmark continues with ``--resume``: finished trials
+are reused, unfinished ones resumed from their checkpoints.
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from typing import Any
 import yaml
 
 from agents.errors import UserError
+from agents.harness.benchmark.report import write_report
+from agents.harness.benchmark.suites import load_suite, suite_jobs
 from agents.harness.config import TrainConfig
 from agents.harness.evaluation import PLAYERS
-from agents.harness.report import markdown_table, plot_curves, write_report  # noqa: F401  (demo.py, plot_results.py)
 from agents.harness.rundir import RunPaths, claim_output_dir
-from agents.harness.suites import load_suite, suite_jobs
 
 
 @dataclass(frozen=True)

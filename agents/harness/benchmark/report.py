@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 
-from agents.errors import UserError
 from agents.harness.aggregate import across_seeds
 from agents.harness.evaluation import format_ci, t_interval
 from agents.harness.rundir import path_inside, read_eval_rows, write_atomic
@@ -88,7 +87,7 @@ def write_report(out: Path, suite: dict[str, Any], runs: list[dict], references:
             what = METRIC_NAMES[metric]
             plot_curves(curves, refs, png, x_key, f"{env_id}: {what} vs {x_key.replace('_', ' ')}", metric=metric)
             md += ["", f"![{env_id} {what} vs {x_key}](curves/{png.name})"]
-    write_output(out / "results.md", "\n".join(md) + "\n")
+    write_atomic(out / "results.md", "\n".join(md) + "\n")
     table = io.StringIO()
     fields = ["label", "env_id", "seed", "env_steps", "optimizer_steps", "train_wall_time_s", "device", "episodes",
               "success_rate", "success_lo", "success_hi", "mean_length", "path_efficiency"]  # fmt: skip
@@ -96,8 +95,8 @@ def write_report(out: Path, suite: dict[str, Any], runs: list[dict], references:
     writer.writeheader()
     for r in [*runs, *references]:
         writer.writerow({**r, "success_lo": r["success_ci"][0], "success_hi": r["success_ci"][1]})
-    write_output(out / "results.csv", table.getvalue())
-    write_output(
+    write_atomic(out / "results.csv", table.getvalue())
+    write_atomic(
         out / "results.json",
         json.dumps(
             {"suite": suite, "device": device, "summary": rows, "aggregates": aggregates,
@@ -106,16 +105,6 @@ def write_report(out: Path, suite: dict[str, Any], runs: list[dict], references:
             default=str,
         ),
     )
-
-
-def write_output(path: Path, text: str) -> None:
-    """Write one output file whole, as runs do (:func:`~agents.harness.rundir.write_atomic`: the old file or the
-    new, never half of one); an OSError (a missing or read-only folder, a full disk) becomes a one-line
-    :class:`UserError` naming the path."""
-    try:
-        write_atomic(path, text)
-    except OSError as err:
-        raise UserError(f"cannot write {path} ({err.strerror or err})") from None
 
 
 def markdown_table(rows: list[dict[str, Any]]) -> str:

@@ -1,7 +1,7 @@
 """``hrm-mazes tune``: hyperparameter search with Optuna over ordinary ``train`` runs.
 
-A study samples hyperparameters from the algorithm's search space (:mod:`agents.harness.search_spaces`) on top of a base
-preset, and each trial is one :func:`~agents.harness.training.train` run in ``<out>/trials/trial-NNNN``. The
+A study samples hyperparameters from the algorithm's search space (:mod:`agents.harness.tune.search_spaces`) on top
+of a base preset, and each trial is one :func:`~agents.harness.training.train` run in ``<out>/trials/trial-NNNN``. The
 harness's periodic greedy evaluation (``evaluations.csv``) is reported to Optuna after every evaluation, and
 the median pruner stops trials that fall behind. The study directory holds::
 
@@ -52,11 +52,10 @@ from agents.errors import UserError
 from agents.harness.algos import check_env_id
 from agents.harness.config import STARTUP_TRIALS, TrainConfig, TuneConfig, fixed_options
 from agents.harness.evaluation import EVAL_SEED_OFFSET, VALIDATION_SEED_OFFSET
-from agents.harness.hyperparams import apply_overrides, load_config
-from agents.harness.report import write_output
-from agents.harness.rundir import OutputDir, RunPaths, check_own_dir, claim_output_dir, read_eval_rows
+from agents.harness.hyperparams import apply_overrides, load_preset
+from agents.harness.rundir import OutputDir, RunPaths, check_own_dir, claim_output_dir, read_eval_rows, write_atomic
 from agents.harness.runner import import_ray, ray_connection, ray_cpus, run_tasks
-from agents.harness.search_spaces import SEARCH_SPACES, base_params, default_base_config, get_space
+from agents.harness.tune.search_spaces import SEARCH_SPACES, base_params, default_base_preset, get_space
 
 TUNE_DIR = Path("runs") / "tune"
 COMMANDS_FILE = "commands.txt"  # the command of each session of a study, one per line
@@ -115,13 +114,13 @@ def _settings(config: TuneConfig, path: Path) -> dict[str, Any]:
                             f"({VALIDATION_SEED_OFFSET:,}+); new trials would not be comparable: start a new study")
         _check_fixed_options(config, saved, path)
         return {**saved, "device": resolve_device(config.device)}
-    base_name = config.config if config.config is not None else default_base_config(config.algo)
+    base_name = config.config if config.config is not None else default_base_preset(config.algo)
     run = resolve_fresh(TrainConfig(algo=config.algo, env_id=config.env_id, steps=config.steps, seed=config.seed,
                                     device=config.device, config=base_name, eval_freq=config.eval_freq,
                                     eval_episodes=config.eval_episodes, out=path / "trials"))  # fmt: skip
     trial_minutes = config.trial_minutes if config.trial_minutes is not None else config.minutes / config.trials
     space = SEARCH_SPACES[config.algo]
-    preset = load_config(config.algo, config.env_id, run.config)[0]
+    preset = load_preset(config.algo, config.env_id, run.config)[0]
     return {
         "algo": config.algo,
         "env_id": config.env_id,
@@ -317,8 +316,8 @@ def prepare_study(config: TuneConfig) -> tuple[TuneConfig, Path, dict[str, Any]]
     settings = _settings(config, path)
     if isinstance(output, OutputDir):
         output.create()  # deletes (--force) only now that everything is checked
-        write_output(path / "base.yaml", yaml.safe_dump({settings["env_id"]: settings["base"]}, sort_keys=False))
-        write_output(path / "tune.yaml", yaml.safe_dump(settings, sort_keys=False))
+        write_atomic(path / "base.yaml", yaml.safe_dump({settings["env_id"]: settings["base"]}, sort_keys=False))
+        write_atomic(path / "tune.yaml", yaml.safe_dump(settings, sort_keys=False))
     return config, path, settings
 
 
@@ -337,7 +336,7 @@ def tune(config: TuneConfig, command: str | None = None) -> TuneResult:
         optuna.logging.set_verbosity(optuna.logging.ERROR)  # one line per trial is ours (_print_trial)
         study, previous = _open_study(optuna, config, settings, path)
         commands = path / COMMANDS_FILE  # every session of the study, in order, for summary.md
-        write_output(commands, (commands.read_text() if commands.is_file() else "") + command + "\n")
+        write_atomic(commands, (commands.read_text() if commands.is_file() else "") + command + "\n")
         remaining = config.trials - len(study.get_trials(deepcopy=False, states=_finished_states(optuna)))
         interrupted = False
         try:
@@ -589,8 +588,8 @@ def write_outputs(study: Any, settings: dict[str, Any], path: Path, command: str
                   f"# each trial up to {settings['steps']:,} env steps or {settings['trial_seconds'] / 60:.3g} min; "
                   f"base {_base_name(settings)}.\n# Train with: hrm-mazes train --algo {settings['algo']} "
                   f"--env {settings['env_id']} --config {best_yaml}\n")  # fmt: skip
-        write_output(best_yaml, header + yaml.safe_dump({settings["env_id"]: hyperparams}, sort_keys=False))
-    write_output(path / "summary.md", _summary(trials, best, settings, path, command, best_yaml))
+        write_atomic(best_yaml, header + yaml.safe_dump({settings["env_id"]: hyperparams}, sort_keys=False))
+    write_atomic(path / "summary.md", _summary(trials, best, settings, path, command, best_yaml))
     return best_yaml
 
 
@@ -628,7 +627,7 @@ def _write_study_csv(study: Any, path: Path) -> None:
     frame = study.trials_dataframe(attrs=STUDY_COLUMNS).convert_dtypes()
     for column in frame.select_dtypes(include="object"):  # a trial's overrides: JSON, not Python's repr
         frame[column] = frame[column].map(lambda v: json.dumps(v) if isinstance(v, (dict, list)) else v)
-    write_output(path, frame.to_csv(index=False))
+    write_atomic(path, frame.to_csv(index=False))
 
 
 def _summary(trials: list[Any], best: Any, settings: dict[str, Any], path: Path, command: str, best_yaml: Path | None) -> str:
