@@ -3,8 +3,9 @@ registration, :data:`ENV_IDS` and every command's ``--env`` choices come from.
 
 A new environment takes its layout (``core/layouts.py``), its single and batched classes (``envs/<name>.py``,
 ``vector/envs.py``; a variant of an existing env may pass ``kwargs`` instead), one :class:`MazeEnvSpec` line
-here, and its page in ``docs/envs/``. The presets need no change: an env with no entry of its own takes each
-preset file's ``default`` entry (:func:`agents.harness.hyperparams.load_preset`).
+here, and its page in ``docs/envs/``. The presets need no change: an env with no entry of its own takes its
+``base`` env's entry (a variant: the same rules, another view), else each preset file's ``default`` entry
+(:func:`agents.harness.hyperparams.load_preset`).
 """
 
 from __future__ import annotations
@@ -27,12 +28,15 @@ class MazeEnvSpec:
     :param vector_entry_point: the batched env (same forms), built by
         ``gym.make_vec(id, num_envs=N, vectorization_mode="vector_entry_point")``.
     :param kwargs: constructor kwargs both entry points get unless the caller overrides them.
+    :param base: the id of the env this one is a variant of (same layout family and rules, e.g. a partial view):
+        a preset with no entry for this id uses the base's entry before its ``default``.
     """
 
     id: str
     entry_point: str | Callable[..., Any]
     vector_entry_point: str | Callable[..., Any]
     kwargs: dict[str, Any] = field(default_factory=dict)
+    base: str | None = None
 
 
 ENV_SPECS: tuple[MazeEnvSpec, ...] = (
@@ -46,12 +50,14 @@ ENV_SPECS: tuple[MazeEnvSpec, ...] = (
         "hrm_mazes.envs:FourRoomsDynamicEnv",
         "hrm_mazes.vector:FourRoomsDynamicVectorEnv",
         {"view_radius": DEFAULT_VIEW_RADIUS},
+        base="FourRooms-Dynamic-v0",
     ),
     MazeEnvSpec(
         "RandomDoorMaze-Partial-v0",
         "hrm_mazes.envs:RandomDoorMazeEnv",
         "hrm_mazes.vector:RandomDoorMazeVectorEnv",
         {"view_radius": DEFAULT_VIEW_RADIUS},
+        base="RandomDoorMaze-v0",
     ),
 )
 
@@ -100,6 +106,12 @@ def register_env(spec: MazeEnvSpec) -> None:
             kwargs=dict(spec.kwargs),
         )
     _REGISTERED[spec.id] = spec
+
+
+def base_env_id(env_id: str) -> str | None:
+    """The id ``env_id`` is a variant of (its spec's ``base``), or None (not a variant, or not registered here)."""
+    spec = _REGISTERED.get(env_id)
+    return None if spec is None else spec.base
 
 
 def unregister_env(env_id: str) -> None:

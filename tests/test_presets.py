@@ -1,5 +1,6 @@
 """The bundled presets (``agents/configs``): each env's entry resolves to the hyperparameters recorded in
-``tests/presets_resolved.json``, and an env with no entry of its own takes the file's ``default`` entry.
+``tests/presets_resolved.json``, and an env with no entry of its own takes its base env's entry (a variant) or
+the file's ``default`` entry.
 
 The record holds every preset's resolved entry for the two registered envs, written before the files gained
 their ``default`` entries; it catches a YAML edit that changes an existing env's settings by accident (anchors,
@@ -64,6 +65,25 @@ def test_an_env_entry_wins_over_default_and_without_either_the_error_names_the_e
     path.write_text("default: 3\n")
     with pytest.raises(UserError, match="the entry for B-v0 .default. must map hyperparameters to values"):
         load_preset("dqn", "B-v0", path)
+
+
+def test_a_variant_takes_its_base_envs_entry_before_default(tmp_path):
+    """The partially observed maze is the maze seen through a window: with no entry of its own it gets the maze's
+    settings (the HRM's local attention and grid carry), not the FourRooms ones behind ``default``."""
+    from hrm_mazes.registry import base_env_id
+
+    assert base_env_id("RandomDoorMaze-Partial-v0") == "RandomDoorMaze-v0"
+    assert base_env_id("FourRooms-Dynamic-Partial-v0") == "FourRooms-Dynamic-v0"
+    assert base_env_id("RandomDoorMaze-v0") is None and base_env_id("NotRegistered-v0") is None
+    for name in bundled_presets():
+        for variant in ("RandomDoorMaze-Partial-v0", "FourRooms-Dynamic-Partial-v0"):
+            assert resolved(name, variant) == resolved(name, base_env_id(variant))
+    path = tmp_path / "p.yaml"
+    path.write_text("default: {n_envs: 2}\nRandomDoorMaze-v0: {n_envs: 3}\nRandomDoorMaze-Partial-v0: {n_envs: 4}\n")
+    assert load_preset("dqn", "RandomDoorMaze-Partial-v0", path)[0] == {"n_envs": 4}  # its own entry first
+    path.write_text("default: {n_envs: 2}\nRandomDoorMaze-v0: 5\n")
+    with pytest.raises(UserError, match=r"the entry for RandomDoorMaze-Partial-v0 \(RandomDoorMaze-v0\) must map"):
+        load_preset("dqn", "RandomDoorMaze-Partial-v0", path)
 
 
 if __name__ == "__main__":

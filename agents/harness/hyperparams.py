@@ -72,9 +72,12 @@ def load_preset(algo: str, env_id: str, preset: str | os.PathLike | None = None)
     """The hyperparameters for ``algo`` on ``env_id`` from ``preset`` (a ``--config`` value, see
     :func:`resolve_preset_path`), and the file they came from.
 
-    The file's entry for ``env_id`` when it has one, else its ``default`` entry (the settings for any env the
-    file does not name, e.g. a newly registered one), else a :class:`UserError`.
+    The file's entry for ``env_id`` when it has one, else the entry of the env it is a variant of (its registered
+    ``base``: the partially observed maze takes the maze's settings), else its ``default`` entry (the settings for
+    any env the file does not name, e.g. a newly registered one), else a :class:`UserError`.
     """
+    from hrm_mazes.registry import base_env_id
+
     path = resolve_preset_path(algo, preset)
     try:
         data = yaml.safe_load(path.read_text())
@@ -82,13 +85,13 @@ def load_preset(algo: str, env_id: str, preset: str | os.PathLike | None = None)
         raise UserError(f"cannot read config {path}: {str(err).splitlines()[0]}") from None
     if not isinstance(data, dict):
         raise UserError(f"config {path} must map env ids to hyperparameters")
-    key = env_id if env_id in data else "default"
-    if key not in data:
+    key = next((k for k in (env_id, base_env_id(env_id), "default") if k is not None and k in data), None)
+    if key is None:
         known = ", ".join(str(k) for k in data if not str(k).startswith("_"))
         raise UserError(f"config {path.name} has no entry for {env_id!r} and no 'default' entry (it has: {known})")
     entry = data[key]
     if not isinstance(entry, dict):
-        which = env_id if key == env_id else f"{env_id} (default)"
+        which = env_id if key == env_id else f"{env_id} ({key})"
         raise UserError(f"config {path.name}: the entry for {which} must map hyperparameters to values, got {entry!r}")
     return dict(entry), path
 
