@@ -74,6 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--device", choices=DEVICES, default=None, help="override the suite's device")
     bench.add_argument("--resume", action="store_true", help="reuse finished runs and resume interrupted ones in --out")
     bench.add_argument("--force", action="store_true", help="delete an existing output directory and start over")
+    bench.add_argument("--report-only", action="store_true", help="train nothing: write the report of the trials "
+                       "finished in --out so far (a suite run in parts), naming the missing ones")  # fmt: skip
     bench.add_argument("--no-progress", action="store_true", help="no progress bars")
     bench.add_argument(
         "--workers", type=int_option(1), default=None, metavar="N",
@@ -269,7 +271,8 @@ def _benchmark(args: argparse.Namespace) -> int:
 
     try:
         out = run_suite(args.suite, out=args.out, device=args.device, resume=args.resume, force=args.force,
-                        progress=not args.no_progress, workers=args.workers, ray_address=args.ray)  # fmt: skip
+                        progress=not args.no_progress, workers=args.workers, ray_address=args.ray,
+                        report_only=args.report_only)  # fmt: skip
     except KeyboardInterrupt:
         again = f"hrm-mazes benchmark --suite {args.suite}{'' if args.out is None else f' --out {args.out}'} --resume"
         print(f"hrm-mazes: interrupted; finished trials are kept, unfinished ones resume from their checkpoints with:\n  {again}",

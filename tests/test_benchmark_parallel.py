@@ -8,6 +8,7 @@ worker processes (a pool, a local Ray instance), which costs seconds of imports 
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -81,7 +82,8 @@ def test_resume_retrains_only_the_unfinished_trial(tmp_path, capsys):
     assert rc == 0 and "[1/2] dqn-cpu-small on FourRooms-Dynamic-v0, seed 0: training" in stdout
     assert "[2/2] dqn-cpu-small on FourRooms-Dynamic-v0, seed 1: success" in stdout and "2/2 trials done" in stdout
     before = file_times(run_dir(out, 0))
-    (run_dir(out, 1) / "model.zip").unlink()  # as if the suite had stopped before trial 2 wrote its model
+    for name in ("model.zip", "trial.json"):  # as if the suite had stopped before trial 2 wrote its model
+        (run_dir(out, 1) / name).unlink()
     rc, stdout, _ = run_cli(["benchmark", "--suite", str(suite), "--out", str(out), "--resume", "--no-progress"], capsys)
     assert rc == 0
     assert f"[1/2] dqn-cpu-small on FourRooms-Dynamic-v0, seed 0: reusing the finished run in {run_dir(out, 0)}" in stdout
@@ -115,6 +117,76 @@ def test_an_interrupted_suite_keeps_finished_trials_and_resumes(tmp_path, monkey
     assert file_times(run_dir(out, 0)) == before
     runs = json.loads((out / "results.json").read_text())["runs"]
     assert [r["env_steps"] for r in runs] == [60, 60]
+
+
+def fresh_clone(out: Path) -> None:
+    """Delete what git does not keep of a benchmark folder (.gitignore: models, checkpoints, TensorBoard logs)."""
+    for path in [*out.rglob("*.zip"), *out.rglob(".hrm-mazes")]:
+        path.unlink()
+    for path in [*out.rglob("checkpoints"), *out.rglob("tb")]:
+        shutil.rmtree(path)
+
+
+def test_a_suite_runs_in_parts_on_machines_that_keep_only_the_committed_files(tmp_path, capsys):
+    """Part 1 trains seeds 0 and 1 and is committed; part 2, on a fresh clone (no models, no checkpoints), adds
+    seed 2: it trains seed 2 only and reports all three from the rows the finished trials recorded."""
+    out = tmp_path / "bench"
+    suite = write_suite(tmp_path / "suite.yaml", [0, 1])
+    rc, _, _ = run_cli(["benchmark", "--suite", str(suite), "--out", str(out), "--workers", "1", "--no-progress"], capsys)
+    assert rc == 0
+    first = json.loads((out / "results.json").read_text())["runs"]
+    fresh_clone(out)
+    (run_dir(out, 1) / "trial.json").write_text((run_dir(out, 1) / "trial.json").read_text().replace('"seed": 1', '"seed": 7'))
+    before = file_times(run_dir(out, 0))
+    suite = write_suite(tmp_path / "suite.yaml", [0, 1, 2])
+    rc, stdout, err = run_cli(["benchmark", "--suite", str(suite), "--out", str(out), "--resume", "--workers", "1", "--no-progress"], capsys)
+    assert rc == 0, err
+    assert "seed 0: reusing the result it recorded" in stdout and file_times(run_dir(out, 0)) == before
+    assert "seed 1: training" in stdout  # its trial.json names another seed: not this trial's result
+    assert "seed 2: training" in stdout and "seed 0: training" not in stdout
+    runs = json.loads((out / "results.json").read_text())["runs"]
+    assert [r["seed"] for r in runs] == [0, 1, 2] and runs[0] == first[0]
+    assert runs[1]["success_rate"] == first[1]["success_rate"]  # retrained: the same seed gives the same run
+
+
+def test_a_finished_trial_of_another_recipe_is_not_reused(tmp_path, capsys):
+    """A suite edited between its parts (here its batch size) does not report the old runs as the new recipe's."""
+    out = tmp_path / "bench"
+    suite = write_suite(tmp_path / "suite.yaml", [0])
+    assert run_cli(["benchmark", "--suite", str(suite), "--out", str(out), "--workers", "1", "--no-progress"], capsys)[0] == 0
+    before = file_times(out)
+    for clone in (False, True):
+        if clone:
+            fresh_clone(out)
+            before = file_times(out)
+        write_suite(tmp_path / "suite.yaml", [0, 1], overrides={**TINY_OVERRIDES, "batch_size": 16})
+        rc, _, err = run_cli(["benchmark", "--suite", str(suite), "--out", str(out), "--resume", "--no-progress"], capsys)
+        assert_one_line_error(rc, err, "seed 0", "other hyperparameters", "batch_size 64 -> 16", "overrides")
+        assert file_times(out) == before
+
+
+def test_report_only_reports_the_finished_trials_and_trains_nothing(tmp_path, capsys):
+    out = tmp_path / "bench"
+    rc, _, err = run_cli(["benchmark", "--suite", str(write_suite(tmp_path / "s.yaml", [0])), "--out", str(out),
+                          "--report-only"], capsys)  # fmt: skip
+    assert_one_line_error(rc, err, "--report-only", str(out), "does not exist")
+    rc, _, _ = run_cli(["benchmark", "--suite", str(tmp_path / "s.yaml"), "--out", str(out), "--workers", "1", "--no-progress"], capsys)
+    assert rc == 0
+    suite = write_suite(tmp_path / "s.yaml", [0, 1])
+    rc, _, err = run_cli(["benchmark", "--suite", str(suite), "--out", str(out), "--report-only", "--force"], capsys)
+    assert_one_line_error(rc, err, "--report-only", "--force")
+    rc, stdout, _ = run_cli(["benchmark", "--suite", str(suite), "--out", str(out), "--report-only", "--no-progress"], capsys)
+    assert rc == 0 and "seed 1: not finished, left out of the report" in stdout
+    assert not run_dir(out, 1).exists()
+    report = json.loads((out / "results.json").read_text())
+    assert [r["seed"] for r in report["runs"]] == [0]
+    assert report["missing"] == ["dqn-cpu-small on FourRooms-Dynamic-v0, seed 1"]
+    assert "**Partial report: 1 of 2 trials finished.** Not run yet: dqn-cpu-small on FourRooms-Dynamic-v0, seed 1" in (
+        out / "results.md").read_text()
+    rc, stdout, _ = run_cli(["benchmark", "--suite", str(suite), "--out", str(out), "--resume", "--workers", "1", "--no-progress"], capsys)
+    assert rc == 0 and "seed 1: training" in stdout
+    report = json.loads((out / "results.json").read_text())
+    assert report["missing"] == [] and "Partial" not in (out / "results.md").read_text()
 
 
 # --- the report ---------------------------------------------------------------------------------------------
@@ -156,8 +228,9 @@ def test_process_pool_runs_and_resumes_trials(tmp_path, capfd):
     assert [r["seed"] for r in results["runs"]] == [0, 1, 2] and all(r["env_steps"] == 300 for r in results["runs"])
     assert results["aggregates"]["iqm"][0]["n_seeds"] == 3
     before = file_times(run_dir(out, 0))
-    for seed in (1, 2):
-        (run_dir(out, seed) / "model.zip").unlink()
+    for seed in (1, 2):  # as if stopped before these trials wrote their model and recorded their row
+        for name in ("model.zip", "trial.json"):
+            (run_dir(out, seed) / name).unlink()
     assert main(["benchmark", "--suite", str(suite), "--out", str(out), "--resume", "--workers", "2", "--no-progress"]) == 0
     stdout, _ = capfd.readouterr()
     assert "seed 0: reusing" in stdout and "seed 1: resuming" in stdout and "seed 2: resuming" in stdout
@@ -173,7 +246,8 @@ def test_a_failed_trial_on_the_pool_lets_the_others_finish(tmp_path, capfd):
     assert main(["benchmark", "--suite", str(suite), "--out", str(out), "--workers", "1", "--no-progress"]) == 0
     (run_dir(out, 0) / "model.zip").write_bytes(b"not a zip")  # seed 0: a damaged model, evaluated again ...
     (run_dir(out, 0) / "evaluation_6.json").unlink()
-    (run_dir(out, 1) / "model.zip").unlink()  # ... while seed 1 resumes from its checkpoint
+    for name in ("model.zip", "trial.json"):  # ... while seed 1 resumes from its checkpoint
+        (run_dir(out, 1) / name).unlink()
     capfd.readouterr()
     rc = main(["benchmark", "--suite", str(suite), "--out", str(out), "--resume", "--workers", "2", "--no-progress"])
     stdout, stderr = capfd.readouterr()

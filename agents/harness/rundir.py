@@ -113,7 +113,8 @@ KIND_NAMES = {
 }
 # What each kind of directory holds at its top level (fnmatch patterns); any other entry is someone else's.
 OWN_ENTRIES = {
-    "run": ("run.yaml", "model.zip", "best_model.zip", "best_model.json", "checkpoints", "evaluations.csv", "progress.csv", "tb", "evaluation_*.json", "analysis"),
+    "run": ("run.yaml", "model.zip", "best_model.zip", "best_model.json", "checkpoints", "evaluations.csv", "progress.csv", "tb",
+            "evaluation_*.json", "analysis", "trial.json"),  # (trial.json: the row a benchmark trial records at its end)
     "suite": ("suite.yaml", "runs", "results.md", "results.csv", "results.json", "curves"),
     "demo": ("hrm-dqn", "dqn", "dqn-cnn", "results.md", "results.json", "curves_*.png", "hrm_dqn.gif"),
     "tune": ("tune.yaml", "base.yaml", "study.journal", "study.db", "trials", "best.yaml", "study.csv", "summary.md",

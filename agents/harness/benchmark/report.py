@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,15 +28,23 @@ CURVES = (
 )
 
 
-def write_report(out: Path, suite: dict[str, Any], runs: list[dict], references: list[dict], device: str) -> None:
+def write_report(
+    out: Path, suite: dict[str, Any], runs: list[dict], references: list[dict], device: str, missing: Sequence[str] = ()
+) -> None:
     """results.md, results.csv, results.json and the learning curves of :data:`CURVES` in curves/.
 
     Next to the mean and t interval of each label, the rliable statistics over seeds (:mod:`agents.harness.aggregate`):
     IQM with its stratified-bootstrap CI, and P(X > Y) for the suite's ``compare`` pairs (default: every pair).
+    ``missing`` names the suite's trials not finished yet (a partial report, ``--report-only``): the report says
+    so at its top and in results.json, and compares only pairs whose labels both have runs.
     """
     from agents.harness.aggregate import aggregate_runs, markdown_sections
 
-    aggregates = aggregate_runs(runs, suite.get("compare"))
+    compare = suite.get("compare")
+    if compare is not None:
+        present = {r["label"] for r in runs}
+        compare = [pair for pair in compare if all(label in present for label in pair)]
+    aggregates = aggregate_runs(runs, compare)
     groups: dict[tuple[str, str], list[dict]] = {}
     for r in runs:
         groups.setdefault((r["label"], r["env_id"]), []).append(r)
@@ -70,6 +79,10 @@ def write_report(out: Path, suite: dict[str, Any], runs: list[dict], references:
             }
         )
     md = [f"# Benchmark: {suite['name']}", ""]
+    if missing:
+        md += [f"**Partial report: {len(runs)} of {len(runs) + len(missing)} trials finished.** Not run yet: "
+               f"{'; '.join(missing)}. `hrm-mazes benchmark --resume` on this suite and folder runs them and rewrites "
+               "this report.", ""]  # fmt: skip
     md.append(
         f"Greedy evaluation on {suite['final_episodes']} held-out seeded episodes per run (test seeds {TEST.start:,}+); "
         f"mean and 95% CI over training seeds (Student-t; a single seed shows its within-run Wilson / bootstrap CI). "
@@ -100,7 +113,8 @@ def write_report(out: Path, suite: dict[str, Any], runs: list[dict], references:
         out / "results.json",
         json.dumps(
             {"suite": suite, "device": device, "summary": rows, "aggregates": aggregates,
-             "runs": [{**r, "run_dir": path_inside(r["run_dir"], out)} for r in runs], "references": references},
+             "runs": [{**r, "run_dir": path_inside(r["run_dir"], out)} for r in runs], "references": references,
+             "missing": list(missing)},
             indent=1,
             default=str,
         ),
