@@ -31,14 +31,13 @@ import numpy as np
 
 from agents.errors import UserError
 from agents.harness.evaluation import EVAL_SEED_OFFSET, EpisodeSlots, eval_seeds, summarize
-from agents.harness.rundir import check_location, write_atomic
+from agents.harness.rundir import claim_output_dir, write_atomic, write_whole
 from hrm_mazes import core
 from hrm_mazes.core import Layout
 
 METRICS = ("convergence", "divergence")
 STATES = ("z_H", "z_L")  # index 0 and 1 of the states' second-to-last axis, as in the carry
 SPLITS = ("changed", "unchanged", "all")
-OUTPUT_FILES = ("analysis.json", "convergence.png", "divergence.png")
 CARRY_LABELS = {"last_token": "Carry Z", "grid": "Carry Z (grid)", "reset": "Reset Z"}
 FIRST, UNCHANGED, CHANGED = -1, 0, 1  # per env step: first of its episode, or whether the planned path changed
 # What analysis.json says about its numbers.
@@ -96,8 +95,8 @@ def _not_hrm(path: Path, what: str) -> UserError:
 def load_hrm_agent(model: str | os.PathLike, env_id: str | None = None, device: str = "auto"):
     """An HRM-DQN model (a .zip or a run directory) as :func:`agents.harness.loading.load_agent` loads it for
     ``evaluate``; any other algorithm's model, or a bare .zip without ``env_id``, is a :class:`UserError`."""
-    from agents.harness.baselines import saved_algos
     from agents.harness.loading import load_agent
+    from agents.harness.models import saved_algos
     from agents.harness.rundir import find_run_for_model
     from agents.hrm_dqn.policies import HRMQPolicy
 
@@ -241,7 +240,8 @@ _COLOURS = {"unchanged": "tab:blue", "changed": "tab:red"}
 def plot_dynamics(results: Sequence[dict[str, Any]], metric: str, path: Path) -> Path:
     """One figure: rows z_H and z_L, one column per model; per panel the median over env steps vs the recurrent
     update (log scale) with its interquartile band, one line per split. H updates are marked by light vertical
-    lines, segment ends by dashed ones."""
+    lines, segment ends by dashed ones. The PNG is written whole (:func:`~agents.harness.rundir.write_whole`): a
+    full disk is a one-line :class:`UserError` naming ``path``."""
     from matplotlib.figure import Figure
 
     n = len(results)
@@ -284,9 +284,7 @@ def plot_dynamics(results: Sequence[dict[str, Any]], metric: str, path: Path) ->
                 ax.legend(fontsize=7, loc="best")
     fig.suptitle(f"HRM {metric} within an env step (median, interquartile band)", fontsize=11)
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, format="png")
-    os.replace(tmp, path)
+    write_whole(path, lambda tmp: fig.savefig(tmp, format="png"))
     return path
 
 
@@ -312,24 +310,6 @@ def _number(value: float | None) -> str:
 
 
 # --- the command ---------------------------------------------------------------------------------------------
-
-
-def claim_analysis_dir(path: str | os.PathLike, force: bool) -> Path:
-    """Where ``analyze`` may write: a new or empty directory, or (with ``force``) one holding only the files
-    ``analyze`` writes, which are then overwritten; nothing else is ever deleted or overwritten."""
-    path = check_location(path, "analysis directory")
-    if path.exists() and any(path.iterdir()):
-        if not force:
-            raise UserError(
-                f"analysis directory {path} already exists; use --force to overwrite it or --out to pick another"
-            )
-        foreign = sorted(p.name for p in path.iterdir() if p.name not in OUTPUT_FILES and not p.name.endswith(".tmp"))
-        if foreign:
-            shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
-            raise UserError(
-                f"analysis directory {path} holds files analyze did not write ({shown}): nothing is overwritten; use --out"
-            )
-    return path
 
 
 def default_out(agent: Any) -> Path:
@@ -361,7 +341,8 @@ def analyze(
 ) -> Analysis:
     """Trace greedy held-out episodes of one or more HRM-DQN models and write analysis.json and the figures.
 
-    Every input is checked (models loaded, output directory claimed) before any episode is played.
+    Every input is checked (models loaded, output directory claimed as :func:`~agents.harness.rundir.claim_output_dir`
+    claims it) before any episode is played; ``force`` replaces only an earlier analysis directory.
 
     :param models: .zip files or run directories; several are drawn side by side (e.g. Carry Z and Reset Z).
     :param labels: one per model (default: the carry mode and the run's or file's name).
@@ -376,7 +357,7 @@ def analyze(
         agent = load_hrm_agent(model, env_id, device)
         env_id = env_id or agent.env_id
         agents.append(agent)
-    out_dir = claim_analysis_dir(default_out(agents[0]) if out is None else out, force)
+    claimed = claim_output_dir(default_out(agents[0]) if out is None else out, force, kind="analysis")
     if labels is None:
         names = [a.run_dir.name if a.run_dir is not None else a.model_path.stem for a in agents]
         labels = [f"{CARRY_LABELS[a.model.policy.carry_mode]} ({name})" for a, name in zip(agents, names, strict=True)]
@@ -406,7 +387,7 @@ def analyze(
             "wall_time_s": round(time.perf_counter() - started, 2),
             **dynamics_stats(traced),
         })  # fmt: skip
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = claimed.create()  # an earlier analysis (--force) is deleted only now that the new one is done
     payload = {
         "env_id": env_id,
         "episodes": episodes,

@@ -41,12 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_options(train, TrainConfig)  # every option of train is a TrainConfig field
 
     ev = sub.add_parser("evaluate", help="greedy evaluation on held-out seeds, with path efficiency vs the oracle")
-    who = ev.add_mutually_exclusive_group(required=True)
-    who.add_argument("--model", help="a model .zip (or a run directory) written by 'train'")
-    who.add_argument("--agent", choices=REFERENCES, help="evaluate a reference player instead")
-    who.add_argument("--pretrained", metavar="ENV_ID", help="the agent shipped for ENV_ID (agents/pretrained/manifest.json)")
-    ev.add_argument("--env", choices=ENV_IDS, help="environment (required with --agent; default: the model's)")
-    ev.add_argument("--algo", choices=ALGO_NAMES, help="the model's algorithm (a model without run.yaml), or which shipped agent --pretrained plays (default: the env's best)")
+    add_player_options(ev, "evaluate")
     ev.add_argument("--episodes", type=int_option(1), default=1000, help="episodes (default 1000)")
     ev.add_argument("--seed-offset", type=int_option(0), default=None, help=f"first held-out seed (default {TEST.start:,}: the test split)")
     ev.add_argument("--device", choices=DEVICES, default="auto", help="torch device (default auto)")
@@ -86,12 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "('local' starts one on this machine; needs the 'ray' extra); --workers caps the trials in flight")  # fmt: skip
 
     watch = sub.add_parser("watch", help="watch an agent play, with its Q-values beside the maze")
-    who = watch.add_mutually_exclusive_group(required=True)
-    who.add_argument("--model", help="a model .zip (or a run directory) written by 'train'")
-    who.add_argument("--agent", choices=REFERENCES, help="watch a reference player instead")
-    who.add_argument("--pretrained", metavar="ENV_ID", help="the agent shipped for ENV_ID (agents/pretrained/manifest.json)")
-    watch.add_argument("--env", choices=ENV_IDS, help="environment (required with --agent; default: the model's)")
-    watch.add_argument("--algo", choices=ALGO_NAMES, help="the model's algorithm (a model without run.yaml), or which shipped agent --pretrained plays (default: the env's best)")
+    add_player_options(watch, "watch")
     watch.add_argument("--episodes", type=int_option(1), default=3, help="episodes to show (default 3)")
     watch.add_argument("--seed", type=int_option(0), default=TEST.start, help=f"seed of the first episode (default {TEST.start:,}: the test split)")
     watch.add_argument("--fps", type=float_option(0.0, low_open=True), default=6.0, help="frames per second (default 6)")
@@ -128,13 +118,25 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--episodes", type=int_option(1), default=200, help="held-out episodes per model (default 200)")
     analyze.add_argument("--seed-offset", type=int_option(0), default=None, help=f"first held-out seed (default {TEST.start:,}: the test split)")
     analyze.add_argument("--out", help="output directory (default <run>/analysis, or <model>.analysis beside a bare .zip)")
-    analyze.add_argument("--force", action="store_true", help="overwrite an earlier analysis in --out")
+    analyze.add_argument("--force", action="store_true", help="replace an earlier analysis in --out (only one analyze made)")
     analyze.add_argument("--device", choices=DEVICES, default="auto", help="torch device (default auto)")
     analyze.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
 
 
 # --- handlers -----------------------------------------------------------------------------------------------
+
+
+def add_player_options(parser: argparse.ArgumentParser, verb: str) -> None:
+    """Who plays, for the commands that play one agent (evaluate, watch): a trained model, a reference player or a
+    shipped agent (one of them, required), and the env and algorithm where the model does not say them."""
+    who = parser.add_mutually_exclusive_group(required=True)
+    who.add_argument("--model", help="a model .zip (or a run directory) written by 'train'")
+    who.add_argument("--agent", choices=REFERENCES, help=f"{verb} a reference player instead")
+    who.add_argument("--pretrained", metavar="ENV_ID", help="the agent shipped for ENV_ID (agents/pretrained/manifest.json)")
+    parser.add_argument("--env", choices=ENV_IDS, help="environment (required with --agent; default: the model's)")
+    parser.add_argument("--algo", choices=ALGO_NAMES, help="the model's algorithm (a model without run.yaml), or which "
+                        "shipped agent --pretrained plays (default: the env's best)")  # fmt: skip
 
 
 def _held_out_offset(seed_offset: int | None, episodes: int) -> int:

@@ -52,10 +52,10 @@ class OneHot(gym.ObservationWrapper):
 def zoo_hyperparams(algo: str, config: str | None = None) -> dict[str, dict[str, Any]]:
     """The preset ``config`` of ``algo`` (see :func:`agents.harness.hyperparams.resolve_preset_path`) for every
     env, in Zoo format: the run keys the Zoo knows, the encoding as ``env_wrapper`` and the constructor kwargs
-    exactly as ``hrm-mazes train`` passes them (:func:`agents.harness.baselines.algo_kwargs`)."""
+    exactly as ``hrm-mazes train`` passes them (:func:`agents.harness.models.algo_kwargs`)."""
     from agents.harness.algos import get_algo
-    from agents.harness.baselines import algo_kwargs
     from agents.harness.hyperparams import load_preset
+    from agents.harness.models import algo_kwargs
 
     get_algo(algo)
     out = {}

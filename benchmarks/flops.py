@@ -33,14 +33,16 @@ import dataclasses
 import datetime
 import platform
 import time
-from pathlib import Path
 
-import yaml
+import gymnasium as gym
 
+from agents.harness.hyperparams import load_preset
 from agents.hrm_dqn.model import HRMConfig
+from hrm_mazes import ENV_IDS
+from hrm_mazes.registry import base_env_id
 
-CONFIGS = Path(__file__).resolve().parent.parent / "agents" / "configs"
-GRIDS = {"FourRooms-Dynamic-v0": (11, 11), "RandomDoorMaze-v0": (11, 13)}
+# The full-view envs (a partial variant has its base's grid and preset entry, so the same count).
+ENVS = tuple(env_id for env_id in ENV_IDS if base_env_id(env_id) is None)
 ASSUMED_TFLOPS = (50.0, 100.0, 200.0)  # sustained bf16 throughput of an H200-class GPU, assumed
 MAX_EPISODE_STEPS = 80
 
@@ -122,10 +124,11 @@ def eval_flops_bound(setup: Setup) -> float:
 
 
 def preset(name: str, file: str, env_id: str) -> Setup:
-    """The :class:`Setup` of ``agents/configs/<file>`` for ``env_id``."""
-    hp = yaml.safe_load((CONFIGS / file).read_text())[env_id]
+    """The :class:`Setup` of ``agents/configs/<file>`` for ``env_id``, read as ``train`` reads it."""
+    hp, _ = load_preset("hrm-dqn", env_id, file.removesuffix(".yaml"))
     fields = {f.name for f in dataclasses.fields(HRMConfig)}
-    cfg = HRMConfig(grid_shape=GRIDS[env_id], **{k: v for k, v in hp.get("policy_kwargs", {}).items() if k in fields})
+    grid = gym.make(env_id).observation_space.shape
+    cfg = HRMConfig(grid_shape=grid, **{k: v for k, v in hp.get("policy_kwargs", {}).items() if k in fields})
     if not isinstance(hp.get("train_freq", 1), int):
         raise ValueError(f"{file}: train_freq must be an int (collection steps) for this count, got {hp['train_freq']!r}")
     return Setup(name, env_id, cfg, hp["batch_size"], hp["n_envs"], hp.get("gradient_steps", 1), hp.get("train_freq", 1),
@@ -234,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)  # as the harness does on a CPU; the counter's checks are slow with contending threads
 
     setups = [preset(name, file, env_id) for name, file in (("cpu", "hrm-dqn-cpu.yaml"), ("paper", "hrm-dqn.yaml"))
-              for env_id in GRIDS]  # fmt: skip
+              for env_id in ENVS]  # fmt: skip
     print(f"# HRM-DQN FLOPs ({datetime.date.today()}, {platform.machine()}, python {platform.python_version()})\n")
     print("## Cross-check with torch.utils.flop_counter.FlopCounterMode (math SDPA backend)\n")
     print("| preset | env | what | analytic | FlopCounterMode | counter / analytic |")

@@ -20,8 +20,8 @@ import time
 
 import torch as th
 
-from agents.harness.baselines import build_model, make_train_env
 from agents.harness.hyperparams import load_preset
+from agents.harness.models import build_model, make_train_env
 
 VARIANTS: dict[str, dict] = {
     "preset": {},

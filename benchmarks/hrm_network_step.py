@@ -16,8 +16,8 @@ import time
 import hrm_throughput as ht  # benchmarks/ is the script's folder, so Python finds its sibling
 import torch as th
 
-from agents.harness.baselines import build_model, make_train_env
 from agents.harness.hyperparams import apply_overrides, load_preset
+from agents.harness.models import build_model, make_train_env
 
 th.set_num_threads(1)
 ENV_ID = "FourRooms-Dynamic-v0"

@@ -51,8 +51,8 @@ from stable_baselines3.common.logger import Logger
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 import hrm_mazes  # noqa: F401
-from agents.harness.baselines import build_model, make_train_env
 from agents.harness.hyperparams import apply_overrides, load_preset
+from agents.harness.models import build_model, make_train_env
 from agents.hrm_dqn import HRMDQN, HRMConfig
 from hrm_mazes.host import cpu_model
 

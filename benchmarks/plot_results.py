@@ -20,6 +20,7 @@ import argparse
 import json
 from pathlib import Path
 
+from agents.errors import UserError
 from agents.harness.benchmark.report import CURVES, METRIC_NAMES, plot_curves
 from agents.harness.rundir import read_eval_rows
 
@@ -32,10 +33,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="docs/results", help="where the PNGs go (default docs/results/)")
     parser.add_argument("--suite", help="a committed benchmark output directory to redraw instead")
     args = parser.parse_args(argv)
-    results, out = Path(args.results), Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    if args.suite:
-        return plot_suite(Path(args.suite), out)
+    try:
+        if args.suite:
+            return plot_suite(Path(args.suite), Path(args.out))
+        return plot_runs(Path(args.results), Path(args.out))
+    except UserError as err:  # a full disk, a file where the folder should be
+        parser.exit(2, f"{parser.prog}: error: {err}\n")
+
+
+def plot_runs(results: Path, out: Path) -> int:
+    """The committed runs' curves: one PNG per env and x axis, with the reference players as lines."""
     envs = sorted({p.parent.parent.name for p in results.glob("*/*/seed*/evaluations.csv")})
     for env_id in envs:
         curves = {

@@ -22,8 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
+from agents.errors import UserError
 from agents.harness.aggregate import aggregate_runs, ci_text, iqm, iqm_interval
-from agents.harness.rundir import read_eval_rows
+from agents.harness.rundir import read_eval_rows, write_whole
 
 
 def load_curves(suite: Path) -> dict[str, dict[str, dict[int, list[dict]]]]:
@@ -108,13 +109,12 @@ def reach_table(runs: dict[str, dict[int, list[dict]]], thresholds: tuple[float,
 
 
 def plot_iqm(runs: dict[str, dict[int, list[dict]]], title: str, path: Path) -> Path:
-    """The IQM curves of every label against optimizer steps, with their 95% stratified-bootstrap bands."""
-    import matplotlib
+    """The IQM curves of every label against optimizer steps, with their 95% stratified-bootstrap bands; the PNG is
+    written whole (:func:`~agents.harness.rundir.write_whole`)."""
+    from matplotlib.figure import Figure  # (not pyplot: no global figure to close, no backend to switch)
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    fig = Figure(figsize=(6.4, 4.0))
+    ax = fig.subplots()
     for label, curve in sorted(iqm_curves(runs).items()):
         x = [c["optimizer_steps"] for c in curve]
         n = max(len(runs[label]), 1)
@@ -129,9 +129,12 @@ def plot_iqm(runs: dict[str, dict[int, list[dict]]], title: str, path: Path) -> 
     ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="best")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
+
+    def write(tmp: Path) -> None:
+        tmp.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+
+    write_whole(path, write)
     return path
 
 
@@ -175,7 +178,10 @@ def main(argv: list[str] | None = None) -> int:
         print("Updates to first reach 50% and 80% greedy success on the validation episodes:\n")
         print("\n".join(reach_table(runs)) + "\n")
         if args.plot:
-            png = plot_iqm(runs, f"{env_id} ({suite.name}): IQM greedy success, 95% bands", Path(args.plot) / f"{env_id}_iqm.png")
+            try:
+                png = plot_iqm(runs, f"{env_id} ({suite.name}): IQM greedy success, 95% bands", Path(args.plot) / f"{env_id}_iqm.png")
+            except UserError as err:  # a full disk, a file where the folder should be
+                parser.exit(2, f"{parser.prog}: error: {err}\n")
             print(f"![{env_id}: IQM curves]({png})\n")
         print("Area under the curve (mean periodic greedy success of each seed):\n")
         print("\n".join(area_tables(areas(runs), compare)) + "\n")

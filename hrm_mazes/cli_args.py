@@ -74,19 +74,38 @@ def int_option(low: int | None = None, high: int | None = None) -> Callable[[str
     return parse
 
 
+def describe_number(low: float, high: float | None = None, low_open: bool = False) -> str:
+    """``"a finite number > 0"``, ``"a finite number in [0, 1]"``...: the allowed values, for messages."""
+    return f"a finite number {_range_text(low, high, low_open)}"
+
+
+def parse_number(value: Any, low: float, high: float | None = None, low_open: bool = False) -> float:
+    """``value`` (an int or float, or text such as ``"1e-4"``, which YAML reads as text) as a float in ``[low, high]``
+    (``(low, high]`` when ``low_open``; no upper bound when ``high`` is None); anything else (NaN, infinities, a
+    bool, ``"fast"``) raises ``ValueError`` naming the allowed values. The one number check of the project:
+    command-line options (:func:`float_option`), config files and Python arguments all go through it."""
+    allowed = describe_number(low, high, low_open)
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError(f"expected {allowed}, got {value!r}")
+    try:
+        number = float(value)
+    except (ValueError, OverflowError):  # OverflowError: an int too large for a float
+        raise ValueError(f"expected {allowed}, got {value!r}") from None
+    inside = math.isfinite(number) and (number > low if low_open else number >= low)
+    if not inside or (high is not None and number > high):
+        raise ValueError(f"expected {allowed}, got {value!r}")
+    return number
+
+
 def float_option(low: float, high: float | None = None, low_open: bool = False) -> Callable[[str], float]:
     """An option type: a finite number in ``[low, high]`` (``(low, high]`` when ``low_open``; no upper bound when
-    ``high`` is None). NaN and infinities are rejected."""
+    ``high`` is None), by :func:`parse_number`."""
 
     def parse(text: str) -> float:
         try:
-            value = float(text)
+            return parse_number(text, low, high, low_open)
         except ValueError:
-            value = math.nan
-        inside = math.isfinite(value) and (value > low if low_open else value >= low)
-        if not inside or (high is not None and value > high):
-            raise argparse.ArgumentTypeError(f"must be a finite number {_range_text(low, high, low_open)}, got {text!r}")
-        return value
+            raise argparse.ArgumentTypeError(f"must be {describe_number(low, high, low_open)}, got {text!r}") from None
 
     parse.__name__ = "number"
     return parse

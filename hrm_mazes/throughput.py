@@ -9,7 +9,7 @@ batched env at the largest batch size. SPEC section 6 targets: single env >= 5x 
 (FourRooms-Dynamic) and >= 300x (RandomDoorMaze) at the best batch size.
 
     hrm-mazes bench-env [--seconds 2] [--quick] [--env ID ...] [--markdown out.md]
-    python benchmarks/env_throughput.py [same options]
+    python -m hrm_mazes.throughput [same options]     # the same without the agents' dependencies
 
 Every registered env is measured unless ``--env`` names some (the partially observed variants have no SPEC target).
 """
@@ -17,7 +17,6 @@ Every registered env is measured unless ``--env`` names some (the partially obse
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import platform
 import sys
@@ -25,13 +24,13 @@ import time
 import tracemalloc
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
 
 from hrm_mazes import ENV_IDS  # importing the package registers the envs
 from hrm_mazes.cli_args import OneLineArgumentParser, float_option, int_option, output_file
+from hrm_mazes.files import replace_whole
 from hrm_mazes.host import cpu_model
 
 BATCH_SIZES = (1, 64, 1024, 4096, 16384)
@@ -203,7 +202,7 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
 
     print(f"Machine: {machine_line()}")
     print(
-        f"Command: {prog or 'python benchmarks/env_throughput.py'} {' '.join(argv if argv is not None else sys.argv[1:])}".rstrip()
+        f"Command: {prog or 'python -m hrm_mazes.throughput'} {' '.join(argv if argv is not None else sys.argv[1:])}".rstrip()
     )
     rows: list[Row] = []
     reference = None
@@ -249,7 +248,8 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     if args.markdown:
         text = render_table(rows, markdown=True) + "\n\n" + "\n".join(f"- {line}" for line in memory_lines) + "\n"
         try:
-            write_whole(args.markdown, text)
+            args.markdown.parent.mkdir(parents=True, exist_ok=True)
+            replace_whole(args.markdown, lambda tmp: tmp.write_text(text))
         except OSError as err:  # checked before the benchmark, but a disk can still fill up
             name = prog or os.path.basename(sys.argv[0])
             print(f"{name}: error: cannot write {args.markdown} ({err.strerror or err}); the table is printed above", file=sys.stderr)
@@ -258,22 +258,5 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     return 0
 
 
-def write_whole(path: Path, text: str) -> None:
-    """``text`` into a temporary file beside ``path``, flushed to disk, then renamed: ``path`` is the old file or
-    the whole new one; a failure removes the temporary file and raises the ``OSError``."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
-        raise
-
-
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(prog="python -m hrm_mazes.throughput"))

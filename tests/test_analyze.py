@@ -210,7 +210,7 @@ def test_analyze_writes_the_json_and_figures(models, tmp_path, capsys):
     assert carry["counts"]["changed"] > 0  # doors redrawn every other step cross the plan sometimes
     for name in ("convergence.png", "divergence.png"):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert sorted(p.name for p in out.iterdir()) == ["analysis.json", "convergence.png", "divergence.png"]
+    assert sorted(p.name for p in out.iterdir()) == [".hrm-mazes", "analysis.json", "convergence.png", "divergence.png"]
 
 
 def test_default_output_is_in_the_run_and_never_overwritten_silently(models, capsys):
@@ -224,6 +224,28 @@ def test_default_output_is_in_the_run_and_never_overwritten_silently(models, cap
     rc, _, err = run_cli([*args, "--force"], capsys)
     assert_one_line_error(rc, err, "notes.txt")
     assert (out / "notes.txt").read_text() == "mine"
+
+
+def test_force_replaces_only_an_analysis_directory(models, tmp_path, capsys):
+    """``--force`` follows the rule of every output directory (``rundir.claim_output_dir``): it replaces an
+    analysis hrm-mazes wrote, also one from before the marker file, and nothing else."""
+    args = ["analyze", "--model", str(models["run"]), "--episodes", "1", "--device", "cpu", "--no-progress", "--force"]
+    legacy = tmp_path / "legacy"  # what the analyze of before the marker left: its files, a temporary one
+    legacy.mkdir()
+    for name in ("analysis.json", "convergence.png", "divergence.png", ".divergence.png.tmp"):
+        (legacy / name).write_text("old")
+    assert run_cli([*args, "--out", str(legacy)], capsys)[0] == 0
+    assert sorted(p.name for p in legacy.iterdir()) == [".hrm-mazes", "analysis.json", "convergence.png", "divergence.png"]
+    assert json.loads((legacy / "analysis.json").read_text())["episodes"] == 1
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine")
+    for folder, words in ((models["run"], ("is a run directory, not an analysis directory",)),  # its own run
+                          (mine, ("was not created by hrm-mazes",))):  # fmt: skip
+        before = sorted(p.name for p in folder.iterdir())
+        rc, _, err = run_cli([*args, "--out", str(folder)], capsys)
+        assert_one_line_error(rc, err, str(folder), *words)
+        assert sorted(p.name for p in folder.iterdir()) == before
 
 
 def test_a_bare_model_writes_beside_itself(models, capsys):

@@ -12,9 +12,9 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 
 from agents.errors import UserError
 from agents.harness.algos import ALGOS, get_algo, optimizer_steps
-from agents.harness.baselines import FEATURES_EXTRACTORS, GridCNN, algo_kwargs, build_model
 from agents.harness.encodings import FrameStack, env_encoding, guess_encoding, make_env
 from agents.harness.hyperparams import RUN_KEYS, apply_overrides, bundled_presets, load_preset, resolve_preset_path
+from agents.harness.models import FEATURES_EXTRACTORS, GridCNN, algo_kwargs, build_model
 
 
 def test_registry():
@@ -32,10 +32,10 @@ def test_the_registry_does_not_import_torch():
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 
-def test_models_saved_before_the_move_find_grid_cnn():
-    import agents.baselines
-
-    assert agents.baselines.GridCNN is GridCNN
+@pytest.mark.parametrize("old_module", ["agents.baselines", "agents.harness.baselines"])
+def test_models_saved_before_the_moves_find_grid_cnn(old_module):
+    """A model pickles its features extractor class by module path; both earlier homes of GridCNN still resolve."""
+    assert pickle.loads(f"c{old_module}\nGridCNN\n.".encode()) is GridCNN
     assert pickle.loads(pickle.dumps(GridCNN)) is GridCNN
 
 
@@ -121,7 +121,7 @@ def test_lin_learning_rate_decays_linearly_to_zero_over_the_run(algo, tmp_path):
 def test_a_bad_lin_learning_rate_names_the_key_and_the_allowed_forms(value):
     from agents.harness.hyperparams import check_hyperparams
 
-    with pytest.raises(UserError, match=r"learning_rate must be a positive number, or lin_<such a number> .*got"):
+    with pytest.raises(UserError, match=r"learning_rate must be a finite number > 0, or lin_<such a number> .*got"):
         check_hyperparams("dqn", "FourRooms-Dynamic-v0", {"learning_rate": value}, "test")
 
 

@@ -10,6 +10,7 @@ import argparse
 import csv
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -96,6 +97,30 @@ def test_train_and_tune_options_are_exactly_their_config_fields(command, config_
     assert options == {f.name: [flag_of(f)] for f in fields(config_class) if f.metadata["cli"]}
     required = {a.dest for a in subparser._actions if a.required}
     assert required == {f.name for f in fields(config_class) if f.metadata["required"]}
+
+
+def test_the_choices_docs_cli_shows_are_the_commands_choices():
+    """Each ``--option {a,b,c}`` of a usage line in docs/cli.md lists the command's choices, in their order; tune's
+    ``--algo`` lists the algorithms with a search space (its parser takes every algorithm and names those in its
+    error)."""
+    from agents.harness.tune.search_spaces import SEARCH_SPACES
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "cli.md").read_text()
+    commands = build_parser()._subparsers._group_actions[0].choices
+    shown = {}
+    for block in re.findall(r"```bash\n(.*?)```", text, re.S):
+        for line in block.replace("\\\n", " ").splitlines():
+            command = re.match(r"hrm-mazes ([a-z-]+)", line)
+            if command:
+                for option, choices in re.findall(r"(--[a-z-]+) \{([^}]*)\}", line):
+                    shown[command[1], option] = choices.split(",")
+    assert {("train", "--algo"), ("tune", "--algo"), ("evaluate", "--agent")} <= set(shown)
+    for (command, option), choices in shown.items():
+        if (command, option) == ("tune", "--algo"):
+            expected = list(SEARCH_SPACES)
+        else:
+            expected = list(next(a for a in commands[command]._actions if option in a.option_strings).choices)
+        assert choices == expected, f"docs/cli.md: {command} {option}"
 
 
 def test_tune_options_give_the_config_back():
@@ -653,7 +678,7 @@ def test_resume_errors(trained_run, tmp_path, capsys):
 
 @pytest.mark.parametrize(
     ("change", "words"),
-    [({"learning_rate": "fast"}, ["learning_rate", "positive number", "'fast'"]),
+    [({"learning_rate": "fast"}, ["learning_rate", "a finite number > 0", "'fast'"]),
      ({"batch_size": "big"}, ["batch_size", "positive integer", "'big'"]),
      ({"n_envs": "eight"}, ["n_envs", "positive integer"]),
      ({"gamma": "high"}, ["gamma", "[0, 1]"]),
@@ -762,7 +787,7 @@ def test_negative_seeds_and_non_finite_numbers_are_one_line_errors(args, capsys)
 
 
 def test_evaluate_refuses_a_model_of_another_algorithm_or_env(trained_run, tmp_path, capsys):
-    from agents.harness.baselines import build_model, make_train_env
+    from agents.harness.models import build_model, make_train_env
 
     hyperparams = {"policy": "HRMQPolicy", "obs_mode": "tokens", "buffer_size": 100, "learning_starts": 10,
                    "policy_kwargs": {"d_model": 16, "num_heads": 2, "H_layers": 1, "L_layers": 1, "segments": 1}}  # fmt: skip

@@ -83,8 +83,8 @@ def test_a_resumed_model_continues_at_its_limit(tmp_path):
         ({"start": 0}, "curriculum.start must be a positive integer"),
         ({"step": 1.5}, "curriculum.step must be a positive integer"),
         ({"window": True}, "curriculum.window must be a positive integer"),
-        ({"success": 0}, r"curriculum.success must be a number in \(0, 1\]"),
-        ({"success": "high"}, r"curriculum.success must be a number in \(0, 1\]"),
+        ({"success": 0}, r"curriculum.success must be a finite number in \(0, 1\]"),
+        ({"success": "high"}, r"curriculum.success must be a finite number in \(0, 1\]"),
         ({"speed": 2}, r"unknown curriculum key\(s\) \['speed'\]"),
     ],
 )
@@ -95,6 +95,40 @@ def test_bad_settings_are_one_clear_error(value, message):
 
 def test_settings_from_a_config_entry():
     assert CurriculumSettings.from_config({"start": 4, "success": 0.9}) == CurriculumSettings(4, 2, 0.9, 200)
+
+
+@pytest.mark.parametrize("value", ["2e4", "20000", 20000.0, "2.0", 3, "2.5", "inf", "nan", "1e400", 0, -1, True, "many", None])
+def test_the_curriculum_takes_the_integers_every_other_integer_key_takes(value):
+    """curriculum.window is checked as the config's other integer keys (and the integer options) are: ``"2e4"`` is
+    20000, and what they refuse it refuses with the same allowed values."""
+    from agents.harness.hyperparams import check_hyperparams
+
+    try:
+        expected = check_hyperparams("dqn", "FourRooms-Dynamic-v0", {"eval_episodes": value}, "test")["eval_episodes"]
+    except UserError as refused:
+        with pytest.raises(UserError) as err:
+            CurriculumSettings.from_config({"window": value})
+        assert str(err.value).startswith("curriculum.window must be ")
+        assert str(err.value).split(" must be ")[1] == str(refused).split(" must be ")[1]  # "a positive integer, got ..."
+    else:
+        assert CurriculumSettings.from_config({"window": value}).window == expected
+
+
+@pytest.mark.parametrize("text", ["8e-1", "1", "0", "-0.5", "1.5", "nan", "inf", "high"])
+def test_the_curriculum_takes_the_rates_the_command_line_takes(text):
+    """curriculum.success is checked as a number option in (0, 1] of the command line is, with the same words."""
+    import argparse
+
+    from hrm_mazes.cli_args import float_option
+
+    try:
+        expected = float_option(0, 1, low_open=True)(text)
+    except argparse.ArgumentTypeError as refused:
+        with pytest.raises(UserError) as err:
+            CurriculumSettings.from_config({"success": text})
+        assert str(err.value) == f"curriculum.success {refused}"
+    else:
+        assert CurriculumSettings.from_config({"success": text}).success == expected
 
 
 # --- through the harness: a config key turns it on, and checkpoints keep the level -----------------------

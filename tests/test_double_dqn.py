@@ -6,7 +6,7 @@ import torch as th
 from stable_baselines3 import DQN
 
 from agents.double_dqn import DoubleDQN
-from agents.harness.baselines import GridCNN
+from agents.harness.models import GridCNN
 from hrm_mazes.sb3 import make_sb3_vec_env
 
 KWARGS = dict(

@@ -641,6 +641,42 @@ def test_evaluate_segments_option(tmp_path, capsys):
     assert "--segments applies to hrm-dqn models only" in capsys.readouterr().err
 
 
+def test_compute_per_step_plays_every_model_at_every_segments_value(tmp_path, capsys, monkeypatch):
+    """benchmarks/compute_per_step.py (does the carry save computation?): every HRM-DQN model of a suite acts with
+    each requested number of segments on the same test episodes, and the JSON and table say so."""
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    from agents.hrm_dqn.policies import HRMQPolicy
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "compute_per_step.py"
+    spec = importlib.util.spec_from_file_location("compute_per_step", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for label, carry in (("hrm-dqn-carry", "last_token"), ("hrm-dqn-reset", "reset")):
+        run = tmp_path / "runs" / label / "FourRooms-Dynamic-v0" / "seed0"
+        run.mkdir(parents=True)
+        tiny_model(four_rooms(1), policy_kwargs=dict(segments=2, carry=carry)).save(run / "model.zip")
+    acted: list[int] = []
+    real_act = HRMQPolicy.act
+
+    def act(self, obs, carry):
+        acted.append(self.acting_segments or self.config.segments)
+        return real_act(self, obs, carry)
+
+    monkeypatch.setattr(HRMQPolicy, "act", act)
+    assert module.main(["--suite", str(tmp_path), "--segments", "1", "3", "--episodes", "2", "--no-progress"]) == 0
+    assert set(acted) == {1, 3}
+    results = json.loads((tmp_path / "compute_per_step.json").read_text())["results"]
+    assert [(r["label"], [row["segments"] for row in r["rows"]]) for r in results] == [
+        ("hrm-dqn-carry", [1, 3]), ("hrm-dqn-reset", [1, 3])]  # fmt: skip
+    assert [row["updates_per_step"] for row in results[0]["rows"]] == [2, 6]  # 1 H cycle x (1 L cycle + 1 H update)
+    assert all(row["summary"]["episodes"] == 2 and row["trained_segments"] == 2 for r in results for row in r["rows"])
+    out = capsys.readouterr().out
+    assert "| FourRooms-Dynamic-v0 | hrm-dqn-reset (reset) | 2 |" in out and "(6 upd/step)" in out
+
+
 def test_maze_cost_benchmark_prints_one_row_per_variant(capsys):
     """benchmarks/hrm_maze_cost.py (the price of the maze probes' variants) runs and prints its ratio table."""
     import importlib.util

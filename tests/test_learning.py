@@ -62,8 +62,8 @@ RANDOM_WALK_NEAR_SUCCESS = 0.277  # random walk, the same 300 test episodes with
 
 def train_short_planner(iterations: int = 16, seed: int = 0, updates: int = PLANNER_UPDATES, target_updates: int = 250):
     """The dqn-rconv cpu recipe on RandomDoorMaze-v0 (its distance curriculum included) for ``updates`` updates."""
-    from agents.harness.baselines import algo_kwargs
     from agents.harness.curriculum import CurriculumSettings, DistanceCurriculum
+    from agents.harness.models import algo_kwargs
     from agents.rconv import RConvDQN
     from hrm_mazes import core
     from hrm_mazes.sb3 import make_sb3_vec_env

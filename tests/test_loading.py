@@ -1,7 +1,7 @@
 """One way to load a saved model to play it (:func:`agents.harness.loading.load_agent`): ``evaluate``, ``watch``, a
 benchmark trial's evaluation and ``benchmarks/ship_pretrained.py`` refuse a wrong file with the same one-line
 message. The refusal of a model made for another grid size is ``load_agent``'s own check, so an entry point that
-loaded the file another way (``baselines.load_model`` and its own env) would fail these tests.
+loaded the file another way (``models.load_model`` and its own env) would fail these tests.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ TINY_DQN = {"policy": "MlpPolicy", "obs_mode": "onehot", "buffer_size": 100, "le
 def run_holding(tmp_path: Path, trained_on: str, recorded_algo: str) -> Path:
     """A finished run directory whose run.yaml records ``recorded_algo`` on FourRooms, holding a tiny DQN trained on
     the env ``trained_on``."""
-    from agents.harness.baselines import build_model, make_train_env
+    from agents.harness.models import build_model, make_train_env
 
     run = tmp_path / "run"
     run.mkdir()
@@ -100,7 +100,7 @@ def test_a_loaded_run_carries_what_its_run_yaml_records(tmp_path):
 
 def test_a_full_view_model_is_refused_on_a_partial_view(tmp_path, capsys):
     """Same grid, one token more: a model trained on the full view cannot read a partial view's unseen token."""
-    from agents.harness.baselines import build_model, make_train_env
+    from agents.harness.models import build_model, make_train_env
 
     tokens = {**TINY_DQN, "obs_mode": "tokens"}
     venv = make_train_env(ENV, tokens, 1, 0)

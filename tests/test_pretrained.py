@@ -181,7 +181,7 @@ def test_shipped_manifest_is_a_list_of_complete_entries():
 
 def test_shipped_checkpoints_exist_and_load():
     from agents.harness.algos import get_algo
-    from agents.harness.baselines import load_model
+    from agents.harness.models import load_model
 
     for shipped in shipped_entries():
         path = SHIPPED_DIR / shipped["file"]

@@ -5,7 +5,7 @@ import pytest
 import torch as th
 from gymnasium import spaces
 
-from agents.harness.baselines import load_model, saved_algos
+from agents.harness.models import load_model, saved_algos
 from agents.rconv import RConvDQN, RConvQNetwork, RConvQPolicy, neighbour_table
 from hrm_mazes.core import ACTION_DELTAS, AGENT, FLOOR, NUM_TOKENS
 from hrm_mazes.sb3 import make_sb3_vec_env
@@ -130,7 +130,7 @@ def test_trains_saves_and_loads_with_the_same_q_values(tmp_path):
 
 
 def test_a_features_extractor_is_refused():
-    from agents.harness.baselines import GridCNN
+    from agents.harness.models import GridCNN
 
     with pytest.raises(ValueError, match="builds its own network"):
         small_model(features_extractor_class=GridCNN)

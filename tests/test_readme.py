@@ -1,5 +1,5 @@
-"""The README's Python examples run as written, its two set-up commands stay at the top, and its command table
-lists every ``hrm-mazes`` subcommand."""
+"""The README's Python examples run as written, its two set-up commands stay at the top and install and test as
+CI does, and its command table lists every ``hrm-mazes`` subcommand."""
 
 from __future__ import annotations
 
@@ -19,13 +19,78 @@ def python_blocks() -> list[str]:
     return re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
 
 
-def test_readme_starts_with_the_main_job_and_the_test_command():
+def pip_install(argv: list[str]) -> tuple[list[str], list[str]]:
+    """The requirements and the ``-e`` targets of one ``pip install`` command line."""
+    assert argv[:2] == ["pip", "install"], argv
+    requirements, editable, words = [], [], iter(argv[2:])
+    for word in words:
+        if word == "-e":
+            editable.append(next(words))
+        elif not word.startswith("-"):
+            requirements.append(word)
+    return requirements, editable
+
+
+def readme_set_up() -> list[tuple[list[str], list[str]]]:
+    """The two command lines at the top of README, each split at ``&&`` into argument lists: an install, then
+    what to run."""
     first_block = re.search(r"```bash\n(.*?)```", README.read_text(), re.S).group(1)
-    commands = [line for line in first_block.splitlines() if line and not line.startswith("#")]
-    assert commands == [
-        'pip install "torch==2.13.0" -e ".[all]" && hrm-mazes demo',
-        'pip install "torch==2.13.0" -e ".[all]" && python -m pytest -q && python -m pytest -q -m slow',
-    ]
+    lines = [line for line in first_block.splitlines() if line and not line.startswith("#")]
+    assert len(lines) == 2, lines
+    parts = [[shlex.split(part) for part in line.split(" && ")] for line in lines]
+    return [(install, run) for install, *run in parts]
+
+
+def ci_script() -> tuple[list[str], list[str], list[list[str]]]:
+    """What ``.ci/run`` installs (requirements, ``-e`` targets, over all its ``pip install`` lines) and the pytest
+    commands it runs, in order."""
+    requirements, editable, tests = [], [], []
+    for line in (README.parent / ".ci" / "run").read_text().splitlines():
+        argv = shlex.split(line, comments=True)
+        if argv[:2] == ["pip", "install"]:
+            more, targets = pip_install(argv)
+            requirements += more
+            editable += targets
+        elif argv[:3] == ["python", "-m", "pytest"]:
+            tests.append(argv)
+    return requirements, editable, tests
+
+
+def torch_pin(requirements: list[str]) -> str:
+    from packaging.requirements import Requirement
+
+    (pin,) = [r for r in requirements if Requirement(r).name == "torch"]
+    return pin
+
+
+def test_readme_set_up_installs_what_ci_installs_and_runs_its_tests():
+    """README's first two lines install what CI installs (the same torch pin, extras setup.cfg defines) and then
+    run the demo and CI's test command."""
+    import configparser
+
+    from packaging.requirements import Requirement
+
+    from agents.cli import build_parser
+
+    setup = configparser.ConfigParser(interpolation=None)
+    setup.read(README.parent / "setup.cfg")
+    extras = setup["options.extras_require"]
+    ci_requirements, ci_editable, ci_tests = ci_script()
+    ci_pin = torch_pin(ci_requirements)
+    (demo, demo_run), (test, test_run) = readme_set_up()
+    for install in (demo, test):
+        requirements, editable = pip_install(install)
+        assert torch_pin(requirements) == ci_pin and editable == ci_editable
+        for target in editable:
+            assert target.startswith(".") and set(Requirement(f"hrm-mazes{target[1:]}").extras) <= set(extras), target
+    (agents_torch,) = [r for r in extras["agents"].split() if Requirement(r).name == "torch"]
+    (pinned,) = Requirement(ci_pin).specifier
+    assert pinned.operator == "==" and Requirement(agents_torch).specifier.contains(pinned.version)  # a pin it accepts
+    assert set(re.findall(r"torch==[^\s`\"]+", README.read_text())) == {ci_pin}  # the prose names the same pin
+    (demo_argv,) = demo_run
+    assert demo_argv[:2] == ["hrm-mazes", "demo"]
+    build_parser().parse_args(demo_argv[1:])
+    assert test_run == ci_tests
 
 
 def readme_table_commands() -> list[str]:
@@ -70,11 +135,6 @@ def test_readme_command_lines_parse_and_watch_both_shipped_agents():
     for argv in commands:
         if argv[0] != "bench-env":  # its options belong to hrm_mazes.throughput
             build_parser().parse_args(argv)
-
-
-def test_ci_runs_the_readme_test_layers():
-    ci = (README.parent / ".ci" / "run").read_text().splitlines()
-    assert "python -m pytest -q" in ci and "python -m pytest -q -m slow" in ci
 
 
 def test_readme_python_examples_compile_and_import():

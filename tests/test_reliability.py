@@ -137,6 +137,62 @@ def test_watch_save_on_a_full_disk_leaves_no_file(suffix, tmp_path, monkeypatch)
     assert list(tmp_path.iterdir()) == []
 
 
+def fill_disk_at_figure(monkeypatch, failing: int = 1) -> list[str]:
+    """The ``failing``-th PNG a figure saves writes half a file, then finds the disk full; the list records the
+    files figures were saved to."""
+    from matplotlib.figure import Figure
+
+    original, saved_to = Figure.savefig, []
+
+    def savefig(self, fname, *args, **kwargs):
+        saved_to.append(os.fspath(fname))
+        if len(saved_to) == failing:
+            Path(fname).write_bytes(b"\x89PNG half a figure")
+            raise disk_full()
+        return original(self, fname, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", savefig)
+    return saved_to
+
+
+def test_a_full_disk_while_plotting_a_benchmark_curve_leaves_no_figure(tmp_path, monkeypatch):
+    """The curves of a benchmark report (and of the demo, which draws them with the same function)."""
+    from agents.harness.benchmark.report import write_report
+
+    suite = {"name": "tiny", "final_episodes": 10, "envs": [ENV]}
+    oracle = {"label": "oracle", "env_id": ENV, "success_rate": 1.0, "success_ci": [0.9, 1.0], "mean_length": 12.0,
+              "length_ci": [11.0, 13.0], "path_efficiency": 1.0, "efficiency_ci": [1.0, 1.0]}  # fmt: skip
+    fill_disk_at_figure(monkeypatch)
+    out = tmp_path / "bench"
+    png = out / "curves" / f"{ENV}_env_steps.png"
+    with pytest.raises(UserError) as error:
+        write_report(out, suite, [], [oracle], "cpu")
+    assert str(error.value) == f"cannot write {png} (No space left on device)"
+    assert [p for p in out.rglob("*") if p.is_file()] == []  # no half figure, no temporary file, no report
+
+
+def test_a_full_disk_while_analyze_draws_its_figures_is_one_line_and_leaves_no_figure(tmp_path, monkeypatch, capsys):
+    import gymnasium as gym
+
+    from agents.hrm_dqn import HRMDQN
+
+    model = tmp_path / "hrm.zip"
+    tiny = dict(d_model=16, num_heads=2, H_layers=1, L_layers=1, H_cycles=1, L_cycles=1, segments=1, expansion=2.0,
+                mlp_multiple=16)  # fmt: skip
+    HRMDQN("HRMQPolicy", gym.make(ENV), buffer_size=100, device="cpu", seed=0, policy_kwargs=tiny).save(model)
+    saved_to = fill_disk_at_figure(monkeypatch, failing=2)  # convergence.png is written, divergence.png is not
+    out = tmp_path / "analysis"
+    rc, _, err = run_cli(["analyze", "--model", str(model), "--env", ENV, "--episodes", "1", "--device", "cpu",
+                          "--out", str(out), "--no-progress"], capsys)  # fmt: skip
+    assert_one_line_error(rc, err, f"cannot write {out / 'divergence.png'}", "No space left on device")
+    assert len(saved_to) == 2 and leftovers(tmp_path) == []
+    assert sorted(p.name for p in out.iterdir()) == [".hrm-mazes", "analysis.json", "convergence.png"]
+    monkeypatch.undo()  # space freed: the unfinished analysis is ours, and --force replaces it
+    rc, stdout, err = run_cli(["analyze", "--model", str(model), "--env", ENV, "--episodes", "1", "--device", "cpu",
+                               "--out", str(out), "--no-progress", "--force"], capsys)  # fmt: skip
+    assert rc == 0 and (out / "divergence.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", err
+
+
 @pytest.fixture
 def fake_bench(monkeypatch):
     """``bench-env`` with every timed job replaced by a constant; the list records the jobs that ran."""
@@ -318,7 +374,7 @@ def test_a_run_yaml_that_is_not_text_is_one_line(tmp_path, capsys):
 
 
 def saved(tmp_path: Path, algo: str, hyperparams: dict) -> Path:
-    from agents.harness.baselines import build_model, make_train_env
+    from agents.harness.models import build_model, make_train_env
 
     venv = make_train_env(ENV, hyperparams, 1, 0)
     path = tmp_path / f"{algo}.zip"
@@ -328,7 +384,7 @@ def saved(tmp_path: Path, algo: str, hyperparams: dict) -> Path:
 
 
 def test_a_model_is_told_apart_by_its_network(tmp_path, capsys):
-    from agents.harness.baselines import saved_algos
+    from agents.harness.models import saved_algos
 
     flat = {"policy": "MlpPolicy", "obs_mode": "onehot", "buffer_size": 100, "learning_starts": 10, "policy_kwargs": {"net_arch": [8]}}
     grid = {**flat, "features_extractor": "grid-cnn", "features_extractor_kwargs": {"features_dim": 8, "channels": [2, 2]}}

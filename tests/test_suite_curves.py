@@ -133,3 +133,23 @@ def test_the_iqm_plot_is_written(suite, suite_curves, tmp_path, capsys):
     assert suite_curves.main(["--suite", str(suite), "--plot", str(tmp_path / "plots")]) == 0
     png = tmp_path / "plots" / f"{ENV}_iqm.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and str(png) in capsys.readouterr().out
+
+
+def test_an_iqm_plot_on_a_full_disk_is_one_line_and_leaves_no_file(suite, suite_curves, tmp_path, monkeypatch, capsys):
+    import errno
+    import os
+
+    from matplotlib.figure import Figure
+
+    def savefig(self, fname, *args, **kwargs):
+        Path(fname).write_bytes(b"\x89PNG half a figure")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(Figure, "savefig", savefig)
+    plots = tmp_path / "plots"
+    with pytest.raises(SystemExit) as exit_:
+        suite_curves.main(["--suite", str(suite), "--plot", str(plots)])
+    png = plots / f"{ENV}_iqm.png"
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err == f"python benchmarks/suite_curves.py: error: cannot write {png} (No space left on device)\n"
+    assert list(plots.iterdir()) == []

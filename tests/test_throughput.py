@@ -45,7 +45,7 @@ def test_bad_command_line_is_one_error_line(argv, words, capsys):
 
 def test_script_entry_point_rejects_bad_sizes_in_one_line():
     result = subprocess.run(
-        [sys.executable, "benchmarks/env_throughput.py", "--sizes", "0"], capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "hrm_mazes.throughput", "--sizes", "0"], capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 2 and result.stdout == ""
     assert len(result.stderr.strip().splitlines()) == 1 and "--sizes" in result.stderr

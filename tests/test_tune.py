@@ -18,9 +18,9 @@ import yaml
 from cli_helpers import assert_one_line_error, run_cli
 
 from agents.cli import main
-from agents.harness.baselines import build_model, make_train_env
 from agents.harness.config import TuneConfig
 from agents.harness.hyperparams import apply_overrides, check_hyperparams, load_preset
+from agents.harness.models import build_model, make_train_env
 from agents.harness.rundir import RunPaths, read_eval_rows
 from agents.harness.tune.search_spaces import SEARCH_SPACES
 from agents.harness.tune.study import prepare_study, run_trial

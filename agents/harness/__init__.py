@@ -9,10 +9,12 @@ module            job                                                           
 ``hyperparams``   the presets in ``agents/configs/*.yaml`` and typed checks of them       on use
 ``encodings``     observation encodings and :func:`make_env`                              no
 ``rundir``        run directories, run.yaml, evaluations.csv, ``--force``                 no
-                  (only directories hrm-mazes made), output-file checks
+                  (only directories hrm-mazes made), output-file checks, the one
+                  reader of YAML inputs (configs, suites, run.yaml, tune.yaml)
 ``checkpoints``   checkpoints as one unit (step-N/ + latest), verified on resume          no
 ``evaluation``    players, episodes on held-out seeds, metrics and confidence intervals   no
-``baselines``     SB3 side of the registry: constructor kwargs, GridCNN, build / load     yes
+``models``        SB3 side of the registry, every algorithm's model: constructor kwargs,  yes
+                  GridCNN, build / load (``baselines``: the old name, for old pickles)
 ``runtime``       device, CPU threads, versions recorded in run.yaml                      on use
 ``progress``      progress bars on a terminal, plain lines in a log                       no
 ``logger``        SB3's logger with CleanRL names; ``progress.csv`` continued on resume   yes

@@ -21,7 +21,7 @@ On the partially observed variants (``*-Partial-v0``) every encoding gains the `
 
 The classes are imported only by :meth:`AlgoSpec.load_class`, so the command line's parser takes its
 ``--algo`` choices from here without importing torch. Adding a baseline: one :class:`AlgoSpec` line here and
-its config file in ``agents/configs/`` (a new network part: :mod:`agents.harness.baselines`).
+its config file in ``agents/configs/`` (a new network part: :mod:`agents.harness.models`).
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ checkpoint and ``--resume`` continues where the run stopped.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 
 from agents.errors import UserError
 from hrm_mazes import core
+from hrm_mazes.cli_args import describe_int, describe_number, parse_int, parse_number
 
 
 @dataclass(frozen=True)
@@ -46,15 +48,21 @@ class CurriculumSettings:
         unknown = set(value) - {"start", "step", "success", "window"}
         if unknown:
             raise UserError(f"unknown curriculum key(s) {sorted(unknown)}; allowed: start, step, success, window")
-        settings = cls(**value)
-        for name in ("start", "step", "window"):
-            number = getattr(settings, name)
-            if isinstance(number, bool) or not isinstance(number, int) or number < 1:
-                raise UserError(f"curriculum.{name} must be a positive integer, got {number!r}")
-        rate = settings.success
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate <= 1:
-            raise UserError(f"curriculum.success must be a number in (0, 1], got {rate!r}")
-        return settings
+        checked = {}
+        for name, number in value.items():
+            allowed, convert = _RULES[name]
+            try:
+                checked[name] = convert(number)
+            except ValueError:
+                raise UserError(f"curriculum.{name} must be {allowed}, got {number!r}") from None
+        return cls(**checked)
+
+
+# What each setting allows, checked as every other number option is (``"2e4"`` is 20000): key -> (allowed, convert).
+_RULES: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    **{name: (describe_int(1), lambda number: parse_int(number, 1)) for name in ("start", "step", "window")},
+    "success": (describe_number(0, 1, low_open=True), lambda rate: parse_number(rate, 0, 1, low_open=True)),
+}
 
 
 class DistanceCurriculum(BaseCallback):

@@ -4,7 +4,7 @@ dict one of its entries resolves to).
 
 A preset entry mixes two kinds of keys: :data:`RUN_KEYS` describe the run (budget, parallel envs, observation
 encoding, network parts by name, evaluation and logging cadence); every other key goes to the algorithm's
-constructor (:func:`agents.harness.baselines.algo_kwargs`). :func:`check_hyperparams` checks both kinds before
+constructor (:func:`agents.harness.models.algo_kwargs`). :func:`check_hyperparams` checks both kinds before
 a run starts: the known keys against :data:`HYPERPARAM_RULES`, the others against the algorithm's constructor,
 and the env options by building the env once.
 """
@@ -12,16 +12,14 @@ and the env options by building the env once.
 from __future__ import annotations
 
 import inspect
-import math
 import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from agents.errors import UserError
-from hrm_mazes.cli_args import describe_int, parse_int
+from agents.harness.rundir import read_yaml
+from hrm_mazes.cli_args import describe_int, describe_number, parse_int, parse_number
 
 PRESET_DIR = Path(__file__).resolve().parent.parent / "configs"
 # Short preset names: "paper" and "default" are the algorithm's own file; any other NAME is <algo>-NAME.
@@ -60,7 +58,7 @@ def resolve_preset_path(algo: str, preset: str | os.PathLike | None) -> Path:
     path = Path(text)
     if path.suffix in (".yaml", ".yml"):
         if not path.is_file():
-            raise UserError(f"config file {text!r} does not exist")
+            raise UserError(f"config file {path} does not exist")
         return path
     for name in (PRESET_ALIASES.get(text, text).format(algo=algo), f"{algo}-{text}"):
         if (PRESET_DIR / f"{name}.yaml").is_file():
@@ -79,10 +77,7 @@ def load_preset(algo: str, env_id: str, preset: str | os.PathLike | None = None)
     from hrm_mazes.registry import base_env_id
 
     path = resolve_preset_path(algo, preset)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as err:
-        raise UserError(f"cannot read config {path}: {str(err).splitlines()[0]}") from None
+    data = read_yaml(path, "config file")
     if not isinstance(data, dict):
         raise UserError(f"config {path} must map env ids to hyperparameters")
     key = next((k for k in (env_id, base_env_id(env_id), "default") if k is not None and k in data), None)
@@ -142,31 +137,20 @@ class LinearDecay:
         LinearSchedule.__init__(self, state["initial"], 0.0, 1.0)
 
 
-def _number(lo: float, hi: float | None = None, strict: bool = False, schedule: bool = False) -> tuple[str, Callable]:
-    """A finite number in ``[lo, hi]`` (``(lo, ...`` when ``strict``); text such as ``1e-4`` too (YAML reads it as a
-    string); with ``schedule`` also ``lin_<such a number>`` (linear decay to 0 over the run, kept as text) and a
-    callable (an SB3 schedule, from Python)."""
-    if hi is not None:
-        allowed = f"a number in [{lo:g}, {hi:g}]"
-    else:
-        allowed = ("a positive number" if strict else "a non-negative number") if lo == 0 else f"a number >= {lo:g}"
+def _number(lo: float, hi: float | None = None, low_open: bool = False, schedule: bool = False) -> tuple[str, Callable]:
+    """A finite number in ``[lo, hi]`` (``(lo, ...`` when ``low_open``) by :func:`parse_number`, the command line's
+    check; text such as ``1e-4`` too (YAML reads it as a string); with ``schedule`` also ``lin_<such a number>``
+    (linear decay to 0 over the run, kept as text) and a callable (an SB3 schedule, from Python)."""
+    allowed = describe_number(lo, hi, low_open)
     if schedule:
         allowed += f", or {LINEAR_PREFIX}<such a number> (linear decay from it to 0 over the run, as in RL Zoo)"
-
-    def number(value: Any) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-            raise ValueError
-        number = float(value)
-        if not math.isfinite(number) or number < lo or (strict and number == lo) or (hi is not None and number > hi):
-            raise ValueError
-        return number
 
     def convert(value: Any) -> Any:
         if schedule and callable(value):
             return value
         if schedule and isinstance(value, str) and value.startswith(LINEAR_PREFIX):
-            return f"{LINEAR_PREFIX}{number(value[len(LINEAR_PREFIX):])!r}"
-        return number(value)
+            return f"{LINEAR_PREFIX}{parse_number(value[len(LINEAR_PREFIX):], lo, hi, low_open)!r}"
+        return parse_number(value, lo, hi, low_open)
 
     return allowed, convert
 
@@ -201,10 +185,10 @@ def _curriculum(value: Any) -> Any:
     from agents.harness.curriculum import CurriculumSettings  # (imports SB3: only when a config has the key)
 
     try:
-        CurriculumSettings.from_config(value)
+        settings = CurriculumSettings.from_config(value)
     except UserError as err:
         raise ValueError(str(err)) from None
-    return value
+    return {name: getattr(settings, name) for name in value}  # in their types: "2e4" -> 20000
 
 
 def _obs_modes() -> tuple[str, ...]:
@@ -213,7 +197,7 @@ def _obs_modes() -> tuple[str, ...]:
     return OBS_MODES
 
 
-PROBABILITY = _number(0.0, 1.0)
+PROBABILITY = _number(0, 1)
 # The keys whose type and range are known (run keys and the common SB3 / sb3-contrib constructor arguments):
 # key -> (what is allowed, a function that returns the value in its type or raises ValueError).
 HYPERPARAM_RULES: dict[str, tuple[str, Callable[[Any], Any]]] = {
@@ -229,13 +213,13 @@ HYPERPARAM_RULES: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "features_extractor": _of_type(str, "a features extractor name"),
     **{key: _of_type(dict, "a mapping") for key in ("env_kwargs", "policy_kwargs", "features_extractor_kwargs",
                                                     "replay_buffer_kwargs")},  # fmt: skip
-    "learning_rate": _number(0.0, strict=True, schedule=True),
-    "clip_range": _number(0.0, strict=True, schedule=True),
-    "max_grad_norm": _number(0.0, strict=True),
+    "learning_rate": _number(0, low_open=True, schedule=True),
+    "clip_range": _number(0, low_open=True, schedule=True),
+    "max_grad_norm": _number(0, low_open=True),
     **{key: PROBABILITY for key in ("gamma", "tau", "gae_lambda", "exploration_fraction", "exploration_initial_eps",
                                     "exploration_final_eps")},  # fmt: skip
-    "ent_coef": _number(0.0),
-    "vf_coef": _number(0.0),
+    "ent_coef": _number(0),
+    "vf_coef": _number(0),
     **{key: _of_type(bool, "true or false") for key in ("optimize_memory_usage", "normalize_advantage", "double_q")},
     "curriculum": ("a mapping of start, step (positive integers), success (in (0, 1]) and window (a positive "
                    "integer), see agents.harness.curriculum", _curriculum),  # fmt: skip

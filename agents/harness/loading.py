@@ -3,7 +3,7 @@
 :func:`load_agent` is the one way a saved model is loaded to be played: ``evaluate``, ``watch``, ``analyze``,
 ``benchmark``'s trials, ``demo``, the shipped agents (:mod:`agents.harness.pretrained`) and
 ``benchmarks/ship_pretrained.py`` all call it, so each resolves the algorithm, the device and the env the same
-way and refuses a wrong file with the same message. Below it, :func:`agents.harness.baselines.load_model` reads
+way and refuses a wrong file with the same message. Below it, :func:`agents.harness.models.load_model` reads
 one file as one algorithm's model (``train --resume`` uses it to put a checkpoint back on its training envs).
 """
 
@@ -71,7 +71,7 @@ def load_agent(
 
     :param device: ``auto``, ``cpu`` or ``cuda[:N]``, resolved here; on the CPU the torch threads are set too.
     """
-    from agents.harness.baselines import load_model
+    from agents.harness.models import load_model
     from agents.harness.runtime import configure_threads, resolve_device
 
     if pretrained is not None:

@@ -19,7 +19,6 @@ together, and ``--resume`` checks that they do.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import fnmatch
 import io
@@ -37,6 +36,7 @@ import yaml
 
 from agents.errors import UserError
 from agents.harness.config import TrainConfig
+from hrm_mazes.files import fsync_dir, fsync_file, replace_whole
 
 RUNS_DIR = Path("runs")
 EVAL_COLUMNS = (
@@ -110,6 +110,7 @@ KIND_NAMES = {
     "suite": "benchmark output directory",
     "demo": "demo output directory",
     "tune": "study directory",
+    "analysis": "analysis directory",
 }
 # What each kind of directory holds at its top level (fnmatch patterns); any other entry is someone else's.
 OWN_ENTRIES = {
@@ -119,9 +120,11 @@ OWN_ENTRIES = {
     "demo": ("hrm-dqn", "dqn", "dqn-cnn", "results.md", "results.json", "curves_*.png", "hrm_dqn.gif"),
     "tune": ("tune.yaml", "base.yaml", "study.journal", "study.db", "trials", "best.yaml", "study.csv", "summary.md",
              "commands.txt", "study.journal.lock", "next-trial.lock"),  # (locks a killed session may leave)
+    "analysis": ("analysis.json", "convergence.png", "divergence.png"),
 }
 # Directories written before the marker file existed are recognised by these files.
-LEGACY_SIGNS = {"run": "run.yaml", "suite": "suite.yaml", "demo": "hrm-dqn/run.yaml", "tune": "tune.yaml"}
+LEGACY_SIGNS = {"run": "run.yaml", "suite": "suite.yaml", "demo": "hrm-dqn/run.yaml", "tune": "tune.yaml",
+                "analysis": "analysis.json"}  # fmt: skip
 
 
 @dataclass
@@ -152,10 +155,11 @@ def claim_output_dir(
 
     Nothing is deleted here: a command checks all of its input first and calls :meth:`OutputDir.create` last,
     so that a mistake elsewhere never costs an existing directory. ``force`` replaces only a directory that
-    hrm-mazes made (its marker file, or run.yaml / suite.yaml from before the marker) of the same ``kind`` and
-    holding nothing else; the working directory, its parents and the home directory are never output directories.
+    hrm-mazes made (its marker file, or the file of :data:`LEGACY_SIGNS` from before the marker) of the same
+    ``kind`` and holding nothing else; the working directory, its parents and the home directory are never output
+    directories.
 
-    :param kind: ``run``, ``suite``, ``demo`` or ``tune``: what the command writes there.
+    :param kind: ``run``, ``suite``, ``demo``, ``tune`` or ``analysis``: what the command writes there.
     :param what: how the message names the directory (default: from ``kind``).
     :param resumable: the command has ``--resume``, and the message offers it.
     """
@@ -263,34 +267,15 @@ def write_whole(path: Path, write: Callable[[Path], object], tmp: Path | None = 
     """``write(tmp)`` into a temporary file beside ``path`` (default ``.<name>.tmp``), flushed to disk and then
     renamed to ``path``. On any failure the temporary file is removed and ``path`` is left as it was; an
     ``OSError`` (a full disk, a missing folder) becomes a one-line :class:`UserError` naming ``path``."""
-    tmp = tmp or path.with_name(f".{path.name}.tmp")
     try:
-        write(tmp)
-        _commit(tmp, path)
-    except BaseException as err:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
-        if isinstance(err, OSError):
-            raise write_error(path, err) from None
-        raise
+        replace_whole(path, write, tmp)
+    except OSError as err:
+        raise write_error(path, err) from None
 
 
 def write_error(path: Path, err: OSError) -> UserError:
     """The one-line error of a file that could not be written: its path and the cause."""
     return UserError(f"cannot write {path} ({err.strerror or err})")
-
-
-def _commit(tmp: Path, path: Path) -> None:
-    """Flush the finished file ``tmp`` to disk, rename it to ``path``, then flush the folder's new entry."""
-    fsync_file(tmp)
-    os.replace(tmp, path)
-    fsync_dir(path.parent)
-
-
-def fsync_file(file: Path) -> None:
-    """Flush one file's contents to disk."""
-    with file.open("rb") as f:
-        os.fsync(f.fileno())
 
 
 def fsync_files(folder: Path) -> None:
@@ -300,19 +285,6 @@ def fsync_files(folder: Path) -> None:
             fsync_file(file)
     fsync_dir(folder)
 
-
-def fsync_dir(folder: Path) -> None:
-    """Flush a folder's entries (a rename or a new file in it) to disk; a no-op where folders cannot be opened."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # Windows cannot open a directory
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _ownership(path: Path, kind: str) -> tuple[str | None, list[str]]:
@@ -329,6 +301,11 @@ def _ownership(path: Path, kind: str) -> tuple[str | None, list[str]]:
     return found, foreign
 
 
+def _a(noun: str) -> str:
+    """``noun`` with its indefinite article: a run directory, an analysis directory."""
+    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
+
+
 def _check_ours(path: Path, kind: str, what: str) -> None:
     found, foreign = _ownership(path, kind)
     if found is None:
@@ -337,10 +314,35 @@ def _check_ours(path: Path, kind: str, what: str) -> None:
             "use --out to pick another"
         )
     if found != kind:
-        raise UserError(f"{path} is a {KIND_NAMES[found]}, not a {what}: nothing is deleted; use --out to pick another")
+        raise UserError(f"{path} is {_a(KIND_NAMES[found])}, not {_a(what)}: nothing is deleted; use --out to pick another")
     if foreign:
         shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
         raise UserError(f"{what} {path} holds files hrm-mazes did not write ({shown}): nothing is deleted; move them or use --out")
+
+
+# --- YAML inputs ---------------------------------------------------------------------------------------------
+
+
+def read_yaml(path: str | os.PathLike, what: str, *, ours: bool = False) -> Any:
+    """The YAML document in ``path``: the one reader of the YAML files commands read (``train --config`` files,
+    ``benchmark --suite`` files, run.yaml, tune.yaml). A file that is missing, cannot be read, is not UTF-8 text or
+    is not YAML is a one-line :class:`UserError` naming ``what`` (``"suite file"``), the path and the cause.
+
+    :param ours: a file hrm-mazes wrote (run.yaml, tune.yaml): one it cannot parse is called corrupt.
+    """
+    path = Path(path)
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"{what} {path} does not exist") from None
+    except UnicodeDecodeError:
+        cause = "not UTF-8 text"
+    except OSError as err:
+        raise UserError(f"cannot read {what} {path} ({err.strerror or err})") from None
+    except yaml.YAMLError as err:
+        mark, problem = getattr(err, "problem_mark", None), getattr(err, "problem", None) or str(err).splitlines()[0]
+        cause = f"not valid YAML (line {mark.line + 1}: {problem})" if mark is not None else f"not valid YAML ({problem})"
+    raise UserError(f"{what} {path} is {'corrupt: ' if ours else ''}{cause}")
 
 
 # --- run.yaml -----------------------------------------------------------------------------------------------
@@ -366,16 +368,9 @@ def read_host(run_dir: str | os.PathLike) -> dict[str, Any]:
 def _run_yaml(run_dir: str | os.PathLike) -> dict[str, Any]:
     """run.yaml as a mapping with at least ``algo`` and ``env_id``; a missing or corrupt file is a :class:`UserError`."""
     paths = RunPaths(Path(run_dir))
-    try:
-        data = yaml.safe_load(paths.run_yaml.read_text())
-    except FileNotFoundError:
-        raise UserError(f"{run_dir} is not a run directory (no run.yaml)") from None
-    except UnicodeDecodeError:
-        raise UserError(f"{paths.run_yaml} is corrupt: not UTF-8 text") from None
-    except OSError as err:
-        raise UserError(f"cannot read {paths.run_yaml} ({err.strerror or err})") from None
-    except yaml.YAMLError as err:
-        raise UserError(f"{paths.run_yaml} is corrupt: {str(err).splitlines()[0]}") from None
+    if not paths.run_yaml.exists():
+        raise UserError(f"{run_dir} is not a run directory (no run.yaml)")
+    data = read_yaml(paths.run_yaml, "run file", ours=True)
     if not isinstance(data, dict) or "algo" not in data or "env_id" not in data:
         raise UserError(f"{paths.run_yaml} is corrupt: missing algo / env_id")
     return data

@@ -29,7 +29,6 @@ from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 
 from agents.errors import UserError
 from agents.harness.algos import check_env_id, get_algo, optimizer_steps
-from agents.harness.baselines import build_model, load_model, make_train_env
 from agents.harness.callback import TrainingCallback
 from agents.harness.checkpoints import (
     Checkpoint,
@@ -44,6 +43,7 @@ from agents.harness.checkpoints import (
 from agents.harness.config import SEEDS_PER_RUN, TrainConfig, fixed_options
 from agents.harness.hyperparams import apply_overrides, check_hyperparams, load_preset, resolve_preset_path
 from agents.harness.logger import make_logger
+from agents.harness.models import build_model, load_model, make_train_env
 from agents.harness.rundir import (
     RunPaths,
     claim_output_dir,

@@ -14,7 +14,7 @@ import numpy as np
 
 from agents.harness.aggregate import across_seeds
 from agents.harness.evaluation import format_ci, t_interval
-from agents.harness.rundir import path_inside, read_eval_rows, write_atomic
+from agents.harness.rundir import path_inside, read_eval_rows, write_atomic, write_whole
 from hrm_mazes.seeds import TEST
 
 METRIC_NAMES = {"success_rate": "greedy success", "mean_length": "mean episode length"}
@@ -150,7 +150,8 @@ def plot_curves(
     metric: str = "success_rate",
 ) -> Path:
     """``metric`` (greedy success, or mean episode length) vs ``x_key``: per label the mean over seeds with a 95%
-    t band (one seed: its Wilson band for success); references as horizontal lines.
+    t band (one seed: its Wilson band for success); references as horizontal lines. The PNG is written whole
+    (:func:`~agents.harness.rundir.write_whole`): a full disk is a one-line :class:`UserError` naming ``path``.
 
     :param curves: label -> one list of evaluation rows (``evaluations.csv``) per seed.
     :param references: label -> the reference's value of ``metric`` (a number, or a dict with ``mean``).
@@ -158,12 +159,10 @@ def plot_curves(
     if metric not in METRIC_NAMES:
         raise ValueError(f"metric must be one of {list(METRIC_NAMES)}, got {metric!r}")
     scale = 100.0 if metric == "success_rate" else 1.0
-    import matplotlib
+    from matplotlib.figure import Figure  # (not pyplot: no global figure to close, no backend to switch)
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=110)
+    fig = Figure(figsize=(6.4, 4.0), dpi=110)
+    ax = fig.subplots()
     for label, seeds in curves.items():
         seeds = [s for s in seeds if s]
         if not seeds:
@@ -197,7 +196,10 @@ def plot_curves(
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="best")
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
+
+    def write(tmp: Path) -> None:
+        tmp.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(tmp, format="png")
+
+    write_whole(path, write)
     return path

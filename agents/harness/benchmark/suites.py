@@ -26,12 +26,11 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from agents.errors import UserError
 from agents.harness.algos import ALGOS, DEVICES, check_env_id
 from agents.harness.config import TrainConfig, check_value
 from agents.harness.evaluation import PLAYERS
+from agents.harness.rundir import read_yaml
 
 SUITE_KEYS = {
     "name", "envs", "algos", "seeds", "steps", "eval_freq", "eval_episodes", "final_episodes",
@@ -46,12 +45,7 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 def load_suite(path: str | Path) -> dict[str, Any]:
     """Read and check a suite file; every problem is one :class:`UserError` line naming the key."""
     path = Path(path)
-    if not path.is_file():
-        raise UserError(f"suite file {path} does not exist")
-    try:
-        suite = yaml.safe_load(path.read_text())
-    except (UnicodeDecodeError, yaml.YAMLError) as err:
-        raise UserError(f"suite file {path} is not valid YAML: {str(err).splitlines()[0]}") from None
+    suite = read_yaml(path, "suite file")
     if not isinstance(suite, dict):
         raise UserError(f"suite file {path} must be a mapping with envs, algos, seeds")
     where = f"suite {path.name}"

@@ -53,7 +53,15 @@ from agents.harness.algos import check_env_id
 from agents.harness.config import STARTUP_TRIALS, TrainConfig, TuneConfig, fixed_options
 from agents.harness.evaluation import EVAL_SEED_OFFSET, VALIDATION_SEED_OFFSET
 from agents.harness.hyperparams import apply_overrides, load_preset
-from agents.harness.rundir import OutputDir, RunPaths, check_own_dir, claim_output_dir, read_eval_rows, write_atomic
+from agents.harness.rundir import (
+    OutputDir,
+    RunPaths,
+    check_own_dir,
+    claim_output_dir,
+    read_eval_rows,
+    read_yaml,
+    write_atomic,
+)
 from agents.harness.runner import import_ray, ray_connection, ray_cpus, run_tasks
 from agents.harness.tune.search_spaces import SEARCH_SPACES, base_params, default_base_preset, get_space
 
@@ -163,14 +171,7 @@ _SAVED = {"algo": (str, None), "env_id": (str, None), "config": (str, None), "co
 def _read_tune_yaml(file: Path) -> dict[str, Any]:
     """A study's saved settings; a tune.yaml that is not text, not YAML, or not a mapping of them is a one-line
     :class:`UserError` naming it."""
-    try:
-        saved = yaml.safe_load(file.read_text())
-    except UnicodeDecodeError:
-        raise UserError(f"{file} is corrupt: not UTF-8 text") from None
-    except yaml.YAMLError as err:
-        raise UserError(f"{file} is corrupt: {str(err).splitlines()[0]}") from None
-    except OSError as err:
-        raise UserError(f"cannot read {file} ({err.strerror or err})") from None
+    saved = read_yaml(file, "study file", ours=True)
     if not isinstance(saved, dict):
         raise UserError(f"{file} is corrupt: not a mapping of the study's settings (got {type(saved).__name__})")
     missing = [name for name in _SAVED if name not in saved]
