@@ -73,7 +73,7 @@ def run_demo(
     progress: bool = True,
 ) -> Path:
     """Run the demo into ``out`` and return it. ``scale`` multiplies the step budgets and time caps."""
-    from agents.harness.benchmark.report import markdown_table, plot_curves
+    from agents.harness.benchmark.report import markdown_table, plot_curves, summary_row
     from agents.harness.checkpoints import read_state
     from agents.harness.config import TrainConfig
     from agents.harness.evaluation import REFERENCE_PLAYERS, evaluate
@@ -161,19 +161,7 @@ def run_demo(
 
     for label, s in summaries.items():
         budget = runs_shipped if label == PRETRAINED_LABEL else runs.get(label, {})
-        rows.append(
-            {
-                "label": label,
-                "env_id": ENV_ID,
-                "n_seeds": 1 if budget else 0,
-                "env_steps": budget.get("env_steps", 0),
-                "optimizer_steps": budget.get("optimizer_steps", 0),
-                "train_wall_time_s": budget.get("train_wall_time_s", 0.0),
-                "success_rate": {"mean": s["success_rate"], "ci": s["success_ci"]},
-                "mean_length": {"mean": s["mean_length"], "ci": s["length_ci"]},
-                "path_efficiency": {"mean": s["path_efficiency"], "ci": s["efficiency_ci"]},
-            }
-        )
+        rows.append(summary_row(label, ENV_ID, s, {k: budget[k] for k in ("env_steps", "optimizer_steps", "train_wall_time_s") if k in budget}))
     table = markdown_table(rows)
 
     refs = {name: summaries[name]["success_rate"] for name in ("oracle", "random")}

@@ -113,6 +113,19 @@ def fixed_options(cls: type) -> dict[str, str]:
     return {f.name: flag_of(f) for f in fields(cls) if f.metadata["fixed"]}
 
 
+def check_fixed_options(
+    config: Any, recorded: Callable[[str], Any], owner: str, where: str, same: Callable[[str, Any, Any], bool] | None = None
+) -> None:
+    """``--resume`` may not change what the run or study fixed: for every fixed option of ``config`` that was given
+    (not None), ``recorded(name)`` is the value it was made with, and a different one (``same(name, given,
+    recorded)`` false; default ``==``) is a :class:`UserError` naming the option, ``where`` and its value."""
+    for name, flag in fixed_options(type(config)).items():
+        given, fixed = getattr(config, name), recorded(name)
+        if given is None or given == fixed or (same is not None and same(name, given, fixed)):
+            continue
+        raise UserError(f"--resume: {flag} is fixed by the {owner} ({where} has {flag} {fixed}); start a new {owner} to change it")
+
+
 Config = TypeVar("Config", bound="CommandConfig")
 
 

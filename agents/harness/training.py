@@ -40,7 +40,7 @@ from agents.harness.checkpoints import (
     resume_hint,
     save_checkpoint,
 )
-from agents.harness.config import SEEDS_PER_RUN, TrainConfig, fixed_options
+from agents.harness.config import SEEDS_PER_RUN, TrainConfig, check_fixed_options
 from agents.harness.hyperparams import apply_overrides, check_hyperparams, load_preset, resolve_preset_path
 from agents.harness.logger import make_logger
 from agents.harness.models import build_model, load_model, make_train_env
@@ -198,13 +198,10 @@ def _check_fixed_options(config: TrainConfig, saved: TrainConfig, root: Path) ->
     """--resume with an option the run fixed (:func:`~agents.harness.config.fixed_options`, and ``n_envs`` and the
     hyperparameters, which run.yaml keeps in ``hyperparams``), set to another value than the run's: a
     :class:`UserError`."""
-    for name, flag in fixed_options(type(config)).items():
-        given, fixed = getattr(config, name), getattr(saved, name)
-        if given is None or given == fixed:
-            continue
-        if name == "config" and saved.algo and Path(fixed) == resolve_preset_path(saved.algo, given):
-            continue
-        raise UserError(f"--resume: {flag} is fixed by the run ({root} has {flag} {fixed}); start a new run to change it")
+    def same_preset(name: str, given: Any, fixed: Any) -> bool:  # --config cpu names the file run.yaml records
+        return name == "config" and bool(saved.algo) and Path(fixed) == resolve_preset_path(saved.algo, given)
+
+    check_fixed_options(config, lambda name: getattr(saved, name), "run", str(root), same_preset)
     saved_envs = int((saved.hyperparams or {}).get("n_envs", 1))
     if config.n_envs is not None and config.n_envs != saved_envs:
         raise UserError(f"--resume: --n-envs is fixed by the run ({root} has --n-envs {saved_envs}); start a new run to change it")

@@ -63,21 +63,7 @@ def write_report(
                 **{k: agg[k] for k in ("success_rate", "mean_length", "path_efficiency") if k in agg},
             }
         )
-    for ref in references:
-        rows.append(
-            {
-                "label": ref["label"],
-                "env_id": ref["env_id"],
-                "n_seeds": 0,
-                "env_steps": 0,
-                "optimizer_steps": 0,
-                "train_wall_time_s": 0.0,
-                "device": "-",
-                "success_rate": {"mean": ref["success_rate"], "ci": ref["success_ci"]},
-                "mean_length": {"mean": ref["mean_length"], "ci": ref["length_ci"]},
-                "path_efficiency": {"mean": ref["path_efficiency"], "ci": ref["efficiency_ci"]},
-            }
-        )
+    rows += [summary_row(ref["label"], ref["env_id"], ref) for ref in references]
     md = [f"# Benchmark: {suite['name']}", ""]
     if missing:
         md += [f"**Partial report: {len(runs)} of {len(runs) + len(missing)} trials finished.** Not run yet: "
@@ -119,6 +105,24 @@ def write_report(
             default=str,
         ),
     )
+
+
+def summary_row(label: str, env_id: str, summary: dict[str, Any], budget: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The table row of one evaluation ``summary`` (a reference player's, or one trained agent's with its
+    ``budget``: ``env_steps``, ``optimizer_steps``, ``train_wall_time_s``, optionally ``device``)."""
+    budget = budget or {}
+    return {
+        "label": label,
+        "env_id": env_id,
+        "n_seeds": 1 if budget else 0,
+        "env_steps": budget.get("env_steps", 0),
+        "optimizer_steps": budget.get("optimizer_steps", 0),
+        "train_wall_time_s": budget.get("train_wall_time_s", 0.0),
+        "device": budget.get("device", "-"),
+        "success_rate": {"mean": summary["success_rate"], "ci": summary["success_ci"]},
+        "mean_length": {"mean": summary["mean_length"], "ci": summary["length_ci"]},
+        "path_efficiency": {"mean": summary["path_efficiency"], "ci": summary["efficiency_ci"]},
+    }
 
 
 def markdown_table(rows: list[dict[str, Any]]) -> str:

@@ -50,7 +50,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 
 from agents.errors import UserError
 from agents.harness.algos import check_env_id
-from agents.harness.config import STARTUP_TRIALS, TrainConfig, TuneConfig, fixed_options
+from agents.harness.config import STARTUP_TRIALS, TrainConfig, TuneConfig, check_fixed_options
 from agents.harness.evaluation import EVAL_SEED_OFFSET, VALIDATION_SEED_OFFSET
 from agents.harness.hyperparams import apply_overrides, load_preset
 from agents.harness.rundir import (
@@ -152,14 +152,15 @@ def _settings(config: TuneConfig, path: Path) -> dict[str, Any]:
 def _check_fixed_options(config: TuneConfig, saved: dict[str, Any], path: Path) -> None:
     """``--resume`` with an option the study fixed (:func:`~agents.harness.config.fixed_options`) set to another
     value than ``saved`` (its tune.yaml) has: a :class:`UserError`."""
-    for name, flag in fixed_options(type(config)).items():
-        given, key = getattr(config, name), name
-        if name == "trial_minutes":  # tune.yaml keeps a trial's budget in seconds
-            given, key = None if given is None else round(60 * given, 3), "trial_seconds"
-        same = given == saved.get(key) or (name == "config" and given == saved.get("config_given"))
-        if given is not None and not same:
-            raise UserError(f"--resume: {flag} is fixed by the study ({path}/tune.yaml has {saved.get(key)}); "
-                            "start a new study to change it")
+    def recorded(name: str) -> Any:  # tune.yaml keeps a trial's budget in seconds
+        return saved.get("trial_seconds") / 60 if name == "trial_minutes" and saved.get("trial_seconds") is not None else saved.get(name)
+
+    def same(name: str, given: Any, fixed: Any) -> bool:
+        if name == "trial_minutes":
+            return round(60 * given, 3) == saved.get("trial_seconds")
+        return name == "config" and given == saved.get("config_given")  # the name given, or the file it resolved to
+
+    check_fixed_options(config, recorded, "study", f"{path}/tune.yaml", same)
 
 
 # What tune.yaml must hold for a study to be resumed: name -> (type, lowest value).
