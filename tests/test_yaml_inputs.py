@@ -87,6 +87,25 @@ def test_a_study_with_a_bad_tune_yaml_is_one_line(damage, tmp_path, capsys):
     assert sorted(p.name for p in study.iterdir()) == before  # no trial ran
 
 
+@pytest.mark.parametrize(("key", "value"), [("steps", 0), ("seed", -1), ("eval_freq", "5"), ("startup_trials", True),
+                                            ("trial_seconds", -1.0), ("base", [1])])  # fmt: skip
+def test_a_tune_yaml_value_out_of_its_options_bounds_is_corrupt(key, value, tmp_path, capsys):
+    """tune.yaml's numbers are checked as the TuneConfig options they came from (bounds, an int as written)."""
+    from agents.harness.config import TuneConfig
+    from agents.harness.tune.study import prepare_study
+
+    config = tmp_path / "tiny.yaml"
+    config.write_text(yaml.safe_dump({ENV: {"policy": "MlpPolicy", "obs_mode": "onehot", "buffer_size": 100}}))
+    _, study, _ = prepare_study(TuneConfig(algo="dqn-cnn", env_id=ENV, trials=1, minutes=1, config=str(config),
+                                           steps=100, device="cpu", out=tmp_path / "study", progress=False))  # fmt: skip
+    (study / "study.journal").write_bytes(b"")
+    saved = yaml.safe_load((study / "tune.yaml").read_text())
+    (study / "tune.yaml").write_text(yaml.safe_dump({**saved, key: value}))
+    rc, _, err = run_cli(["tune", "--algo", "dqn-cnn", "--env", ENV, "--trials", "2", "--minutes", "1", "--out",
+                          str(study), "--resume", "--no-progress"], capsys)  # fmt: skip
+    assert_one_line_error(rc, err, str(study / "tune.yaml"), "is corrupt", f"{key} is {value!r}")
+
+
 def test_one_reader_names_the_cause(tmp_path):
     """The reader itself: a folder or an unreadable file is a one-line error too, and a good file is its document."""
     from agents.errors import UserError

@@ -41,7 +41,7 @@ import shutil
 import time
 import urllib.parse
 import warnings
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +50,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 
 from agents.errors import UserError
 from agents.harness.algos import check_env_id
-from agents.harness.config import STARTUP_TRIALS, TrainConfig, TuneConfig, check_fixed_options
+from agents.harness.config import STARTUP_TRIALS, TrainConfig, TuneConfig, check_fixed_options, check_value
 from agents.harness.evaluation import EVAL_SEED_OFFSET, VALIDATION_SEED_OFFSET
 from agents.harness.hyperparams import apply_overrides, load_preset
 from agents.harness.rundir import (
@@ -163,10 +163,10 @@ def _check_fixed_options(config: TuneConfig, saved: dict[str, Any], path: Path) 
     check_fixed_options(config, recorded, "study", f"{path}/tune.yaml", same)
 
 
-# What tune.yaml must hold for a study to be resumed: name -> (type, lowest value).
-_SAVED = {"algo": (str, None), "env_id": (str, None), "config": (str, None), "config_given": (str, None),
-          "base": (dict, None), "seed": (int, 0), "steps": (int, 1), "trial_seconds": ((int, float), 0),
-          "eval_freq": (int, 1), "eval_episodes": (int, 1), "startup_trials": (int, 0)}  # fmt: skip
+# What tune.yaml must hold for a study to be resumed: the options it fixed, checked as the TuneConfig fields they
+# came from (their bounds), and the rest by type.
+_SAVED_OPTIONS = ("seed", "steps", "eval_freq", "eval_episodes", "startup_trials")
+_SAVED_TYPES = {"algo": str, "env_id": str, "config": str, "config_given": str, "base": dict, "trial_seconds": (int, float)}
 
 
 def _read_tune_yaml(file: Path) -> dict[str, Any]:
@@ -175,12 +175,21 @@ def _read_tune_yaml(file: Path) -> dict[str, Any]:
     saved = read_yaml(file, "study file", ours=True)
     if not isinstance(saved, dict):
         raise UserError(f"{file} is corrupt: not a mapping of the study's settings (got {type(saved).__name__})")
-    missing = [name for name in _SAVED if name not in saved]
+    missing = [name for name in (*_SAVED_OPTIONS, *_SAVED_TYPES) if name not in saved]
     if missing:
         raise UserError(f"{file} is corrupt: no {', '.join(missing)}")
-    for name, (kind, lowest) in _SAVED.items():
+    options = {f.name: f for f in fields(TuneConfig)}
+    for name in _SAVED_OPTIONS:
         value = saved[name]
-        if isinstance(value, bool) or not isinstance(value, kind) or (lowest is not None and value < lowest):
+        try:
+            if isinstance(value, bool) or not isinstance(value, int):  # as written: an int, not its text
+                raise ValueError
+            check_value(options[name], value)
+        except ValueError:
+            raise UserError(f"{file} is corrupt: {name} is {value!r}") from None
+    for name, kind in _SAVED_TYPES.items():
+        value = saved[name]
+        if isinstance(value, bool) or not isinstance(value, kind) or (name == "trial_seconds" and value < 0):
             raise UserError(f"{file} is corrupt: {name} is {value!r}")
     return saved
 
