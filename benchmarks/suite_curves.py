@@ -27,12 +27,19 @@ from agents.harness.aggregate import aggregate_runs, ci_text, iqm, iqm_interval
 from agents.harness.rundir import read_eval_rows, write_whole
 
 
-def load_curves(suite: Path) -> dict[str, dict[str, dict[int, list[dict]]]]:
-    """``{env id: {label: {seed: evaluation rows}}}`` of the suite's runs."""
+def load_curves(suite: Path, finished_only: bool = True) -> dict[str, dict[str, dict[int, list[dict]]]]:
+    """``{env id: {label: {seed: evaluation rows}}}`` of the suite's runs. With ``finished_only`` and a report
+    (``results.json``, also a partial one of ``--report-only``), only the runs the report holds: a suite still
+    running (or stopped) has trials with half a curve, which would read as seeds that never learned."""
+    report = suite / "results.json"
+    finished = None
+    if finished_only and report.is_file() and "runs" in (data := json.loads(report.read_text())):
+        finished = {(r["label"], r["env_id"], int(r["seed"])) for r in data["runs"]}
     curves: dict[str, dict[str, dict[int, list[dict]]]] = {}
     for path in sorted(suite.glob("runs/*/*/seed*/evaluations.csv")):
         label, env_id, seed = path.parts[-4], path.parts[-3], int(path.parts[-2].removeprefix("seed"))
-        curves.setdefault(env_id, {}).setdefault(label, {})[seed] = read_eval_rows(path)
+        if finished is None or (label, env_id, seed) in finished:
+            curves.setdefault(env_id, {}).setdefault(label, {})[seed] = read_eval_rows(path)
     return curves
 
 
@@ -166,6 +173,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     suite = Path(args.suite)
     curves = load_curves(suite)
+    everything = load_curves(suite, finished_only=False)
+    left_out = [f"{label} seed {seed}" for env_id, runs in everything.items() for label, seeds in runs.items()
+                for seed in seeds if seed not in curves.get(env_id, {}).get(label, {})]  # fmt: skip
+    if left_out:
+        print(f"Left out, not in {suite / 'results.json'} (unfinished): {', '.join(left_out)}\n")
     if not curves:
         parser.error(f"no runs/<label>/<env id>/seed*/evaluations.csv under {suite}")
     report = suite / "results.json"

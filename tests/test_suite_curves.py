@@ -72,6 +72,17 @@ AREA_TABLE = [
 ]
 
 
+def test_only_the_runs_of_the_report_count_when_there_is_one(suite, suite_curves, capsys):
+    """A suite still running has trials with half a curve: with a (partial) report, only its runs count."""
+    (suite / "results.json").write_text(json.dumps({"suite": {}, "runs": [
+        {"label": "a", "env_id": ENV, "seed": 0}, {"label": "a", "env_id": ENV, "seed": 1}, {"label": "b", "env_id": ENV, "seed": 0}]}))  # fmt: skip
+    curves = suite_curves.load_curves(suite)[ENV]
+    assert {label: sorted(seeds) for label, seeds in curves.items()} == {"a": [0, 1], "b": [0]}
+    assert sorted(suite_curves.load_curves(suite, finished_only=False)[ENV]["b"]) == [0, 1]
+    assert suite_curves.main(["--suite", str(suite)]) == 0
+    assert "Left out, not in" in capsys.readouterr().out.splitlines()[0]
+
+
 def test_curves_and_areas_match_hand_computed_values(suite, suite_curves):
     curves = suite_curves.load_curves(suite)
     assert list(curves) == [ENV] and {label: sorted(seeds) for label, seeds in curves[ENV].items()} == {
