@@ -53,8 +53,8 @@ HRM_LIN = "FourRooms: the last model of three seeds with a decaying learning rat
 RCONV_MAZE = "RandomDoorMaze-v0: the planning baseline `dqn-rconv`"
 HRM_MAZE = "The `hrm-dqn` cpu preset on RandomDoorMaze-v0"
 HRM_MAZE_LOCAL = "RandomDoorMaze-v0: the HRM with local attention and the grid carry (the maze preset since 2026-12-03)"
-CARRY = "Carry Z vs Reset Z at CPU scale (3 seeds)"
-CARRY_MAZE = "RandomDoorMaze-v0: seed 0 only (`carry-cpu-maze`)"
+CARRY = "FourRooms-Dynamic-v0, the last-token preset (`carry-cpu`)"
+CARRY_MAZE_LOCAL = "RandomDoorMaze-v0, the maze preset (`carry-cpu-maze-local`)"
 CARRY_V2 = "The first comparison: the earlier preset at 3,938 updates (`carry-cpu-v2`)"
 
 
@@ -96,9 +96,9 @@ SOURCES: tuple[Source, ...] = (
     Source("hrm-dqn carry", "hrm-dqn-cpu-stability/seed?-lr-lin", HRM_LIN),
     Source("hrm-dqn carry", "hrm-dqn-maze-probes/local-grid-s?", HRM_MAZE_LOCAL),
     Source("hrm-dqn carry", "carry-cpu", CARRY, label="hrm-dqn-carry"),
-    Source("hrm-dqn carry", "carry-cpu-maze", CARRY_MAZE, label="hrm-dqn-carry"),
+    Source("hrm-dqn carry", "carry-cpu-maze-local", CARRY_MAZE_LOCAL, label="hrm-dqn-carry"),
     Source("hrm-dqn reset", "carry-cpu", CARRY, label="hrm-dqn-reset"),
-    Source("hrm-dqn reset", "carry-cpu-maze", CARRY_MAZE, label="hrm-dqn-reset"),
+    Source("hrm-dqn reset", "carry-cpu-maze-local", CARRY_MAZE_LOCAL, label="hrm-dqn-reset"),
 )
 
 
