@@ -7,19 +7,8 @@ run without it).
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from agents._lazy import lazy_exports
 
 _LAZY = {name: "agents.hrm_dqn" for name in ("HRMDQN", "HRMQPolicy", "HRMReplayBuffer", "HRM", "HRMConfig")}
 
-__all__ = list(_LAZY)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'agents' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(list(globals()) + __all__)
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _LAZY)

@@ -19,19 +19,8 @@ demo's trainings) and :mod:`agents.harness.aggregate` (the rliable statistics, a
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from agents._lazy import lazy_exports
 
 _LAZY = {"run_suite": "agents.harness.benchmark.trials", "load_suite": "agents.harness.benchmark.suites"}
 
-__all__ = list(_LAZY)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(list(globals()) + __all__)
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _LAZY)
