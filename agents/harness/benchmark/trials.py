@@ -143,13 +143,13 @@ def _recorded_row(trial: Trial) -> dict[str, Any] | None:
     return {**row, "run_dir": str(trial.paths.root)}
 
 
-def _check_recipe(trial: Trial) -> None:
-    """Refuse to reuse a finished trial whose run.yaml records other hyperparameters than the suite gives it now
-    (a preset edited between the parts of a suite): its result would be reported as the new recipe's."""
+def _check_recipe(trial: Trial, hyperparams: dict[str, Any]) -> None:
+    """Refuse to reuse a finished trial whose run.yaml records other hyperparameters than ``hyperparams``, those the
+    suite gives it now (a preset edited between the parts of a suite): its result would be reported as the new
+    recipe's."""
     from agents.harness.rundir import read_run
-    from agents.harness.training import resolve_fresh
 
-    then, now = _flat(read_run(trial.paths.root).hyperparams or {}), _flat(resolve_fresh(trial.config).hyperparams or {})
+    then, now = _flat(read_run(trial.paths.root).hyperparams or {}), _flat(hyperparams)
     changed = sorted(key for key in then.keys() | now.keys() if then.get(key, "-") != now.get(key, "-"))
     if changed:
         shown = ", ".join(f"{key} {then.get(key, '-')} -> {now.get(key, '-')}" for key in changed[:4])
@@ -246,18 +246,17 @@ def run_suite(
     out = check_location(suite.get("out", Path("runs") / "benchmark" / suite["name"]) if out is None else out, KIND_NAMES["suite"])
     device = resolve_device(device or suite.get("device", "auto"))
     jobs = suite_jobs(suite, out, device, progress)
-    checked: set[tuple[str, str]] = set()
+    hyperparams: dict[tuple[str, str], dict[str, Any]] = {}  # per (label, env): the seed changes nothing in them
     for entry, config in jobs:
-        if (entry["label"], config.env_id) not in checked:  # the seed changes nothing that can be wrong
-            resolve_fresh(config)
-            checked.add((entry["label"], config.env_id))
+        if (entry["label"], config.env_id) not in hyperparams:
+            hyperparams[entry["label"], config.env_id] = resolve_fresh(config).hyperparams or {}
     trials = [
         Trial(k, len(jobs), entry["label"], entry["algo"], config, suite["final_episodes"], resume, device, progress)
         for k, (entry, config) in enumerate(jobs, 1)
     ]
     for trial in trials:  # before anything is written
         if resume and (trial.paths.model.is_file() or _recorded_row(trial) is not None):
-            _check_recipe(trial)
+            _check_recipe(trial, hyperparams[trial.label, trial.config.env_id])
     if report_only:
         if not check_own_dir(out, "suite").is_dir():
             raise UserError(f"--report-only: {out} does not exist; run the suite first (without --report-only)")
