@@ -35,6 +35,7 @@ class DemoAgent:
 
     The budget counts updates, not seconds, so that the result does not depend on the machine; ``cap_s`` stops a
     run that a slow or busy machine could not finish in time (the table says so). ``eval_every`` is in updates.
+    ``epsilon_env_steps``: the env steps over which epsilon decays to its floor (None: the preset's, in env steps).
     """
 
     label: str
@@ -44,6 +45,7 @@ class DemoAgent:
     cap_s: float
     eval_every: int
     overrides: dict = field(default_factory=dict)
+    epsilon_env_steps: int | None = None
 
 
 # At scale 1.0. dqn-cnn: the cpu preset for 9,000 updates, its epsilon schedule kept in env steps (see
@@ -76,6 +78,7 @@ def run_demo(
     from agents.harness.benchmark.report import markdown_table, plot_curves, summary_row
     from agents.harness.checkpoints import read_state
     from agents.harness.config import TrainConfig
+    from agents.harness.curriculum import CurriculumSettings
     from agents.harness.evaluation import REFERENCE_PLAYERS, evaluate
     from agents.harness.loading import load_agent
     from agents.harness.pretrained import list_pretrained
@@ -185,13 +188,17 @@ def run_demo(
         "These are minutes-long CPU runs of small models; the paper's HRM-DQN trains ~200k optimizer steps on a "
         "GPU (`--config paper`). Read the table as what these budgets reach, not as the agents' ceiling.",
     ]
-    reached = _curriculum_reached(out / "hrm-dqn")
-    if reached is not None:
-        notes.append(
-            f"hrm-dqn trains with a distance curriculum (goals at most d open-map steps away, d widened each time 80% "
-            f"of recent training episodes succeed): it reached d = {reached[0]}, with {100 * reached[1]:.0f}% training "
-            f"success at epsilon {reached[2]:.2f}. The table's evaluation uses the whole task."
-        )
+    for a in AGENTS:
+        reached = _curriculum_reached(out / a.label)
+        settings = _hyperparams(a).get("curriculum")
+        if reached is not None and settings:
+            law = CurriculumSettings.from_config(settings)
+            notes.append(
+                f"{a.label} trains with a distance curriculum (goals at most d open-map steps away, d widened each time "
+                f"{100 * law.success:.0f}% of the last {law.window} training episodes succeed): it reached "
+                f"d = {reached[0]}, with {100 * reached[1]:.0f}% training success at epsilon {reached[2]:.2f}. The "
+                "table's evaluation uses the whole task."
+            )
     if shipped is not None:
         t = shipped["trained"]
         notes.append(
@@ -250,19 +257,26 @@ def _env_steps(agent: DemoAgent, updates: int) -> tuple[int, int, dict]:
     shorter budget, a third of it would decay epsilon faster, and the CNN preset learns far less per update then
     (47% after 9,937 updates with the fraction of a 320k-step run, 94.5% with the preset's; docs/results.md).
     """
-    from agents.harness.hyperparams import apply_overrides, load_preset
-
-    hyperparams = apply_overrides(load_preset(agent.algo, ENV_ID, agent.config)[0], agent.overrides)
+    hyperparams = _hyperparams(agent)
     n_envs = int(hyperparams.get("n_envs", 1))
     if hyperparams.get("train_freq", 1) != 1 or hyperparams.get("gradient_steps", 1) != 1:
         raise ValueError(f"demo agent {agent.label}: an update budget needs train_freq = gradient_steps = 1")
     warmup = int(hyperparams.get("learning_starts", 0)) // n_envs  # collection steps before the first update
     steps = n_envs * (warmup + updates)
     overrides = dict(agent.overrides)
+    if agent.epsilon_env_steps is not None and "exploration_fraction" in overrides:
+        raise ValueError(f"demo agent {agent.label}: give epsilon_env_steps or an exploration_fraction override, not both")
     if "exploration_fraction" in hyperparams and "exploration_fraction" not in overrides:
-        decay = float(hyperparams["exploration_fraction"]) * int(hyperparams["n_timesteps"])  # env steps of the decay
+        decay = agent.epsilon_env_steps or float(hyperparams["exploration_fraction"]) * int(hyperparams["n_timesteps"])
         overrides["exploration_fraction"] = min(1.0, decay / steps)
     return steps, n_envs, overrides
+
+
+def _hyperparams(agent: DemoAgent) -> dict[str, Any]:
+    """``agent``'s preset entry for the demo's env with its overrides."""
+    from agents.harness.hyperparams import apply_overrides, load_preset
+
+    return apply_overrides(load_preset(agent.algo, ENV_ID, agent.config)[0], agent.overrides)
 
 
 def _cap(cap: float, scale: float) -> float:

@@ -5,9 +5,12 @@ the plan, so a Carry Z model should lose less than a Reset Z model when given le
 For every finished HRM-DQN trial of a suite (``DIR/runs/<label>/<env id>/seed<S>/model.zip``), each ``--segments``
 value is played greedily on the same held-out test episodes; the table gives, per label and env, the recurrent
 updates per env step (segments x H cycles x (L cycles + 1)) and the success over seeds (mean, and each seed).
-Writes ``DIR/compute_per_step.json`` (every seed's summary) unless ``--json`` says where::
+Writes ``DIR/compute_per_step.json`` (every seed's summary) unless ``--json`` says where, and with ``--plot DIR``
+one PNG per env of success vs recurrent updates per env step (``<env id>_compute.png``, Wilson bands);
+``--report-only`` redraws the table and plots from that JSON without the models (which are not committed)::
 
-    python benchmarks/compute_per_step.py --suite results/carry-segments-cpu --segments 1 2 3 --episodes 500
+    python benchmarks/compute_per_step.py --suite results/carry-segments-cpu --segments 1 2 3 --episodes 500 \
+        --plot docs/results/carry-segments-cpu
 
 The suite that trains the models for it: ``benchmarks/suites/carry-segments-cpu.yaml``.
 """
@@ -22,7 +25,7 @@ import numpy as np
 
 from agents.harness.evaluation import evaluate
 from agents.harness.loading import load_agent
-from agents.harness.rundir import write_atomic
+from agents.harness.rundir import write_atomic, write_whole
 from hrm_mazes.seeds import TEST
 
 
@@ -72,31 +75,81 @@ def table(results: list[dict], segments: list[int]) -> str:
     return "\n".join(lines)
 
 
+def plot(results: list[dict], env_id: str, path: Path) -> Path:
+    """``env_id``'s success (mean over seeds; one seed: its Wilson band) against recurrent updates per env step, a
+    line per label, the trained number of segments marked. Written whole."""
+    from matplotlib.figure import Figure  # (not pyplot: no global figure to close, no backend to switch)
+
+    fig = Figure(figsize=(6.4, 4.0), dpi=110)
+    ax = fig.subplots()
+    groups: dict[str, list[dict]] = {}
+    for r in results:
+        if r["env_id"] == env_id:
+            groups.setdefault(r["label"], []).append(r)
+    for label, runs in sorted(groups.items()):
+        rows = runs[0]["rows"]
+        x = [row["updates_per_step"] for row in rows]
+        rates = np.array([[row["summary"]["success_rate"] for row in run["rows"]] for run in runs])
+        (line,) = ax.plot(x, 100 * rates.mean(axis=0), marker="o", label=f"{label} ({rows[0]['carry']}, n={len(runs)})")
+        if len(runs) == 1:
+            ci = np.array([row["summary"]["success_ci"] for row in rows])
+            ax.fill_between(x, 100 * ci[:, 0], 100 * ci[:, 1], color=line.get_color(), alpha=0.15)
+        trained = [k for k, row in enumerate(rows) if row["segments"] == row["trained_segments"]]
+        for k in trained:
+            ax.plot(x[k], 100 * rates.mean(axis=0)[k], marker="s", markersize=9, fillstyle="none", color=line.get_color())
+    ax.set_xlabel("recurrent updates per env step when acting (square: as trained)")
+    ax.set_ylabel("greedy success rate (%)")
+    ax.set_ylim(-2, 102)
+    ax.set_title(f"{env_id}: success vs computation per step", fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="best")
+    fig.tight_layout()
+
+    def write(tmp: Path) -> None:
+        tmp.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(tmp, format="png")
+
+    write_whole(path, write)
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python benchmarks/compute_per_step.py", description=__doc__.splitlines()[0])
     parser.add_argument("--suite", required=True, help="a benchmark output directory with HRM-DQN trials")
     parser.add_argument("--segments", type=int, nargs="+", default=[1, 2], help="acting segments per step (default 1 2)")
     parser.add_argument("--episodes", type=int, default=500, help="test episodes per model and value (default 500)")
     parser.add_argument("--json", help="where to write the results (default DIR/compute_per_step.json)")
+    parser.add_argument("--plot", metavar="DIR", help="also draw each env's success vs updates per step into DIR")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument("--report-only", action="store_true",
+                        help="play nothing: print the table (and --plot) of the results already in the JSON file")  # fmt: skip
     args = parser.parse_args(argv)
     if any(n < 1 for n in args.segments) or args.episodes < 1:
         parser.error(f"--segments and --episodes must be positive integers, got {args.segments} and {args.episodes}")
     suite = Path(args.suite)
-    models = trained_models(suite)
-    if not models:
-        parser.error(f"no runs/<label>/<env id>/seed*/model.zip under {suite}")
-    results = []
-    for label, env_id, seed, model in models:
-        print(f"{label} on {env_id}, seed {seed}: segments {args.segments}", flush=True)
-        rows = play(model, env_id, args.segments, args.episodes, not args.no_progress)
-        results.append({"label": label, "env_id": env_id, "seed": seed, "model": str(model.relative_to(suite)), "rows": rows})
-    text = table(results, args.segments)
-    print(f"\nGreedy success on test episodes {TEST.start:,}-{TEST.start + args.episodes - 1:,}, acting with N segments per "
-          f"env step (mean over seeds [each seed]):\n\n{text}")  # fmt: skip
     out = Path(args.json) if args.json else suite / "compute_per_step.json"
-    write_atomic(out, json.dumps({"episodes": args.episodes, "segments": args.segments, "results": results}, indent=1, default=str))
-    print(f"\nwritten to {out}")
+    if args.report_only:
+        if not out.is_file():
+            parser.error(f"--report-only reads {out}, which does not exist (run without --report-only first)")
+        saved = json.loads(out.read_text())
+        results, segments, episodes = saved["results"], saved["segments"], saved["episodes"]
+    else:
+        models = trained_models(suite)
+        if not models:
+            parser.error(f"no runs/<label>/<env id>/seed*/model.zip under {suite}")
+        results, segments, episodes = [], args.segments, args.episodes
+        for label, env_id, seed, model in models:
+            print(f"{label} on {env_id}, seed {seed}: segments {segments}", flush=True)
+            rows = play(model, env_id, segments, episodes, not args.no_progress)
+            results.append({"label": label, "env_id": env_id, "seed": seed, "model": str(model.relative_to(suite)), "rows": rows})
+    print(f"\nGreedy success on test episodes {TEST.start:,}-{TEST.start + episodes - 1:,}, acting with N segments per "
+          f"env step (mean over seeds [each seed]):\n\n{table(results, segments)}")  # fmt: skip
+    if not args.report_only:
+        write_atomic(out, json.dumps({"episodes": episodes, "segments": segments, "results": results}, indent=1, default=str))
+        print(f"\nwritten to {out}")
+    if args.plot:
+        for env_id in sorted({r["env_id"] for r in results}):
+            print(f"plot: {plot(results, env_id, Path(args.plot) / f'{env_id}_compute.png')}")
     return 0
 
 

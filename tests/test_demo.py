@@ -46,8 +46,8 @@ def test_budgets_count_updates_whatever_the_machine():
         collected = range(n_envs, steps + 1, n_envs)
         assert sum(1 for t in collected if t > starts) == agent.updates
         assert agent.cap_s >= 60 and agent.updates > 0
-        if "exploration_fraction" in hyperparams:  # epsilon reaches its floor at the preset's env step, not earlier
-            decay = hyperparams["exploration_fraction"] * hyperparams["n_timesteps"]
+        if "exploration_fraction" in hyperparams:  # epsilon reaches its floor at the agent's (else the preset's)
+            decay = agent.epsilon_env_steps or hyperparams["exploration_fraction"] * hyperparams["n_timesteps"]
             assert overrides["exploration_fraction"] * steps == pytest.approx(min(decay, steps))
 
 
@@ -56,6 +56,21 @@ def test_an_update_budget_refuses_a_config_without_one_update_per_collection_ste
 
     with pytest.raises(ValueError, match="train_freq = gradient_steps = 1"):
         _env_steps(DemoAgent("x", "dqn-cnn", "cpu", 10, 60.0, 5, {"train_freq": 4}), 10)
+
+
+def test_epsilon_decays_over_the_agents_env_steps_whatever_the_budget():
+    """``epsilon_env_steps`` fixes the env step at which epsilon reaches its floor, so a scaled budget does not
+    stretch or squeeze it; it cannot be given beside an ``exploration_fraction`` override."""
+    from agents.demo import DemoAgent, _env_steps
+
+    agent = DemoAgent("x", "dqn-cnn", "cpu", 3_000, 60.0, 500, epsilon_env_steps=64_000)
+    for updates in (3_000, 6_000):
+        steps, _, overrides = _env_steps(agent, updates)
+        assert overrides["exploration_fraction"] * steps == pytest.approx(64_000)
+    steps, _, overrides = _env_steps(agent, 100)  # a budget shorter than the decay: epsilon decays over all of it
+    assert overrides["exploration_fraction"] == 1.0
+    with pytest.raises(ValueError, match="epsilon_env_steps or an exploration_fraction override"):
+        _env_steps(DemoAgent("x", "dqn-cnn", "cpu", 10, 60.0, 5, {"exploration_fraction": 0.5}, 64_000), 10)
 
 
 @pytest.mark.slow  # two tiny trainings in spawned workers: ~10-20 s

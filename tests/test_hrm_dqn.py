@@ -675,6 +675,19 @@ def test_compute_per_step_plays_every_model_at_every_segments_value(tmp_path, ca
     assert all(row["summary"]["episodes"] == 2 and row["trained_segments"] == 2 for r in results for row in r["rows"])
     out = capsys.readouterr().out
     assert "| FourRooms-Dynamic-v0 | hrm-dqn-reset (reset) | 2 |" in out and "(6 upd/step)" in out
+    # Without the models (a fresh clone: they are not committed), --report-only redraws the table and the plot
+    # from the JSON and plays nothing.
+    for model in tmp_path.glob("runs/*/*/seed0/model.zip"):
+        model.unlink()
+    acted.clear()
+    saved = (tmp_path / "compute_per_step.json").read_bytes()
+    assert module.main(["--suite", str(tmp_path), "--report-only", "--plot", str(tmp_path / "plots"), "--no-progress"]) == 0
+    assert acted == [] and (tmp_path / "compute_per_step.json").read_bytes() == saved
+    assert (tmp_path / "plots" / "FourRooms-Dynamic-v0_compute.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "(6 upd/step)" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        module.main(["--suite", str(tmp_path / "elsewhere"), "--report-only"])
+    assert "--report-only reads" in capsys.readouterr().err
 
 
 def test_maze_cost_benchmark_prints_one_row_per_variant(capsys):
