@@ -26,6 +26,7 @@ import numpy as np
 from agents.harness.evaluation import evaluate
 from agents.harness.loading import load_agent
 from agents.harness.rundir import write_atomic, write_whole
+from agents.harness.runtime import fresh_compile_caches
 from hrm_mazes.seeds import TEST
 
 
@@ -40,6 +41,7 @@ def trained_models(suite: Path) -> list[tuple[str, str, int, Path]]:
 
 def play(model: Path, env_id: str, segments: list[int], episodes: int, progress: bool) -> list[dict]:
     """One row per ``segments`` value: the model's greedy summary on the first ``episodes`` test episodes."""
+    fresh_compile_caches()  # one compiled segment per model, not eager fallbacks after the eighth
     agent = load_agent(model, env_id=env_id, algo="hrm-dqn", device="cpu")
     policy = getattr(agent.model, "policy", None)
     if not hasattr(policy, "set_acting_segments"):

@@ -94,3 +94,34 @@ def test_benchmark_takes_sigterm_as_ctrl_c(monkeypatch, tmp_path, capsys):
     finally:
         signal.signal(signal.SIGTERM, previous)
     assert "interrupted" in capsys.readouterr().err
+
+
+def test_every_task_starts_with_empty_compile_caches(monkeypatch):
+    """A compiled HRM ``segment`` keeps cache entries per model and shape for the whole process; past dynamo's
+    recompile limit (8) it runs eagerly, so a second trial in one process (here, or a pool worker: the same
+    call) would train uncompiled. Found when a suite's FourRooms trial followed a maze trial in one worker."""
+    import torch._dynamo
+
+    from agents.harness.runner import run_tasks
+    from agents.harness.runtime import fresh_compile_caches
+
+    resets: list[int] = []
+    monkeypatch.setattr(torch._dynamo, "reset", lambda: resets.append(len(resets)))
+    seen: list[tuple[int, int]] = []
+    run_tasks(lambda task: seen.append((task, len(resets))), [10, 20, 30], workers=1)
+    assert seen == [(10, 1), (20, 2), (30, 3)]  # each task ran after its own reset
+
+    # The real thing: with a recompile limit of 2 that fails when hit, new shapes in new tasks compile every time.
+    def double(x):
+        return x * 2
+
+    compiled = torch.compile(double, backend="eager", dynamic=False)
+    monkeypatch.undo()
+    with torch._dynamo.config.patch(recompile_limit=2, fail_on_recompile_limit_hit=True):
+        for n in range(1, 6):
+            fresh_compile_caches()
+            assert compiled(torch.ones(n)).sum().item() == 2 * n
+        with pytest.raises(Exception, match="recompile"):  # without the resets the limit is hit
+            for n in range(6, 10):
+                compiled(torch.ones(n))
+    fresh_compile_caches()

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from agents.errors import UserError
+from agents.harness.runtime import fresh_compile_caches
 
 # Ray tasks that train on a GPU each ask for this share of one (these networks are small; 4 tasks share a GPU).
 RAY_GPU_SHARE = 0.25
@@ -63,6 +64,7 @@ def run_tasks(
     if n_workers == 1 or len(tasks) <= 1:
         for task in tasks:
             try:
+                fresh_compile_caches()
                 result = fn(task)
             except UserError as err:
                 if label is None:
@@ -92,6 +94,7 @@ def _call_in_worker(fn: Callable[[Task], Result], task: Task, where: str) -> Res
     if where == "pool" and _worker["orphaned"]:
         os._exit(1)
     _one_thread()
+    fresh_compile_caches()
     if where == "pool":
         signal.signal(signal.SIGINT, _interrupt_once)
         _worker["running"] = True

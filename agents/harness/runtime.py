@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import sys
 from typing import Any
 
 from agents.errors import UserError
@@ -21,6 +22,17 @@ def resolve_device(device: str) -> str:
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     return device
+
+
+def fresh_compile_caches() -> None:
+    """Start a task with empty ``torch.compile`` caches. A compiled function (the HRM's ``segment``) keeps one
+    cache entry per model and input shape in the process, and past ``torch._dynamo.config.recompile_limit`` (8)
+    it runs eagerly: a process that trains a second task (a pool worker, tasks one after another in one process,
+    a script that loads several models) would train or play it uncompiled, several times slower. The previous
+    task's models are gone, so nothing of worth is dropped; costless when nothing was compiled."""
+    dynamo = sys.modules.get("torch._dynamo")
+    if dynamo is not None:
+        dynamo.reset()
 
 
 def configure_threads(device: str) -> None:
