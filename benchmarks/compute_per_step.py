@@ -99,6 +99,7 @@ def plot(results: list[dict], env_id: str, path: Path) -> Path:
         trained = [k for k, row in enumerate(rows) if row["segments"] == row["trained_segments"]]
         for k in trained:
             ax.plot(x[k], 100 * rates.mean(axis=0)[k], marker="s", markersize=9, fillstyle="none", color=line.get_color())
+    ax.set_xticks(sorted({row["updates_per_step"] for runs in groups.values() for row in runs[0]["rows"]}))
     ax.set_xlabel("recurrent updates per env step when acting (square: as trained)")
     ax.set_ylabel("greedy success rate (%)")
     ax.set_ylim(-2, 102)
