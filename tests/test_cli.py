@@ -410,9 +410,14 @@ def test_demo_tiny_scale(tmp_path, capsys):
     assert results["episodes"] == 10 and set(results["summaries"]) == expected
     assert all((out / run["run_dir"] / "model.zip").is_file() for run in results["runs"].values())
     assert (f"| {PRETRAINED_LABEL} |" in stdout) is shipped and (results["pretrained"] is not None) is shipped
-    # Budgets at scale 0.02: 180 and 52 updates, or fewer when the (also scaled) wall-clock safety cap comes first.
+    # Budgets at scale 0.02 (dqn-cnn 240, hrm-dqn 52 updates), or fewer when the (also scaled) wall-clock safety cap
+    # comes first; the CNN trains the demo's recipe.
+    from agents.demo import AGENTS, CNN_RECIPE
+
     runs = results["runs"]
-    assert runs["dqn-cnn"]["update_budget"] == 180 and runs["hrm-dqn"]["update_budget"] == 52
+    assert {label: run["update_budget"] for label, run in runs.items()} == {a.label: round(a.updates * 0.02) for a in AGENTS}
+    assert runs["dqn-cnn"]["update_budget"] == 240 and runs["hrm-dqn"]["update_budget"] == 52
+    assert CNN_RECIPE.items() <= runs["dqn-cnn"]["overrides"].items()
     for run in runs.values():
         assert 0 < run["optimizer_steps"] <= run["update_budget"]
         assert run["optimizer_steps"] == run["update_budget"] or run["stopped_by_time_cap"]

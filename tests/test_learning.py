@@ -12,22 +12,18 @@ import pytest
 import yaml
 
 from agents.cli import main
+from agents.demo import CNN_EPSILON_ENV_STEPS, CNN_RECIPE
 
 ENV = "FourRooms-Dynamic-v0"
 RANDOM_WALK_SUCCESS = 0.224  # results/references: 1,000 held-out FourRooms episodes, 95% CI [0.199, 0.251]
-# The dqn-cnn cpu preset made short: minibatch 128 instead of 256 (an update costs about half), the distance
-# curriculum (start 2, +2 each time 70% of the last 200 training episodes succeed; the maze preset's law with a
-# lower bar) and 192k env steps (6,000 updates), epsilon 1 -> 0.05 over the first 64k (the preset's
-# exploration_fraction, a third of the run). On the 2-core dev machine (AMD EPYC, two such runs side by side,
-# 2026-12-02) it trains in 133-142 s and scores 61.0% / 59.0% / 80.7% on 300 test episodes with training seeds
-# 0 / 1 / 2; lower ends of the intervals 55.4 / 53.4 / 75.8%. The preset cut to the same time without these
-# changes stays near the random walk (docs/tuning.md); raw runs: results/learning-test-probes/.
+# The demo's CNN recipe (agents.demo.CNN_RECIPE: the dqn-cnn cpu preset at minibatch 128 with the distance
+# curriculum promoting at 70%, epsilon 1 -> 0.05 over the first 64k env steps) made short: 192k env steps (6,000
+# updates, half the demo's budget). On the 2-core dev machine (AMD EPYC, two such runs side by side, 2026-12-02) it
+# trains in 133-142 s and scores 61.0% / 59.0% / 80.7% on 300 test episodes with training seeds 0 / 1 / 2; lower
+# ends of the intervals 55.4 / 53.4 / 75.8%. The preset cut to the same time without these changes stays near
+# the random walk (docs/tuning.md); raw runs: results/learning-test-probes/.
 STEPS = 192_000
-OVERRIDES = {
-    "batch_size": 128,
-    "curriculum": {"start": 2, "step": 2, "success": 0.7, "window": 200},
-    "exploration_fraction": 64_000 / STEPS,
-}
+OVERRIDES = {**CNN_RECIPE, "exploration_fraction": CNN_EPSILON_ENV_STEPS / STEPS}
 
 
 @pytest.mark.slow
