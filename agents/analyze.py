@@ -31,7 +31,7 @@ import numpy as np
 
 from agents.errors import UserError
 from agents.harness.evaluation import EVAL_SEED_OFFSET, EpisodeSlots, eval_seeds, summarize
-from agents.harness.rundir import claim_output_dir, write_atomic, write_whole
+from agents.harness.rundir import claim_output_dir, write_atomic, write_figure
 from hrm_mazes import core
 from hrm_mazes.core import Layout
 
@@ -284,8 +284,7 @@ def plot_dynamics(results: Sequence[dict[str, Any]], metric: str, path: Path) ->
                 ax.legend(fontsize=7, loc="best")
     fig.suptitle(f"HRM {metric} within an env step (median, interquartile band)", fontsize=11)
     fig.tight_layout()
-    write_whole(path, lambda tmp: fig.savefig(tmp, format="png"))
-    return path
+    return write_figure(fig, path)
 
 
 def summary_lines(result: dict[str, Any]) -> list[str]:

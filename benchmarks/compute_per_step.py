@@ -25,7 +25,7 @@ import numpy as np
 
 from agents.harness.evaluation import evaluate
 from agents.harness.loading import load_agent
-from agents.harness.rundir import write_atomic, write_whole
+from agents.harness.rundir import write_atomic, write_figure
 from agents.harness.runtime import fresh_compile_caches
 from hrm_mazes.seeds import TEST
 
@@ -108,12 +108,7 @@ def plot(results: list[dict], env_id: str, path: Path) -> Path:
     ax.legend(fontsize=8, loc="best")
     fig.tight_layout()
 
-    def write(tmp: Path) -> None:
-        tmp.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(tmp, format="png")
-
-    write_whole(path, write)
-    return path
+    return write_figure(fig, path)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,7 +24,7 @@ import numpy as np
 
 from agents.errors import UserError
 from agents.harness.aggregate import aggregate_runs, ci_text, iqm, iqm_interval
-from agents.harness.rundir import read_eval_rows, write_whole
+from agents.harness.rundir import read_eval_rows, write_figure
 
 
 def load_curves(suite: Path, finished_only: bool = True) -> dict[str, dict[str, dict[int, list[dict]]]]:
@@ -137,12 +137,7 @@ def plot_iqm(runs: dict[str, dict[int, list[dict]]], title: str, path: Path) -> 
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="best")
 
-    def write(tmp: Path) -> None:
-        tmp.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
-
-    write_whole(path, write)
-    return path
+    return write_figure(fig, path, dpi=110, bbox_inches="tight")
 
 
 def areas(runs: dict[str, dict[int, list[dict]]]) -> dict[str, list[float]]:

@@ -273,6 +273,17 @@ def write_whole(path: Path, write: Callable[[Path], object], tmp: Path | None = 
         raise write_error(path, err) from None
 
 
+def write_figure(fig: Any, path: Path, **savefig: Any) -> Path:
+    """A matplotlib figure as a PNG at ``path``, written whole (:func:`write_whole`; its folder made first)."""
+
+    def write(tmp: Path) -> None:
+        tmp.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(tmp, format="png", **savefig)
+
+    write_whole(path, write)
+    return path
+
+
 def write_error(path: Path, err: OSError) -> UserError:
     """The one-line error of a file that could not be written: its path and the cause."""
     return UserError(f"cannot write {path} ({err.strerror or err})")

@@ -14,7 +14,7 @@ import numpy as np
 
 from agents.harness.aggregate import across_seeds
 from agents.harness.evaluation import format_ci, t_interval
-from agents.harness.rundir import path_inside, read_eval_rows, write_atomic, write_whole
+from agents.harness.rundir import path_inside, read_eval_rows, write_atomic, write_figure
 from hrm_mazes.seeds import TEST
 
 METRIC_NAMES = {"success_rate": "greedy success", "mean_length": "mean episode length"}
@@ -201,9 +201,4 @@ def plot_curves(
     ax.legend(fontsize=8, loc="best")
     fig.tight_layout()
 
-    def write(tmp: Path) -> None:
-        tmp.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(tmp, format="png")
-
-    write_whole(path, write)
-    return path
+    return write_figure(fig, path)
